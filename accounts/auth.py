@@ -1,0 +1,110 @@
+"""Bearer-token authentication, shared by every MCP transport and the REST API.
+
+A token is accepted only when it is well formed, known, not revoked, not expired,
+its user is active and still a member of its organization, and that organization is
+not suspended. Every refusal is the same 401 to the client; the reason is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from accounts import tokens
+from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenMode
+from orchestra.actor import Actor
+
+logger = logging.getLogger(__name__)
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class AuthenticationFailed(Exception):
+    """The bearer credential is not acceptable (401)."""
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    """Who a request acts as, resolved from its token."""
+
+    token_id: uuid.UUID
+    user_id: uuid.UUID
+    user_email: str
+    organization: Organization  # where the token acts: the live org, or its sandbox for test tokens
+    live_organization: Organization
+    mode: str
+    scopes: tuple[str, ...]
+    role: str
+    project_id: uuid.UUID | None
+
+    @property
+    def can_write(self) -> bool:
+        return Scope.WRITE in self.scopes and self.role != Role.VIEWER
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user_id=self.user_id, token_id=self.token_id)
+
+
+def bearer_from_header(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, credential = value.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return None
+    return credential.strip()
+
+
+def authenticate_token(raw: str | None) -> TokenIdentity:
+    """Resolve a raw bearer token to its identity, or raise AuthenticationFailed."""
+    if not raw:
+        raise AuthenticationFailed("missing bearer token")
+    parsed = tokens.parse(raw)
+    if parsed is None:
+        raise AuthenticationFailed("malformed token")
+    token = (
+        MCPToken.objects.select_related("user", "organization", "organization__sandbox")
+        .filter(digest=parsed.digest)
+        .first()
+    )
+    if token is None:
+        raise AuthenticationFailed("unknown token")
+    if token.revoked_at is not None:
+        raise AuthenticationFailed("revoked token")
+    if token.is_expired:
+        raise AuthenticationFailed("expired token")
+    if not token.user.is_active:
+        raise AuthenticationFailed("deactivated user")
+    if token.organization.is_suspended:
+        raise AuthenticationFailed("suspended organization")
+    role = (
+        Membership.objects.filter(user_id=token.user_id, organization_id=token.organization_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None:
+        raise AuthenticationFailed("user is no longer a member")
+    _touch(token)
+    live = token.organization
+    return TokenIdentity(
+        token_id=token.id,
+        user_id=token.user_id,
+        user_email=token.user.email,
+        organization=live.sandbox if token.mode == TokenMode.TEST else live,
+        live_organization=live,
+        mode=token.mode,
+        scopes=tuple(token.scopes),
+        role=role,
+        project_id=token.project_id,
+    )
+
+
+def _touch(token: MCPToken) -> None:
+    """Update last_used_at at most once a minute, without a write on every request."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        MCPToken.objects.filter(pk=token.pk).update(last_used_at=now)

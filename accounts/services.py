@@ -1,0 +1,120 @@
+"""Writes for people, organizations, memberships and tokens."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import tokens
+from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenMode, User
+from orchestra.errors import InvalidArguments, NotFound
+from orchestra.ids import unique_slug
+
+SANDBOX_SUFFIX = "-sandbox"
+
+
+def _slug_taken(slug: str) -> bool:
+    return Organization.objects.filter(slug__in=[slug, f"{slug}{SANDBOX_SUFFIX}"]).exists()
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User, slug: str | None = None) -> Organization:
+    """A live organization, its sandbox, and `owner` as its owner."""
+    name = name.strip()
+    if not name:
+        raise InvalidArguments("organization name must not be empty")
+    if slug:
+        if _slug_taken(slug):
+            raise InvalidArguments(f"organization slug already taken: {slug}")
+    else:
+        slug = unique_slug(name, _slug_taken, max_length=60)
+    org = Organization.objects.create(name=name, slug=slug)
+    Organization.objects.create(
+        name=name, slug=f"{slug}{SANDBOX_SUFFIX}", is_sandbox=True, live_organization=org
+    )
+    Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
+    return org
+
+
+def membership_set(*, organization: Organization, user: User, role: str) -> Membership:
+    if role not in Role.values:
+        raise InvalidArguments(f"role must be one of {', '.join(Role.values)}")
+    membership, _ = Membership.objects.update_or_create(
+        user=user, organization=organization, defaults={"role": role}
+    )
+    return membership
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: MCPToken
+    raw: str  # shown once, never stored
+
+
+def token_create(
+    *,
+    organization: Organization,
+    user: User,
+    name: str,
+    mode: str = TokenMode.LIVE,
+    scopes: list[str] | None = None,
+    project_id: uuid.UUID | None = None,
+    expires_at: datetime | None = None,
+) -> IssuedToken:
+    """Issue a token. The raw value is returned once; only its digest is stored."""
+    if organization.is_sandbox:
+        raise InvalidArguments("tokens belong to the live organization; use mode='test' for its sandbox")
+    if mode not in TokenMode.values:
+        raise InvalidArguments("mode must be 'live' or 'test'")
+    scopes = sorted(set(scopes if scopes is not None else [Scope.READ, Scope.WRITE]))
+    if not scopes or any(s not in Scope.values for s in scopes):
+        raise InvalidArguments("scopes must be a non-empty subset of read, write")
+    if Scope.WRITE in scopes and Scope.READ not in scopes:
+        scopes = sorted([*scopes, Scope.READ])
+    membership = Membership.objects.filter(user=user, organization=organization).first()
+    if membership is None:
+        raise InvalidArguments(f"{user} is not a member of {organization}")
+    if membership.role == Role.VIEWER:
+        scopes = [Scope.READ]  # viewers only ever get read-only tokens
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidArguments("expires_at must be in the future")
+    if not name.strip():
+        raise InvalidArguments("token name must not be empty")
+    if project_id is not None:
+        from tools.projects.models import Project
+
+        home = organization.sandbox if mode == TokenMode.TEST else organization
+        if not Project.unscoped.filter(pk=project_id, organization=home).exists():
+            raise NotFound(f"project not found: {project_id}")
+    raw = tokens.generate(mode)
+    token = MCPToken.objects.create(
+        organization=organization,
+        user=user,
+        name=name.strip(),
+        mode=mode,
+        prefix=tokens.PREFIXES[mode],
+        digest=tokens.digest(raw),
+        last_four=raw[-4:],
+        scopes=scopes,
+        project_id=project_id,
+        expires_at=expires_at,
+    )
+    return IssuedToken(token=token, raw=raw)
+
+
+def token_revoke(*, token: MCPToken) -> MCPToken:
+    """Revoke a token (idempotent): every later request with it gets 401."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def organization_suspend(*, organization: Organization, suspended: bool = True) -> Organization:
+    organization.suspended_at = timezone.now() if suspended else None
+    organization.save(update_fields=["suspended_at"])
+    return organization

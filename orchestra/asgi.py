@@ -1,0 +1,27 @@
+"""ASGI entry point: MCP transports on Channels, everything else through Django."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchestra.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
+
+from tools.mcp.consumers import StreamableHttpConsumer  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": URLRouter(
+            [
+                path("mcp", StreamableHttpConsumer.as_asgi()),
+                path("mcp/", StreamableHttpConsumer.as_asgi()),
+                re_path(r"", django_asgi_app),
+            ]
+        ),
+    }
+)

@@ -1,0 +1,25 @@
+"""Django's PostgreSQL backend, with the embedded server started on first connection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.backends.postgresql import base
+
+from orchestra.embedded_pg.server import ensure_server
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = super().get_connection_params()
+        # Plain connections and the connection pool both build their parameters
+        # here, so this is the one place where the server must be running.
+        params["host"] = ensure_server(settings.EMBEDDED_DB_DIR, params["dbname"])
+        return params
+
+    def _nodb_cursor(self):  # type: ignore[no-untyped-def]
+        # Creating the (test) database connects to the `postgres` maintenance
+        # database of the same server, which must be running too.
+        self.settings_dict["HOST"] = ensure_server(settings.EMBEDDED_DB_DIR)
+        return super()._nodb_cursor()

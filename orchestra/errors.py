@@ -1,0 +1,52 @@
+"""The one error family tools, services and selectors raise.
+
+A ToolError becomes a tool result with `isError: true` over MCP and a 4xx over REST,
+with `{"error": {"code", "message", "details"}}`. Anything else that escapes a tool
+is an internal error: logged with its traceback, answered without it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ToolError(Exception):
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class InvalidArguments(ToolError):
+    code = "invalid_arguments"
+
+
+class NotFound(ToolError):
+    code = "not_found"
+    http_status = 404
+
+
+class PermissionDenied(ToolError):
+    code = "permission_denied"
+    http_status = 403
+
+
+class Conflict(ToolError):
+    code = "conflict"
+    http_status = 409
+
+
+class LimitExceeded(ToolError):
+    code = "limit_exceeded"
+    http_status = 402
+
+
+def not_found(argument: str, value: object) -> NotFound:
+    """The one answer for a missing row and for another organization's row."""
+    return NotFound(f"{argument} not found: {value}", details={"argument": argument, "value": str(value)})

@@ -1,0 +1,32 @@
+"""Identifiers: UUIDs for rows, slugs for humans."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from django.utils.text import slugify
+
+
+def new_id() -> uuid.UUID:
+    # UUIDv7 would sort by time; Python 3.11 has no uuid7, and keyset pagination
+    # orders by (created_at, id) anyway.
+    return uuid.uuid4()
+
+
+def unique_slug(name: str, exists: Callable[[str], bool], *, max_length: int = 60) -> str:
+    """A slug derived from `name`, suffixed -2, -3, ... until `exists` says it is free."""
+    base = slugify(name)[:max_length].strip("-") or "item"
+    slug, n = base, 1
+    while exists(slug):
+        n += 1
+        suffix = f"-{n}"
+        slug = f"{base[: max_length - len(suffix)]}{suffix}"
+    return slug
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, AttributeError, TypeError):
+        return None

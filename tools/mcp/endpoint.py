@@ -1,0 +1,187 @@
+"""Streamable HTTP at /mcp, minus the socket: turn an HTTP request into a reply.
+
+Everything here is synchronous and runs in a worker thread, because it touches the
+database (tokens, sessions, tools). The Channels consumer in `consumers.py` owns the
+connection and calls in here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_token, bearer_from_header
+from tools.mcp import guards, jsonrpc, versions
+from tools.mcp.jsonrpc import JsonRpcError, Message
+from tools.mcp.server import CallContext, handle_message
+from tools.mcp.sessions import session_close, session_for_token
+
+logger = logging.getLogger(__name__)
+
+SESSION_HEADER = "mcp-session-id"
+VERSION_HEADER = "mcp-protocol-version"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    client_ip: str
+    query_string: str = ""
+
+
+@dataclass
+class Reply:
+    status: int
+    payload: Any = None  # JSON body, or None for an empty one
+    headers: dict[str, str] = field(default_factory=dict)
+    # Filled by POST handling for the consumer: which session the request ran in,
+    # and which of that session's requests the client cancelled.
+    session_id: str | None = None
+    cancelled: list[Any] = field(default_factory=list)
+
+    def body(self) -> bytes:
+        return b"" if self.payload is None else json.dumps(self.payload, ensure_ascii=False).encode()
+
+
+def unauthorized(description: str) -> Reply:
+    return Reply(
+        401,
+        {"error": "invalid_token", "error_description": description},
+        {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
+    )
+
+
+def rpc_error_reply(status: int, code: int, message: str, data: Any = None) -> Reply:
+    return Reply(status, jsonrpc.error_response(None, code, message, data))
+
+
+def authenticate(request: Request) -> tuple[TokenIdentity | None, Reply | None, dict[str, str]]:
+    """(identity, None, rate-limit headers) when the request may go on, else (None, reply, {})."""
+    throttled = guards.auth_failures_exceeded(request.client_ip)
+    if throttled is not None:
+        return None, Reply(429, {"error": "too_many_failed_attempts"}, {"Retry-After": throttled.headers()["Retry-After"]}), {}
+    query = parse_qs(request.query_string)
+    if any(key in query for key in ("access_token", "token", "api_key")):
+        guards.record_auth_failure(request.client_ip)
+        return None, unauthorized("tokens are accepted only in the Authorization header"), {}
+    try:
+        identity = authenticate_token(bearer_from_header(request.headers.get("authorization")))
+    except AuthenticationFailed as exc:
+        guards.record_auth_failure(request.client_ip)
+        logger.info("authentication refused: %s", exc)
+        return None, unauthorized("the access token is missing, invalid, expired or revoked"), {}
+    limit = guards.organization_rate_limit(identity.live_organization.pk)
+    if limit.exceeded:
+        return None, Reply(429, {"error": "rate_limited", "error_description": "too many requests"}, limit.headers()), {}
+    return identity, None, limit.headers()
+
+
+def handle(request: Request, notify: Callable[[dict[str, Any]], None] | None = None) -> Reply:
+    """Answer one HTTP request to /mcp."""
+    identity, refusal, limit_headers = authenticate(request)
+    if refusal is not None:
+        return refusal
+    assert identity is not None
+    if request.method == "POST":
+        reply = _post(request, identity, notify)
+    elif request.method == "DELETE":
+        reply = _delete(request, identity)
+    else:
+        # Nothing is pushed outside a request's own response yet, so no GET stream.
+        reply = Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST, DELETE"})
+    reply.headers.update(limit_headers)
+    return reply
+
+
+def _delete(request: Request, identity: TokenIdentity) -> Reply:
+    session = session_for_token(request.headers.get(SESSION_HEADER, ""), identity.token_id)
+    if session is None:
+        return rpc_error_reply(404, jsonrpc.INVALID_REQUEST, "Session not found")
+    session_close(session)
+    return Reply(204)
+
+
+def _modern_refusal(requested: str) -> Reply:
+    # The stateless 2026-07-28 revision is not served yet: say so at once, naming
+    # the revisions we do speak, so `auto` clients fall back to `initialize`.
+    return rpc_error_reply(
+        400,
+        jsonrpc.UNSUPPORTED_PROTOCOL_VERSION,
+        f"Unsupported protocol version: {requested}",
+        {"supported": list(versions.HANDSHAKE_VERSIONS), "requested": requested},
+    )
+
+
+def _post(request: Request, identity: TokenIdentity, notify: Callable[[dict[str, Any]], None] | None) -> Reply:
+    content_type = request.headers.get("content-type", "application/json")
+    if not content_type.lower().startswith("application/json"):
+        return rpc_error_reply(415, jsonrpc.INVALID_REQUEST, "Content-Type must be application/json")
+    accept = request.headers.get("accept", "")
+    if accept and not any(kind in accept for kind in ("application/json", "text/event-stream", "*/*")):
+        return rpc_error_reply(406, jsonrpc.INVALID_REQUEST, "Accept must allow application/json")
+
+    header_version = request.headers.get(VERSION_HEADER)
+    if header_version in versions.MODERN_VERSIONS:
+        return _modern_refusal(header_version)
+    if header_version is not None and header_version not in versions.HANDSHAKE_VERSIONS:
+        return rpc_error_reply(
+            400,
+            jsonrpc.INVALID_REQUEST,
+            f"Unsupported MCP-Protocol-Version: {header_version}",
+            {"supported": list(versions.HANDSHAKE_VERSIONS)},
+        )
+
+    try:
+        items, is_batch = jsonrpc.parse_body(request.body)
+    except JsonRpcError as exc:
+        return Reply(400, exc.response())
+
+    messages: list[Message | JsonRpcError] = []
+    for item in items:
+        try:
+            messages.append(jsonrpc.classify(item))
+        except JsonRpcError as exc:
+            messages.append(exc)
+    valid = [m for m in messages if isinstance(m, Message)]
+    if any(m.method == "server/discover" for m in valid):
+        return _modern_refusal("2026-07-28")
+
+    initializing = any(m.kind == "request" and m.method == "initialize" for m in valid)
+    session = None
+    if initializing:
+        if len(items) > 1:
+            return rpc_error_reply(400, jsonrpc.INVALID_REQUEST, "initialize must be sent on its own")
+    elif valid:
+        session_id = request.headers.get(SESSION_HEADER)
+        if not session_id:
+            return rpc_error_reply(400, jsonrpc.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required")
+        session = session_for_token(session_id, identity.token_id)
+        if session is None:
+            return rpc_error_reply(404, jsonrpc.INVALID_REQUEST, "Session not found")
+
+    version = header_version or (session.protocol_version if session else versions.DEFAULT_HEADER_VERSION)
+    ctx = CallContext(identity=identity, session=session, protocol_version=version, notify=notify)
+    responses: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, JsonRpcError):
+            responses.append(message.response())
+            continue
+        answer = handle_message(message, ctx)
+        if answer is not None:
+            responses.append(answer)
+
+    reply = Reply(202) if not responses else Reply(200, responses if is_batch else responses[0])
+    if not valid and not is_batch:
+        reply.status = 400  # a single message that is not JSON-RPC at all
+    if ctx.opened_session is not None:
+        reply.headers["Mcp-Session-Id"] = ctx.opened_session.id
+    reply.session_id = session.id if session else None
+    reply.cancelled = ctx.cancelled
+    return reply

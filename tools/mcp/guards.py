@@ -1,0 +1,89 @@
+"""Checks every MCP and REST request passes before any tool runs.
+
+Host/Origin (DNS rebinding), throttling of failed authentication per client
+address, and the per-organization rate limit. Counters live in Django's cache:
+local memory in the embedded default (per process), Redis when REDIS_URL is set
+(shared by every process).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+
+WINDOW_SECONDS = 60
+
+
+def host_allowed(host_header: str | None) -> bool:
+    if not host_header:
+        return False
+    hostname = urlsplit(f"//{host_header}").hostname or ""
+    return hostname in settings.ALLOWED_HOSTS or f"[{hostname}]" in settings.ALLOWED_HOSTS
+
+
+def origin_allowed(origin: str | None) -> bool:
+    """Browsers send Origin; a page on another site must not reach a local server."""
+    if origin is None:
+        return True
+    if origin == settings.APP_ORIGIN:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.hostname in ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    remaining: int
+    reset_at: int  # unix seconds
+
+    @property
+    def exceeded(self) -> bool:
+        return self.remaining < 0
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(self.remaining, 0)),
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+        if self.exceeded:
+            headers["Retry-After"] = str(max(1, self.reset_at - int(time.time())))
+        return headers
+
+
+def _count(key_prefix: str, limit: int, *, increment: bool = True) -> RateLimit:
+    now = int(time.time())
+    window = now // WINDOW_SECONDS
+    key = f"{key_prefix}:{window}"
+    if increment:
+        if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
+            used = 1
+        else:
+            try:
+                used = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
+                used = 1
+    else:
+        used = int(cache.get(key, 0))
+    return RateLimit(limit=limit, remaining=limit - used, reset_at=(window + 1) * WINDOW_SECONDS)
+
+
+def organization_rate_limit(organization_id: object) -> RateLimit:
+    """Count one request against the organization's per-minute budget."""
+    return _count(f"rl:org:{organization_id}", settings.MCP_RATE_LIMIT_PER_MINUTE)
+
+
+def auth_failures_exceeded(client_ip: str) -> RateLimit | None:
+    """The failure counter of `client_ip` when it is over the limit, else None."""
+    state = _count(f"rl:authfail:{client_ip}", settings.AUTH_FAILURE_LIMIT_PER_MINUTE - 1, increment=False)
+    return state if state.remaining < 0 else None
+
+
+def record_auth_failure(client_ip: str) -> None:
+    _count(f"rl:authfail:{client_ip}", settings.AUTH_FAILURE_LIMIT_PER_MINUTE)

@@ -1,0 +1,219 @@
+"""The one tool registry. A tool is a typed function with a docstring:
+
+    @tool(category="projects", read_only=True, idempotent=True)
+    def get_project(ctx: ToolContext, project: ProjectRef) -> ProjectOut:
+        \"\"\"One project with its stats.\"\"\"
+
+Its input schema comes from the parameters (pydantic, `Annotated[..., Field(...)]`
+for descriptions and bounds), its output schema from the return annotation (a
+TypedDict), its description from the docstring's first paragraph, and its MCP
+annotations from the decorator. MCP and REST dispatch through `call_tool`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+
+from accounts.auth import TokenIdentity
+from orchestra.actor import Actor
+from orchestra.errors import InvalidArguments, PermissionDenied
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, float | None, str | None], None]
+
+
+@dataclass
+class ToolContext:
+    """What a tool knows about its caller. Tools read it; they never check tokens."""
+
+    identity: TokenIdentity
+    tool_name: str
+    progress: ProgressFn | None = None
+
+    @property
+    def organization(self) -> Any:
+        return self.identity.organization
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user_id=self.identity.user_id, token_id=self.identity.token_id, tool=self.tool_name)
+
+    def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        """Send a progress notification if the caller asked for them; otherwise do nothing."""
+        if self.progress is not None:
+            self.progress(progress, total, message)
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    category: str
+    description: str
+    func: Callable[..., Any]
+    input_model: type[BaseModel]
+    output_adapter: TypeAdapter[Any]
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    annotations: dict[str, Any] = field(default_factory=dict)
+
+    def listing(self) -> dict[str, Any]:
+        """The tool as `tools/list` shows it."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+            "outputSchema": self.output_schema,
+            "annotations": self.annotations,
+        }
+
+
+class UnknownTool(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Unknown tool: {name}")
+        self.name = name
+
+
+_REGISTRY: dict[str, ToolSpec] = {}
+
+
+def registry() -> dict[str, ToolSpec]:
+    """Every registered tool by name (sorted, so listings are stable)."""
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get_tool(name: str) -> ToolSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownTool(name) from None
+
+
+def tool(
+    *,
+    category: str,
+    read_only: bool,
+    destructive: bool = False,
+    idempotent: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a tool function (see module docstring)."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        spec = build_spec(
+            func, category=category, read_only=read_only, destructive=destructive, idempotent=idempotent
+        )
+        if spec.name in _REGISTRY and _REGISTRY[spec.name].func is not func:
+            raise RuntimeError(f"tool {spec.name} is declared twice")
+        _REGISTRY[spec.name] = spec
+        return func
+
+    return decorate
+
+
+def build_spec(
+    func: Callable[..., Any], *, category: str, read_only: bool, destructive: bool, idempotent: bool
+) -> ToolSpec:
+    hints = typing.get_type_hints(func, include_extras=True)
+    params = list(inspect.signature(func).parameters.values())
+    if not params or params[0].name != "ctx":
+        raise TypeError(f"tool {func.__name__} must take `ctx: ToolContext` first")
+    fields: dict[str, Any] = {}
+    for param in params[1:]:
+        if param.kind is not inspect.Parameter.KEYWORD_ONLY and param.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
+            raise TypeError(f"tool {func.__name__}: parameter {param.name} must be a plain parameter")
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (hints[param.name], default)
+    input_model = create_model(  # type: ignore[call-overload]
+        f"{func.__name__}_arguments",
+        __config__=ConfigDict(extra="forbid", strict=False),
+        **fields,
+    )
+    output_adapter: TypeAdapter[Any] = TypeAdapter(hints["return"])
+    description = inspect.cleandoc(func.__doc__ or "").split("\n\n")[0].replace("\n", " ").strip()
+    if not description:
+        raise TypeError(f"tool {func.__name__} needs a docstring: it is the tool's description")
+    return ToolSpec(
+        name=func.__name__,
+        category=category,
+        description=description,
+        func=func,
+        input_model=input_model,
+        output_adapter=output_adapter,
+        input_schema=compact_schema(input_model.model_json_schema(), optional_means_absent=True),
+        output_schema=compact_schema(output_adapter.json_schema(mode="serialization")),
+        read_only=read_only,
+        destructive=destructive,
+        idempotent=idempotent,
+        annotations={
+            "readOnlyHint": read_only,
+            "destructiveHint": destructive,
+            "idempotentHint": idempotent,
+            "openWorldHint": False,
+        },
+    )
+
+
+def compact_schema(schema: Any, *, optional_means_absent: bool = False, _in_properties: bool = False) -> Any:
+    """Drop what a model does not need to read: generated titles, and pydantic's
+    verbose `anyOf: [X, {type: null}]`. In input schemas an optional argument is
+    simply left out (`optional_means_absent`); in output schemas a nullable value
+    becomes `type: [X, "null"]`."""
+    if isinstance(schema, list):
+        return [compact_schema(item, optional_means_absent=optional_means_absent) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if _in_properties:
+        return {key: compact_schema(value, optional_means_absent=optional_means_absent) for key, value in schema.items()}
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title":
+            continue
+        out[key] = compact_schema(
+            value, optional_means_absent=optional_means_absent, _in_properties=key in ("properties", "$defs")
+        )
+    any_of = out.get("anyOf")
+    if isinstance(any_of, list) and len(any_of) == 2 and {"type": "null"} in any_of:
+        (other,) = [s for s in any_of if s != {"type": "null"}]
+        if optional_means_absent and out.get("default", ...) is None:
+            out.pop("anyOf")
+            out.pop("default")
+            out = {**other, **out}
+        elif isinstance(other.get("type"), str):
+            out.pop("anyOf")
+            out = {**other, **out, "type": [other["type"], "null"]}
+    return out
+
+
+@dataclass
+class ToolOutcome:
+    structured: dict[str, Any]
+    is_error: bool
+    http_status: int = 200  # what the REST API answers
+
+
+def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = spec.input_model.model_validate(arguments)
+    except ValidationError as exc:
+        problems = [
+            {"argument": ".".join(str(p) for p in err["loc"]) or "(arguments)", "problem": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        summary = "; ".join(f"{p['argument']}: {p['problem']}" for p in problems)
+        raise InvalidArguments(f"invalid arguments for {spec.name}: {summary}", details={"problems": problems}) from None
+    return {name: getattr(parsed, name) for name in spec.input_model.model_fields}
+
+
+def require_write(spec: ToolSpec, identity: TokenIdentity) -> None:
+    if not spec.read_only and not identity.can_write:
+        raise PermissionDenied(f"{spec.name} changes data and this token is read-only")

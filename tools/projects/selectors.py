@@ -1,0 +1,47 @@
+"""Reads for projects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from orchestra.errors import not_found
+from orchestra.ids import parse_uuid
+from tools.projects.models import Project, ProjectStatus
+
+
+def project_list(*, status: str = "active", restricted_to: Any = None) -> QuerySet[Project]:
+    projects = Project.objects.all()
+    if status != "all":
+        projects = projects.filter(status=status)
+    if restricted_to is not None:
+        projects = projects.filter(pk=restricted_to)
+    return projects
+
+
+def project_get(ref: str, *, restricted_to: Any = None, argument: str = "project") -> Project:
+    """A project of the organization in scope by id or slug. A token restricted to one
+    project sees no other: they answer exactly like missing ones."""
+    uid = parse_uuid(ref)
+    lookup = Q(pk=uid) if uid is not None else Q(slug=ref)
+    project = Project.objects.filter(lookup).first()
+    if project is None or (restricted_to is not None and project.pk != restricted_to):
+        raise not_found(argument, ref)
+    return project
+
+
+def project_stats(project: Project) -> dict[str, Any]:
+    """Counts shown by get_project, in one query per related table."""
+    from tools.agents.models import Agent
+    from tools.worksessions.models import WorkSession
+
+    agents = Agent.objects.filter(project=project, deleted_at__isnull=True).count()
+    sessions = WorkSession.objects.filter(project=project).aggregate(
+        total=Count("id"), active=Count("id", filter=Q(status="active"))
+    )
+    return {"agents": agents, "sessions": {"total": sessions["total"], "active": sessions["active"]}}
+
+
+def is_archived(project: Project) -> bool:
+    return project.status == ProjectStatus.ARCHIVED

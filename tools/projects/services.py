@@ -1,0 +1,106 @@
+"""Writes for projects: one transaction and one audit row each."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from orchestra.actor import Actor
+from orchestra.errors import InvalidArguments
+from orchestra.ids import unique_slug
+from orchestra.tenancy import current_organization_id
+from tools.activity.services import activity_record
+from tools.projects.models import Project, ProjectStatus
+
+MAX_SETTINGS_BYTES = 64 * 1024
+
+
+def _check_settings(settings: dict[str, Any]) -> None:
+    if len(json.dumps(settings)) > MAX_SETTINGS_BYTES:
+        raise InvalidArguments(f"settings must be at most {MAX_SETTINGS_BYTES // 1024} KiB of JSON")
+
+
+def merge_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge `changes` into `current`; a key set to null is removed."""
+    merged = dict(current)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_settings(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@transaction.atomic
+def project_create(*, actor: Actor, name: str, description: str = "", settings: dict[str, Any] | None = None) -> Project:
+    name = name.strip()
+    if not name:
+        raise InvalidArguments("name must not be empty")
+    settings = settings or {}
+    _check_settings(settings)
+    # Serialise slug choice per organization so two concurrent creates of the same
+    # name get -2 rather than one of them failing on the unique constraint.
+    org_id = current_organization_id()
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"project-slug:{org_id}"])
+    slug = unique_slug(name, lambda s: Project.objects.filter(slug=s).exists())
+    project = Project.objects.create(
+        organization_id=org_id,
+        name=name,
+        slug=slug,
+        description=description,
+        settings=settings,
+        created_by_id=actor.user_id,
+    )
+    activity_record(actor=actor, type="project.created", target=project, project_id=project.pk, description=name)
+    return project
+
+
+@transaction.atomic
+def project_update(
+    *,
+    actor: Actor,
+    project: Project,
+    name: str | None = None,
+    description: str | None = None,
+    settings: dict[str, Any] | None = None,
+    replace_settings: bool = False,
+    status: str | None = None,
+) -> Project:
+    changed: list[str] = []
+    if name is not None:
+        if not name.strip():
+            raise InvalidArguments("name must not be empty")
+        project.name = name.strip()
+        changed.append("name")
+    if description is not None:
+        project.description = description
+        changed.append("description")
+    if settings is not None:
+        new_settings = settings if replace_settings else merge_settings(project.settings, settings)
+        _check_settings(new_settings)
+        project.settings = new_settings
+        changed.append("settings")
+    if status is not None and status != project.status:
+        project.status = status
+        project.archived_at = timezone.now() if status == ProjectStatus.ARCHIVED else None
+        changed += ["status", "archived_at"]
+    if not changed:
+        raise InvalidArguments("nothing to update: pass at least one of name, description, settings, status")
+    project.save(update_fields=[*changed, "updated_at"])
+    kind = {"archived": "project.archived", "active": "project.restored"}.get(status or "", "project.updated")
+    activity_record(
+        actor=actor, type=kind, target=project, project_id=project.pk, metadata={"fields": sorted(set(changed))}
+    )
+    return project
+
+
+def project_archive(*, actor: Actor, project: Project) -> Project:
+    if project.status == ProjectStatus.ARCHIVED:
+        return project
+    return project_update(actor=actor, project=project, status=ProjectStatus.ARCHIVED)
