@@ -1,0 +1,295 @@
+"""Shared fixtures: three users (alice and bob share Acme, charlie is in Globex),
+tokens, tool calls, an in-process ASGI client and a real Daphne server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx2
+import pytest
+from channels.testing import ApplicationCommunicator
+from django.core.cache import cache
+
+from accounts.auth import TokenIdentity, authenticate_token
+from accounts.models import Organization, Role, User
+from accounts.services import membership_set, organization_create, token_create
+from tools.mcp.dispatch import call_tool
+from tools.mcp.registry import ToolOutcome
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pool(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    # Worker threads hand their connections back to the pool, which keeps them open;
+    # close it before pytest-django drops the test database.
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            conn.close_pool()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Real hashing costs ~0.3 s per user; tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    # Rate-limit and throttle counters live in the cache: no test inherits another's.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def alice(db: Any) -> User:
+    return User.objects.create_user("alice@example.com", "pw-alice-123456", name="Alice")
+
+
+@pytest.fixture
+def bob(db: Any) -> User:
+    return User.objects.create_user("bob@example.com", "pw-bob-123456", name="Bob")
+
+
+@pytest.fixture
+def charlie(db: Any) -> User:
+    return User.objects.create_user("charlie@example.com", "pw-charlie-123456", name="Charlie")
+
+
+@pytest.fixture
+def acme(alice: User, bob: User) -> Organization:
+    org = organization_create(name="Acme", owner=alice)
+    membership_set(organization=org, user=bob, role=Role.MEMBER)
+    return org
+
+
+@pytest.fixture
+def globex(charlie: User) -> Organization:
+    return organization_create(name="Globex", owner=charlie)
+
+
+IssueToken = Callable[..., str]
+
+
+@pytest.fixture
+def issue_token() -> IssueToken:
+    """issue_token(user, org, mode="live", scopes=None, ...) -> the raw token."""
+
+    def issue(user: User, org: Organization, **kwargs: Any) -> str:
+        kwargs.setdefault("name", "test token")
+        return token_create(organization=org, user=user, **kwargs).raw
+
+    return issue
+
+
+@pytest.fixture
+def alice_token(alice: User, acme: Organization, issue_token: IssueToken) -> str:
+    return issue_token(alice, acme)
+
+
+@pytest.fixture
+def charlie_token(charlie: User, globex: Organization, issue_token: IssueToken) -> str:
+    return issue_token(charlie, globex)
+
+
+@pytest.fixture
+def alice_id(alice_token: str) -> TokenIdentity:
+    return authenticate_token(alice_token)
+
+
+@pytest.fixture
+def charlie_id(charlie_token: str) -> TokenIdentity:
+    return authenticate_token(charlie_token)
+
+
+Call = Callable[..., ToolOutcome]
+
+
+@pytest.fixture
+def call() -> Call:
+    """call(identity, "tool_name", **arguments) -> ToolOutcome (no HTTP)."""
+
+    def run(identity: TokenIdentity, name: str, **arguments: Any) -> ToolOutcome:
+        return call_tool(name, arguments, identity)
+
+    return run
+
+
+def ok(outcome: ToolOutcome) -> dict[str, Any]:
+    assert not outcome.is_error, outcome.structured
+    return outcome.structured
+
+
+def error_code(outcome: ToolOutcome) -> str:
+    assert outcome.is_error, outcome.structured
+    return str(outcome.structured["error"]["code"])
+
+
+# --- in-process HTTP through the real ASGI application ---------------------------------
+
+
+@dataclass
+class AsgiResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def asgi_request(
+    method: str,
+    path: str,
+    *,
+    body: bytes | str | dict[str, Any] | list[Any] = b"",
+    headers: dict[str, str] | None = None,
+    query_string: str = "",
+    client: tuple[str, int] = ("127.0.0.1", 50000),
+    timeout: float = 10,
+) -> AsgiResponse:
+    """One request through orchestra.asgi.application, the way Daphne would send it."""
+    from orchestra.asgi import application
+
+    if isinstance(body, str):
+        body = body.encode()
+    elif not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+    all_headers = {"host": "127.0.0.1:8000", "content-type": "application/json",
+                   "accept": "application/json, text/event-stream", **(headers or {})}
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query_string.encode(),
+        "root_path": "",
+        "scheme": "http",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in all_headers.items()],
+        "client": client,
+        "server": ("127.0.0.1", 8000),
+    }
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+    start = await communicator.receive_output(timeout)
+    assert start["type"] == "http.response.start", start
+    chunks = []
+    while True:
+        message = await communicator.receive_output(timeout)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(timeout)
+    return AsgiResponse(
+        status=start["status"],
+        headers={k.decode().lower(): v.decode() for k, v in start["headers"]},
+        body=b"".join(chunks),
+    )
+
+
+# --- a real Daphne server --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url_for_subprocess() -> str:
+    """The test database as a DATABASE_URL another process can use."""
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    host = params.get("host") or "localhost"
+    user = params.get("user") or "postgres"
+    password = params.get("password") or ""
+    port = params.get("port") or 5432
+    auth = quote(user) + (f":{quote(password)}" if password else "")
+    return f"postgres://{auth}@{quote(host, safe='')}:{port}/{params['dbname']}"
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.url}/mcp"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_daphne(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> LiveServer:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "MCP_TEST_TOOLS": "true",
+        "LOG_LEVEL": "INFO",
+        "AUTH_FAILURE_LIMIT_PER_MINUTE": "100000",
+        "MCP_RATE_LIMIT_PER_MINUTE": "100000",
+        **(extra_env or {}),
+    }
+    log_path = tmp_dir / f"daphne-{port}.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "orchestra.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited early:\n{log_path.read_text()}")
+        try:
+            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return LiveServer(url=url, process=process, log_path=log_path)
+        except httpx2.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"daphne did not start:\n{log_path.read_text()}")
+
+
+def stop_daphne(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with django_db_blocker.unblock():
+        server = start_daphne(tmp_path_factory.mktemp("daphne"))
+    yield server
+    stop_daphne(server)
+
+
+@pytest.fixture
+def live(daphne_server: LiveServer, transactional_db: Any) -> LiveServer:
+    """The Daphne server, with this test's rows committed so it can see them."""
+    return daphne_server
