@@ -23,6 +23,7 @@ from django.core.cache import cache
 from accounts.auth import TokenIdentity, authenticate_token
 from accounts.models import Organization, Role, User
 from accounts.services import membership_set, organization_create, token_create
+from orchestra.asgi import application
 from tools.mcp.dispatch import call_tool
 from tools.mcp.registry import ToolOutcome
 
@@ -123,8 +124,8 @@ Call = Callable[..., ToolOutcome]
 def call() -> Call:
     """call(identity, "tool_name", **arguments) -> ToolOutcome (no HTTP)."""
 
-    def run(identity: TokenIdentity, name: str, **arguments: Any) -> ToolOutcome:
-        return call_tool(name, arguments, identity)
+    def run(identity: TokenIdentity, tool_name: str, /, **arguments: Any) -> ToolOutcome:
+        return call_tool(tool_name, arguments, identity)
 
     return run
 
@@ -162,9 +163,11 @@ async def asgi_request(
     client: tuple[str, int] = ("127.0.0.1", 50000),
     timeout: float = 10,
 ) -> AsgiResponse:
-    """One request through orchestra.asgi.application, the way Daphne would send it."""
-    from orchestra.asgi import application
+    """One request through orchestra.asgi.application, the way Daphne would send it.
 
+    (orchestra.asgi is imported at the top of this module: importing it runs
+    django.setup(), which reconfigures logging and would drop pytest's capture
+    handler if it happened inside a test.)"""
     if isinstance(body, str):
         body = body.encode()
     elif not isinstance(body, bytes):

@@ -1,0 +1,92 @@
+"""The operator commands: createorganization, createtoken, revoketoken, seed, migrate --seed."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.auth import AuthenticationFailed, authenticate_token
+from accounts.models import MCPToken, Membership, Organization, User
+
+TOKEN_RE = re.compile(r"orch_(?:live|test)_[0-9A-Za-z]{38}")
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_createorganization_creates_owner_and_sandbox(db) -> None:
+    output = run("createorganization", "Initech", "--owner", "Peter@Initech.com")
+    org = Organization.objects.get(slug="initech")
+    assert "Created organization Initech" in output
+    assert org.sandbox.is_sandbox and org.sandbox.slug == "initech-sandbox"
+    membership = Membership.objects.get(organization=org)
+    assert membership.user.email == "peter@initech.com" and membership.role == "owner"
+    with pytest.raises(CommandError, match="taken"):
+        run("createorganization", "Other", "--owner", "x@y.z", "--slug", "initech")
+
+
+def test_createtoken_prints_the_token_once_and_it_works(db) -> None:
+    run("createorganization", "Initech", "--owner", "peter@initech.com")
+    output = run("createtoken", "--org", "initech", "--user", "peter@initech.com", "--name", "ci")
+    (raw,) = set(TOKEN_RE.findall(output))
+    assert '"type": "http"' in output and '"type": "sse"' in output and "/mcp" in output
+    identity = authenticate_token(raw)
+    assert identity.organization.slug == "initech"
+    assert raw not in str(list(MCPToken.objects.values()))
+
+
+def test_createtoken_read_only_and_test_mode(db) -> None:
+    run("createorganization", "Initech", "--owner", "peter@initech.com")
+    output = run("createtoken", "--org", "initech", "--user", "peter@initech.com", "--mode", "test", "--read-only")
+    (raw,) = set(TOKEN_RE.findall(output))
+    identity = authenticate_token(raw)
+    assert raw.startswith("orch_test_") and identity.organization.is_sandbox and not identity.can_write
+
+
+def test_createtoken_refuses_bad_input(db) -> None:
+    run("createorganization", "Initech", "--owner", "peter@initech.com")
+    with pytest.raises(CommandError, match="No organization"):
+        run("createtoken", "--org", "nope", "--user", "peter@initech.com")
+    with pytest.raises(CommandError, match="No user"):
+        run("createtoken", "--org", "initech", "--user", "nobody@x.y")
+    User.objects.create_user("outsider@x.y")
+    with pytest.raises(CommandError, match="not a member"):
+        run("createtoken", "--org", "initech", "--user", "outsider@x.y")
+    assert not MCPToken.objects.exists()
+
+
+def test_revoketoken_by_raw_token_and_by_id(db) -> None:
+    run("createorganization", "Initech", "--owner", "peter@initech.com")
+    first = TOKEN_RE.findall(run("createtoken", "--org", "initech", "--user", "peter@initech.com"))[0]
+    second = TOKEN_RE.findall(run("createtoken", "--org", "initech", "--user", "peter@initech.com"))[0]
+    assert "revoked" in run("revoketoken", first)
+    token_id = str(MCPToken.objects.get(last_four=second[-4:]).pk)
+    run("revoketoken", token_id)
+    assert "already revoked" in run("revoketoken", token_id)
+    for raw in (first, second):
+        with pytest.raises(AuthenticationFailed):
+            authenticate_token(raw)
+    with pytest.raises(CommandError, match="No such token"):
+        run("revoketoken", "orch_live_definitelynotatoken")
+
+
+def test_seed_is_idempotent_and_shows_the_token_only_the_first_time(db) -> None:
+    first = run("seed")
+    (raw,) = set(TOKEN_RE.findall(first))
+    assert authenticate_token(raw).organization.slug == "demo"
+    second = run("seed")
+    assert not TOKEN_RE.findall(second) and "never shown twice" in second
+    assert Organization.objects.filter(slug="demo").count() == 1
+    assert MCPToken.objects.count() == 1
+
+
+def test_migrate_seed_migrates_then_seeds(db) -> None:
+    output = run("migrate", "--seed", "--verbosity", "0")
+    assert "Organization Demo (demo)" in output
+    assert Organization.objects.filter(slug="demo").exists()
