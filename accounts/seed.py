@@ -14,7 +14,7 @@ from accounts.services import IssuedToken, organization_create, token_create
 
 DEMO_EMAIL = "demo@orchestra.local"
 DEMO_ORG_SLUG = "demo"
-DEMO_TOKEN_NAME = "Demo token"
+DEMO_TOKEN_NAME = "Demo token"  # noqa: S105  (a label, not a secret)
 
 
 @dataclass(frozen=True)

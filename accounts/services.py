@@ -33,9 +33,7 @@ def organization_create(*, name: str, owner: User, slug: str | None = None) -> O
     else:
         slug = unique_slug(name, _slug_taken, max_length=60)
     org = Organization.objects.create(name=name, slug=slug)
-    Organization.objects.create(
-        name=name, slug=f"{slug}{SANDBOX_SUFFIX}", is_sandbox=True, live_organization=org
-    )
+    Organization.objects.create(name=name, slug=f"{slug}{SANDBOX_SUFFIX}", is_sandbox=True, live_organization=org)
     Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
     return org
 
@@ -43,9 +41,7 @@ def organization_create(*, name: str, owner: User, slug: str | None = None) -> O
 def membership_set(*, organization: Organization, user: User, role: str) -> Membership:
     if role not in Role.values:
         raise InvalidArguments(f"role must be one of {', '.join(Role.values)}")
-    membership, _ = Membership.objects.update_or_create(
-        user=user, organization=organization, defaults={"role": role}
-    )
+    membership, _ = Membership.objects.update_or_create(user=user, organization=organization, defaults={"role": role})
     return membership
 
 

@@ -19,9 +19,4 @@ def mcp_json(raw_token: str, transport: str) -> dict[str, object]:
 def mcp_json_snippets(raw_token: str) -> str:
     http = json.dumps(mcp_json(raw_token, "http"), indent=2)
     sse = json.dumps(mcp_json(raw_token, "sse"), indent=2)
-    return (
-        "\n.mcp.json for Streamable HTTP (recommended):\n"
-        f"{http}\n\n"
-        ".mcp.json for SSE (older clients):\n"
-        f"{sse}\n"
-    )
+    return f"\n.mcp.json for Streamable HTTP (recommended):\n{http}\n\n.mcp.json for SSE (older clients):\n{sse}\n"

@@ -18,7 +18,7 @@ ALPHABET = string.digits + string.ascii_letters  # base62
 RANDOM_LENGTH = 32
 CHECKSUM_LENGTH = 6
 PREFIXES = {"live": "orch_live_", "test": "orch_test_"}
-_TOKEN_RE = re.compile(r"^orch_(live|test)_([0-9A-Za-z]{%d})$" % (RANDOM_LENGTH + CHECKSUM_LENGTH))
+_TOKEN_RE = re.compile(rf"^orch_(live|test)_([0-9A-Za-z]{{{RANDOM_LENGTH + CHECKSUM_LENGTH}}})$")
 
 
 def _base62(number: int, width: int) -> str:

@@ -45,20 +45,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidArguments("cursor is not valid: pass next_cursor from a previous page") from exc
 
 
-def paginate(
-    queryset: models.QuerySet[M], *, limit: int, cursor: str | None, newest_first: bool = True
-) -> Page:
+def paginate(queryset: models.QuerySet[M], *, limit: int, cursor: str | None, newest_first: bool = True) -> Page:
     """One page of `queryset` ordered by (created_at, id); one query."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidArguments(f"limit must be between 1 and {MAX_LIMIT}")
-    if newest_first:
-        queryset = queryset.order_by("-created_at", "-id")
-    else:
-        queryset = queryset.order_by("created_at", "id")
+    queryset = queryset.order_by("-created_at", "-id") if newest_first else queryset.order_by("created_at", "id")
     if cursor:
         created, raw_pk = decode_cursor(cursor)
         try:
-            pk = queryset.model._meta.pk.to_python(raw_pk)  # type: ignore[union-attr]
+            pk = queryset.model._meta.pk.to_python(raw_pk)
         except ValidationError as exc:
             raise InvalidArguments("cursor is not valid: pass next_cursor from a previous page") from exc
         if newest_first:
@@ -68,5 +63,6 @@ def paginate(
     rows = list(queryset[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].pk) if has_more and rows else None  # type: ignore[attr-defined]
+    # Every paginated model has created_at (keyset order is (created_at, id)).
+    next_cursor = encode_cursor(getattr(rows[-1], "created_at"), rows[-1].pk) if has_more and rows else None  # noqa: B009
     return Page(items=rows, next_cursor=next_cursor)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -109,9 +109,7 @@ DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
 DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=1)
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
 if DB_STATEMENT_TIMEOUT_MS <= 0 or not 0 < DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE:
-    raise ImproperlyConfigured(
-        "DB_STATEMENT_TIMEOUT_MS must be > 0 and 0 < DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE"
-    )
+    raise ImproperlyConfigured("DB_STATEMENT_TIMEOUT_MS must be > 0 and 0 < DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE")
 _db_options = {
     "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
     "pool": {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": 10},
@@ -121,6 +119,10 @@ if env.str("DATABASE_URL", default=""):
     _db = env.db_url("DATABASE_URL")
     if _db["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (Orchestra needs PostgreSQL)")
+    # A Unix socket directory may be given percent-encoded as the host
+    # (postgres://user@%2Fvar%2Frun%2Fpostgresql/db); django-environ leaves it encoded.
+    if str(_db.get("HOST", "")).lower().startswith("%2f"):
+        _db["HOST"] = unquote(_db["HOST"])
     _db["OPTIONS"] = {**_db.get("OPTIONS", {}), **_db_options}
     EMBEDDED_DB_DIR: Path | None = None
 else:
@@ -190,7 +192,12 @@ MCP_RATE_LIMIT_PER_MINUTE = env.int("MCP_RATE_LIMIT_PER_MINUTE", default=600)
 AUTH_FAILURE_LIMIT_PER_MINUTE = env.int("AUTH_FAILURE_LIMIT_PER_MINUTE", default=30)
 # Fixture tools that only the conformance suite and our tests call.
 MCP_TEST_TOOLS = env.bool("MCP_TEST_TOOLS", default=False)
-for _name in ("MCP_MAX_BODY_BYTES", "MCP_TOOLS_PAGE_SIZE", "MCP_RATE_LIMIT_PER_MINUTE", "AUTH_FAILURE_LIMIT_PER_MINUTE"):
+for _name in (
+    "MCP_MAX_BODY_BYTES",
+    "MCP_TOOLS_PAGE_SIZE",
+    "MCP_RATE_LIMIT_PER_MINUTE",
+    "AUTH_FAILURE_LIMIT_PER_MINUTE",
+):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive integer")
 
@@ -236,7 +243,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = not STATIC_ROOT.exists()
 if WHITENOISE_USE_FINDERS:
     # ...and its warning that the (uncollected) STATIC_ROOT is missing is expected.
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+    warnings.filterwarnings("ignore", message="No directory at")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -63,9 +63,7 @@ class TenantManager(models.Manager[M], Generic[M]):
 class TenantModel(models.Model):
     """Base for rows that belong to one organization."""
 
-    organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=True
-    )
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=True)
 
     objects: TenantManager[Any] = TenantManager()
     unscoped: models.Manager[Any] = models.Manager()

@@ -172,8 +172,12 @@ async def asgi_request(
         body = body.encode()
     elif not isinstance(body, bytes):
         body = json.dumps(body).encode()
-    all_headers = {"host": "127.0.0.1:8000", "content-type": "application/json",
-                   "accept": "application/json, text/event-stream", **(headers or {})}
+    all_headers = {
+        "host": "127.0.0.1:8000",
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        **(headers or {}),
+    }
     scope = {
         "type": "http",
         "http_version": "1.1",
@@ -285,7 +289,9 @@ def stop_daphne(server: LiveServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def daphne_server(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def daphne_server(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     with django_db_blocker.unblock():
         server = start_daphne(tmp_path_factory.mktemp("daphne"))
     yield server

@@ -65,7 +65,9 @@ async def test_no_token_reaches_the_logs_of_a_failing_request(alice_token, caplo
     init = rpc("initialize", {"protocolVersion": "2025-11-25"})
     session = await asgi_request("POST", "/mcp", body=init, headers=auth(alice_token))
     await asgi_request(
-        "POST", "/mcp", body=rpc("tools/call", {"name": "test_internal_error", "arguments": {}}),
+        "POST",
+        "/mcp",
+        body=rpc("tools/call", {"name": "test_internal_error", "arguments": {}}),
         headers=auth(alice_token, **{"mcp-session-id": session.headers["mcp-session-id"]}),
     )
     await asgi_request("POST", "/mcp", body=b"{}", headers=auth(alice_token[:-2] + "xx"))

@@ -33,12 +33,23 @@ def test_rest_errors_use_the_tool_error_shape(api, alice_token, charlie_token, a
     post(api, "create_project", {"name": "Mine"}, alice_token)
     missing = post(api, "get_project", {"project": "mine"}, charlie_token)
     assert missing.status_code == 404
-    assert missing.json() == {"error": {"code": "not_found", "message": "project not found: mine", "details": {"argument": "project", "value": "mine"}}}
+    assert missing.json() == {
+        "error": {
+            "code": "not_found",
+            "message": "project not found: mine",
+            "details": {"argument": "project", "value": "mine"},
+        }
+    }
     invalid = post(api, "create_project", {"name": ""}, alice_token)
     assert invalid.status_code == 400 and invalid.json()["error"]["code"] == "invalid_arguments"
     unknown = post(api, "no_such_tool", {}, alice_token)
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
-    not_json = api.post("/api/v1/tools/list_projects", data="{oops", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+    not_json = api.post(
+        "/api/v1/tools/list_projects",
+        data="{oops",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {alice_token}",
+    )
     assert not_json.status_code == 400 and not_json.json()["error"]["code"] == "parse_error"
 
 

@@ -34,7 +34,7 @@ def test_generated_tokens_have_prefix_and_valid_checksum() -> None:
 def test_malformed_tokens_are_refused_before_lookup(mangle, db, django_assert_num_queries) -> None:
     raw = mangle(tokens.generate("live"))
     assert tokens.parse(raw) is None
-    with django_assert_num_queries(0), pytest.raises(AuthenticationFailed, match="malformed|missing"):
+    with django_assert_num_queries(0), pytest.raises(AuthenticationFailed, match=r"malformed|missing"):
         authenticate_token(raw)
 
 

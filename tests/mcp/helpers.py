@@ -28,20 +28,26 @@ async def initialize(token: str, version: str = "2025-11-25") -> str:
     response = await asgi_request(
         "POST",
         "/mcp",
-        body=rpc("initialize", {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        body=rpc(
+            "initialize", {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+        ),
         headers=auth(token),
     )
     assert response.status == 200, response.body
     session_id = response.headers["mcp-session-id"]
     notified = await asgi_request(
-        "POST", "/mcp", body=rpc("notifications/initialized", request_id=None),
+        "POST",
+        "/mcp",
+        body=rpc("notifications/initialized", request_id=None),
         headers=auth(token, **{"mcp-session-id": session_id, "mcp-protocol-version": version}),
     )
     assert notified.status == 202
     return session_id
 
 
-async def post(token: str, session_id: str | None, body: Any, version: str | None = "2025-11-25", **headers: str) -> AsgiResponse:
+async def post(
+    token: str, session_id: str | None, body: Any, version: str | None = "2025-11-25", **headers: str
+) -> AsgiResponse:
     extra = dict(headers)
     if session_id:
         extra["mcp-session-id"] = session_id

@@ -91,7 +91,9 @@ async def test_token_in_query_string_is_refused(alice_token) -> None:
     response = await asgi_request("POST", "/mcp", body=INIT, query_string=f"access_token={alice_token}")
     assert_invalid_token(response)
     # Even together with a valid header: URLs end up in logs and histories.
-    response = await asgi_request("POST", "/mcp", body=INIT, headers=auth(alice_token), query_string=f"token={alice_token}")
+    response = await asgi_request(
+        "POST", "/mcp", body=INIT, headers=auth(alice_token), query_string=f"token={alice_token}"
+    )
     assert_invalid_token(response)
 
 
@@ -117,7 +119,9 @@ async def test_body_over_one_mebibyte_gets_413(alice_token) -> None:
     big = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + b"a" * (1024 * 1024) + b'"}}'
     response = await asgi_request("POST", "/mcp", body=big, headers=auth(alice_token))
     assert response.status == 413
-    declared = await asgi_request("POST", "/mcp", body=b"{}", headers=auth(alice_token, **{"content-length": str(2 * 1024 * 1024)}))
+    declared = await asgi_request(
+        "POST", "/mcp", body=b"{}", headers=auth(alice_token, **{"content-length": str(2 * 1024 * 1024)})
+    )
     assert declared.status == 413
 
 

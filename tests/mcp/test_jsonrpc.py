@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def test_initialize_negotiates_each_supported_revision(alice_token) -> None:
     for version in ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"):
-        response = await post(alice_token, None, rpc("initialize", {"protocolVersion": version, "capabilities": {}}), version=None)
+        response = await post(
+            alice_token, None, rpc("initialize", {"protocolVersion": version, "capabilities": {}}), version=None
+        )
         assert response.status == 200
         result = response.json()["result"]
         assert result["protocolVersion"] == version
@@ -26,7 +28,9 @@ async def test_initialize_negotiates_each_supported_revision(alice_token) -> Non
 
 
 async def test_initialize_with_unknown_revision_answers_our_latest(alice_token) -> None:
-    response = await post(alice_token, None, rpc("initialize", {"protocolVersion": "1999-01-01", "capabilities": {}}), version=None)
+    response = await post(
+        alice_token, None, rpc("initialize", {"protocolVersion": "1999-01-01", "capabilities": {}}), version=None
+    )
     assert response.json()["result"]["protocolVersion"] == "2025-11-25"
 
 
@@ -66,7 +70,11 @@ async def test_unknown_method(alice_token) -> None:
     session = await initialize(alice_token)
     response = await post(alice_token, session, rpc("resources/list", {}, request_id=7))
     assert response.status == 200
-    assert response.json() == {"jsonrpc": "2.0", "id": 7, "error": {"code": -32601, "message": "Method not found: resources/list"}}
+    assert response.json() == {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "error": {"code": -32601, "message": "Method not found: resources/list"},
+    }
 
 
 async def test_ping_and_string_ids(alice_token) -> None:
@@ -92,7 +100,12 @@ async def test_internal_error_has_no_traceback_or_detail(alice_token) -> None:
 
 async def test_batch_gets_one_answer_per_request(alice_token) -> None:
     session = await initialize(alice_token)
-    batch = [rpc("ping", request_id=1), rpc("notifications/initialized", request_id=None), {"jsonrpc": "2.0"}, rpc("nope", request_id=2)]
+    batch = [
+        rpc("ping", request_id=1),
+        rpc("notifications/initialized", request_id=None),
+        {"jsonrpc": "2.0"},
+        rpc("nope", request_id=2),
+    ]
     response = await post(alice_token, session, batch)
     answers = response.json()
     assert [a.get("id") for a in answers] == [1, None, 2]
@@ -106,7 +119,9 @@ async def test_notifications_are_accepted_with_202(alice_token) -> None:
 
 
 async def test_missing_version_header_means_2025_03_26(alice_token) -> None:
-    initialized = await post(alice_token, None, rpc("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}}), version=None)
+    initialized = await post(
+        alice_token, None, rpc("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}}), version=None
+    )
     session = initialized.headers["mcp-session-id"]
     # With the header: a 2025-06-18+ answer carries structuredContent.
     with_header = await post(alice_token, session, rpc("tools/call", {"name": "get_context", "arguments": {}}))

@@ -41,14 +41,21 @@ async def test_listed_tools_carry_schemas_and_annotations(alice_token) -> None:
     assert create["inputSchema"]["required"] == ["name"]
     assert create["inputSchema"]["additionalProperties"] is False
     assert create["outputSchema"]["type"] == "object"
-    assert create["annotations"] == {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False, "openWorldHint": False}
+    assert create["annotations"] == {
+        "readOnlyHint": False,
+        "destructiveHint": False,
+        "idempotentHint": False,
+        "openWorldHint": False,
+    }
     assert tools["list_projects"]["annotations"]["readOnlyHint"] is True
     assert "title" not in json.dumps(create["inputSchema"]).replace('"title"', "")  # no generated titles
 
 
 async def test_tools_call_returns_structured_content_and_text(alice_token) -> None:
     session = await initialize(alice_token)
-    result = (await post(alice_token, session, rpc("tools/call", {"name": "create_project", "arguments": {"name": "Apollo"}}))).json()["result"]
+    result = (
+        await post(alice_token, session, rpc("tools/call", {"name": "create_project", "arguments": {"name": "Apollo"}}))
+    ).json()["result"]
     assert result["isError"] is False
     assert result["structuredContent"]["slug"] == "apollo"
     assert json.loads(result["content"][0]["text"]) == result["structuredContent"]
@@ -56,21 +63,31 @@ async def test_tools_call_returns_structured_content_and_text(alice_token) -> No
 
 async def test_tool_errors_are_results_not_protocol_errors(alice_token) -> None:
     session = await initialize(alice_token)
-    result = (await post(alice_token, session, rpc("tools/call", {"name": "get_project", "arguments": {"project": "nope"}}))).json()["result"]
+    result = (
+        await post(alice_token, session, rpc("tools/call", {"name": "get_project", "arguments": {"project": "nope"}}))
+    ).json()["result"]
     assert result["isError"] is True
     assert result["content"][0]["text"] == "project not found: nope"
     assert result["structuredContent"]["error"]["code"] == "not_found"
-    invalid = (await post(alice_token, session, rpc("tools/call", {"name": "create_project", "arguments": {"name": ""}}))).json()["result"]
+    invalid = (
+        await post(alice_token, session, rpc("tools/call", {"name": "create_project", "arguments": {"name": ""}}))
+    ).json()["result"]
     assert invalid["isError"] is True and invalid["structuredContent"]["error"]["code"] == "invalid_arguments"
 
 
 async def test_progress_notifications_stream_before_the_result(alice_token) -> None:
     session = await initialize(alice_token)
-    call = rpc("tools/call", {"name": "test_tool_with_progress", "arguments": {"steps": 3}, "_meta": {"progressToken": "p1"}}, request_id=9)
+    call = rpc(
+        "tools/call",
+        {"name": "test_tool_with_progress", "arguments": {"steps": 3}, "_meta": {"progressToken": "p1"}},
+        request_id=9,
+    )
     response = await post(alice_token, session, call)
     assert response.status == 200 and response.headers["content-type"] == "text/event-stream"
     assert response.headers["x-accel-buffering"] == "no"
-    events = [json.loads(line[len("data: "):]) for line in response.body.decode().splitlines() if line.startswith("data: ")]
+    events = [
+        json.loads(line[len("data: ") :]) for line in response.body.decode().splitlines() if line.startswith("data: ")
+    ]
     progress = [e for e in events if e.get("method") == "notifications/progress"]
     assert [p["params"]["progress"] for p in progress] == [1, 2, 3]
     assert all(p["params"]["progressToken"] == "p1" and p["params"]["total"] == 3 for p in progress)
@@ -79,14 +96,22 @@ async def test_progress_notifications_stream_before_the_result(alice_token) -> N
 
 async def test_without_progress_token_the_answer_is_plain_json(alice_token) -> None:
     session = await initialize(alice_token)
-    response = await post(alice_token, session, rpc("tools/call", {"name": "test_tool_with_progress", "arguments": {"steps": 2}}))
+    response = await post(
+        alice_token, session, rpc("tools/call", {"name": "test_tool_with_progress", "arguments": {"steps": 2}})
+    )
     assert response.headers["content-type"] == "application/json"
     assert response.json()["result"]["structuredContent"]["steps"] == 2
 
 
 async def test_cancelled_request_gets_no_response(alice_token) -> None:
     session = await initialize(alice_token)
-    slow = asyncio.create_task(post(alice_token, session, rpc("tools/call", {"name": "test_slow", "arguments": {"seconds": 3}}, request_id="slow-1")))
+    slow = asyncio.create_task(
+        post(
+            alice_token,
+            session,
+            rpc("tools/call", {"name": "test_slow", "arguments": {"seconds": 3}}, request_id="slow-1"),
+        )
+    )
     await asyncio.sleep(0.3)
     cancel = rpc("notifications/cancelled", {"requestId": "slow-1", "reason": "user"}, request_id=None)
     started = asyncio.get_running_loop().time()
@@ -103,12 +128,21 @@ def read_only_token(alice, acme, issue_token) -> str:
 
 async def test_read_only_tokens_can_read_but_not_write(read_only_token) -> None:
     session = await initialize(read_only_token)
-    write = (await post(read_only_token, session, rpc("tools/call", {"name": "create_project", "arguments": {"name": "X"}}))).json()["result"]
+    write = (
+        await post(read_only_token, session, rpc("tools/call", {"name": "create_project", "arguments": {"name": "X"}}))
+    ).json()["result"]
     assert write["isError"] and write["structuredContent"]["error"]["code"] == "permission_denied"
-    read = (await post(read_only_token, session, rpc("tools/call", {"name": "list_projects", "arguments": {}}))).json()["result"]
+    read = (await post(read_only_token, session, rpc("tools/call", {"name": "list_projects", "arguments": {}}))).json()[
+        "result"
+    ]
     assert read["isError"] is False
 
 
 async def test_response_carries_request_id(alice_token) -> None:
-    response = await asgi_request("POST", "/mcp", body=rpc("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}}), headers=auth(alice_token, **{"x-request-id": "req-abc-123"}))
+    response = await asgi_request(
+        "POST",
+        "/mcp",
+        body=rpc("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}}),
+        headers=auth(alice_token, **{"x-request-id": "req-abc-123"}),
+    )
     assert response.headers["x-request-id"] == "req-abc-123"

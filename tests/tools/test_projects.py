@@ -11,7 +11,9 @@ from tools.projects.models import Project
 
 
 def test_create_get_list_update_archive(call, alice_id, acme) -> None:
-    created = ok(call(alice_id, "create_project", name="Apollo Program", description="To the moon", settings={"a": {"b": 1}}))
+    created = ok(
+        call(alice_id, "create_project", name="Apollo Program", description="To the moon", settings={"a": {"b": 1}})
+    )
     assert created["slug"] == "apollo-program" and created["status"] == "active"
     second = ok(call(alice_id, "create_project", name="Apollo Program"))
     assert second["slug"] == "apollo-program-2"
@@ -126,11 +128,19 @@ def test_project_restricted_token(call, alice, acme, alice_id, issue_token) -> N
 )
 def test_bad_input_is_a_tool_error_that_writes_nothing(call, alice_id, acme, tool, arguments) -> None:
     ok(call(alice_id, "create_project", name="P"))
-    before = (Project.unscoped.count(), Activity.unscoped.count(), list(Project.unscoped.values("name", "settings", "status")))
+    before = (
+        Project.unscoped.count(),
+        Activity.unscoped.count(),
+        list(Project.unscoped.values("name", "settings", "status")),
+    )
     outcome = call(alice_id, tool, **arguments)
     assert error_code(outcome) == "invalid_arguments"
     assert outcome.structured["error"]["message"]
-    assert (Project.unscoped.count(), Activity.unscoped.count(), list(Project.unscoped.values("name", "settings", "status"))) == before
+    assert (
+        Project.unscoped.count(),
+        Activity.unscoped.count(),
+        list(Project.unscoped.values("name", "settings", "status")),
+    ) == before
 
 
 def test_read_only_token_writes_nothing(call, alice, acme, issue_token) -> None:

@@ -143,17 +143,18 @@ class StreamableHttpConsumer(AsyncHttpConsumer):
             await self.send_body(sse_event(reply.payload) if reply.payload is not None else b"", more_body=False)
         else:
             await self._send_reply(reply)
-        logger.info(
-            "%s %s %s %.1fms", request.method, request.path, reply.status, (time.monotonic() - started) * 1000
-        )
+        logger.info("%s %s %s %.1fms", request.method, request.path, reply.status, (time.monotonic() - started) * 1000)
 
     _streaming = False
 
-    async def _answer(self, work: asyncio.Future[endpoint.Reply], notifications: asyncio.Queue[dict[str, Any]]) -> endpoint.Reply:
+    async def _answer(
+        self, work: asyncio.Future[endpoint.Reply], notifications: asyncio.Queue[dict[str, Any]]
+    ) -> endpoint.Reply:
         """Wait for the reply; if notifications come first, switch to an SSE stream."""
         while True:
             getter = asyncio.ensure_future(notifications.get())
-            done, _ = await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {work, getter}
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if getter in done:
                 if not self._streaming:
                     self._streaming = True

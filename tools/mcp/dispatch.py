@@ -12,9 +12,7 @@ from orchestra.tenancy import tenant_scope
 from tools.mcp.registry import ProgressFn, ToolContext, ToolOutcome, get_tool, require_write, validate_arguments
 
 
-def call_tool(
-    name: str, arguments: Any, identity: TokenIdentity, *, progress: ProgressFn | None = None
-) -> ToolOutcome:
+def call_tool(name: str, arguments: Any, identity: TokenIdentity, *, progress: ProgressFn | None = None) -> ToolOutcome:
     """Call tool `name` as `identity`. Raises UnknownTool; every ToolError becomes an
     error outcome with nothing written; any other exception propagates (internal)."""
     spec = get_tool(name)

@@ -66,7 +66,11 @@ def authenticate(request: Request) -> tuple[TokenIdentity | None, Reply | None, 
     """(identity, None, rate-limit headers) when the request may go on, else (None, reply, {})."""
     throttled = guards.auth_failures_exceeded(request.client_ip)
     if throttled is not None:
-        return None, Reply(429, {"error": "too_many_failed_attempts"}, {"Retry-After": throttled.headers()["Retry-After"]}), {}
+        return (
+            None,
+            Reply(429, {"error": "too_many_failed_attempts"}, {"Retry-After": throttled.headers()["Retry-After"]}),
+            {},
+        )
     query = parse_qs(request.query_string)
     if any(key in query for key in ("access_token", "token", "api_key")):
         guards.record_auth_failure(request.client_ip)
@@ -79,7 +83,11 @@ def authenticate(request: Request) -> tuple[TokenIdentity | None, Reply | None, 
         return None, unauthorized("the access token is missing, invalid, expired or revoked"), {}
     limit = guards.organization_rate_limit(identity.live_organization.pk)
     if limit.exceeded:
-        return None, Reply(429, {"error": "rate_limited", "error_description": "too many requests"}, limit.headers()), {}
+        return (
+            None,
+            Reply(429, {"error": "rate_limited", "error_description": "too many requests"}, limit.headers()),
+            {},
+        )
     return identity, None, limit.headers()
 
 

@@ -109,9 +109,7 @@ def tool(
     """Register a tool function (see module docstring)."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        spec = build_spec(
-            func, category=category, read_only=read_only, destructive=destructive, idempotent=idempotent
-        )
+        spec = build_spec(func, category=category, read_only=read_only, destructive=destructive, idempotent=idempotent)
         if spec.name in _REGISTRY and _REGISTRY[spec.name].func is not func:
             raise RuntimeError(f"tool {spec.name} is declared twice")
         _REGISTRY[spec.name] = spec
@@ -129,11 +127,14 @@ def build_spec(
         raise TypeError(f"tool {func.__name__} must take `ctx: ToolContext` first")
     fields: dict[str, Any] = {}
     for param in params[1:]:
-        if param.kind is not inspect.Parameter.KEYWORD_ONLY and param.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
+        if (
+            param.kind is not inspect.Parameter.KEYWORD_ONLY
+            and param.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD
+        ):
             raise TypeError(f"tool {func.__name__}: parameter {param.name} must be a plain parameter")
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (hints[param.name], default)
-    input_model = create_model(  # type: ignore[call-overload]
+    input_model = create_model(
         f"{func.__name__}_arguments",
         __config__=ConfigDict(extra="forbid", strict=False),
         **fields,
@@ -173,7 +174,9 @@ def compact_schema(schema: Any, *, optional_means_absent: bool = False, _in_prop
     if not isinstance(schema, dict):
         return schema
     if _in_properties:
-        return {key: compact_schema(value, optional_means_absent=optional_means_absent) for key, value in schema.items()}
+        return {
+            key: compact_schema(value, optional_means_absent=optional_means_absent) for key, value in schema.items()
+        }
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "title":
@@ -210,7 +213,9 @@ def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, A
             for err in exc.errors(include_url=False, include_input=False)
         ]
         summary = "; ".join(f"{p['argument']}: {p['problem']}" for p in problems)
-        raise InvalidArguments(f"invalid arguments for {spec.name}: {summary}", details={"problems": problems}) from None
+        raise InvalidArguments(
+            f"invalid arguments for {spec.name}: {summary}", details={"problems": problems}
+        ) from None
     return {name: getattr(parsed, name) for name in spec.input_model.model_fields}
 
 

@@ -4,12 +4,13 @@ JSON arguments, the same token auth and the same results as MCP `tools/call`."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import exceptions
 from rest_framework.request import Request as DrfRequest
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler as drf_exception_handler
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.auth import TokenIdentity
 from orchestra.errors import NotFound
@@ -21,7 +22,7 @@ class ToolCallView(APIView):
     """Call one tool. The body is the tool's arguments as a JSON object."""
 
     def post(self, request: DrfRequest, name: str) -> Response:
-        identity: TokenIdentity = request.auth
+        identity = cast(TokenIdentity, request.auth)
         headers = getattr(request._request, "rate_limit_headers", {})
         try:
             outcome = call_tool(name, request.data, identity)
@@ -107,7 +108,9 @@ def expand_tool_paths(result: dict[str, Any], generator: Any, request: Any, publ
                 "responses": {
                     "200": {
                         "description": "The tool's result.",
-                        "content": {"application/json": {"schema": _move_defs(spec.output_schema, f"{name}_out_", schemas)}},
+                        "content": {
+                            "application/json": {"schema": _move_defs(spec.output_schema, f"{name}_out_", schemas)}
+                        },
                     },
                     "400": {"description": "Invalid arguments.", **error},
                     "401": {"description": "Missing or invalid token."},

@@ -37,7 +37,9 @@ def merge_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[str
 
 
 @transaction.atomic
-def project_create(*, actor: Actor, name: str, description: str = "", settings: dict[str, Any] | None = None) -> Project:
+def project_create(
+    *, actor: Actor, name: str, description: str = "", settings: dict[str, Any] | None = None
+) -> Project:
     name = name.strip()
     if not name:
         raise InvalidArguments("name must not be empty")

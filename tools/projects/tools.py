@@ -58,7 +58,9 @@ def project_out(project: Project) -> ProjectOut:
 
 
 @tool(category="projects", read_only=False)
-def create_project(ctx: ToolContext, name: Name, description: Description = "", settings: Settings | None = None) -> ProjectOut:
+def create_project(
+    ctx: ToolContext, name: Name, description: Description = "", settings: Settings | None = None
+) -> ProjectOut:
     """Create a project; its slug is derived from the name and unique in the organization."""
     if ctx.identity.project_id is not None:
         raise PermissionDenied("this token is restricted to one project and cannot create projects")
@@ -100,7 +102,9 @@ def update_project(
         dict[str, Any] | None, Field(description="Merged into the current settings; null values remove keys.")
     ] = None,
     replace_settings: Annotated[bool, Field(description="Replace settings instead of merging.")] = False,
-    status: Annotated[Literal["active", "archived"] | None, Field(description="active restores an archived project.")] = None,
+    status: Annotated[
+        Literal["active", "archived"] | None, Field(description="active restores an archived project.")
+    ] = None,
 ) -> ProjectOut:
     """Change a project's name, description, settings or status."""
     row = selectors.project_get(project, restricted_to=ctx.identity.project_id)

@@ -44,6 +44,9 @@ def get_context(ctx: ToolContext) -> ContextOut:
             "project": restricted,
         },
         # Billing is not built yet: no plan limits apply.
-        plan={"name": "unlimited", "limits": {"projects": "unlimited", "memories": "unlimited", "members": "unlimited"}},
+        plan={
+            "name": "unlimited",
+            "limits": {"projects": "unlimited", "memories": "unlimited", "members": "unlimited"},
+        },
         usage={"projects": Project.objects.filter(status="active").count()},
     )

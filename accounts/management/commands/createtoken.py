@@ -47,7 +47,9 @@ class Command(BaseCommand):
         except ToolError as exc:
             raise CommandError(exc.message) from exc
         token = issued.token
-        self.stdout.write(self.style.SUCCESS(f"Created token {token.name!r} ({token.mode}, {', '.join(token.scopes)}), id {token.pk}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created token {token.name!r} ({token.mode}, {', '.join(token.scopes)}), id {token.pk}")
+        )
         self.stdout.write("Copy it now; it is not stored and cannot be shown again:\n")
         self.stdout.write(f"    {issued.raw}\n")
         self.stdout.write(mcp_json_snippets(issued.raw))

@@ -14,7 +14,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         result = seed()
         org = result.organization
-        self.stdout.write(f"Organization {org.name} ({org.slug}): {'created' if result.created_organization else 'exists'}")
+        self.stdout.write(
+            f"Organization {org.name} ({org.slug}): {'created' if result.created_organization else 'exists'}"
+        )
         if result.issued is not None:
             self.stdout.write(self.style.SUCCESS("Demo token created. Copy it now; it is shown only this once:\n"))
             self.stdout.write(f"    {result.issued.raw}\n")

@@ -7,11 +7,11 @@ With REDIS_URL set, production runs the worker and beat as their own processes
 from __future__ import annotations
 
 import os
-from argparse import BooleanOptionalAction
 import signal
 import subprocess
 import sys
 import time
+from argparse import BooleanOptionalAction
 from types import FrameType
 from typing import Any
 
@@ -33,18 +33,25 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        python = sys.executable
-        commands = [
-            ["daphne", [python, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]), "orchestra.asgi:application"]],
-        ]
+        celery = [sys.executable, "-m", "celery", "-A", "orchestra"]
+        commands: dict[str, list[str]] = {
+            "daphne": [
+                *[sys.executable, "-m", "daphne", "-b", options["host"], "-p", str(options["port"])],
+                "orchestra.asgi:application",
+            ]
+        }
         if options["worker"]:
-            commands += [
-                ["worker", [python, "-m", "celery", "-A", "orchestra", "worker", "--loglevel", "INFO", "--concurrency", "1"]],
-                ["beat", [python, "-m", "celery", "-A", "orchestra", "beat", "--loglevel", "INFO",
-                          "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME]],
+            commands["worker"] = [*celery, "worker", "--loglevel", "INFO", "--concurrency", "1"]
+            commands["beat"] = [
+                *celery,
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ]
         processes: dict[str, subprocess.Popen[bytes]] = {}
-        for name, argv in commands:
+        for name, argv in commands.items():
             processes[name] = subprocess.Popen(argv, env=os.environ.copy())
         self.stdout.write(
             self.style.SUCCESS(f"Orchestra is serving on http://{options['host']}:{options['port']} (MCP at /mcp)")
@@ -77,4 +84,3 @@ class Command(BaseCommand):
                 process.kill()
         if exit_code:
             sys.exit(exit_code)
-

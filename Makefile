@@ -1,0 +1,41 @@
+# Orchestra's front door: `make run`, `make test`, `make lint`, `make bench`.
+# Everything installs into .venv from the pinned requirements on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@echo "==> installing Python dependencies into $(VENV) (first run only)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: install  ## Serve Orchestra on http://127.0.0.1:8000 (embedded PostgreSQL, worker and beat)
+	@$(BIN)/python manage.py migrate --seed --verbosity 0
+	@$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+test: install  ## Run the whole test suite
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install  ## ruff (lint and format check) and mypy with django-stubs
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy .
+
+format: install
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+bench: install  ## Benchmarks (not tests): they print their figures
+	@for script in bench/bench_*.py; do echo "==> $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
