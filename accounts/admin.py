@@ -1,0 +1,123 @@
+"""Operators' admin for people, organizations, memberships and tokens.
+
+Token digests are never shown; tokens are issued where they can be shown once
+(createtoken, the dashboard), so the admin can revoke but not add them.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.models import MCPToken, Membership, Organization, User
+from accounts.services import organization_suspend, token_revoke
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ("email",)
+    list_display = ("email", "name", "is_active", "is_staff", "date_joined")
+    list_filter = ("is_active", "is_staff", "is_superuser")
+    search_fields = ("email", "name")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("name",)}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "is_sandbox", "suspended_at", "created_at")
+    list_filter = ("is_sandbox", ("suspended_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "slug")
+    readonly_fields = ("is_sandbox", "live_organization", "created_at")
+    inlines = (MembershipInline,)
+    actions = ("suspend", "unsuspend")
+
+    @admin.action(description="Suspend: their tokens stop working at once")
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        for org in queryset:
+            organization_suspend(organization=org)
+        messages.success(request, f"Suspended {queryset.count()} organization(s).")
+
+    @admin.action(description="Lift the suspension")
+    def unsuspend(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        for org in queryset:
+            organization_suspend(organization=org, suspended=False)
+        messages.success(request, f"Restored {queryset.count()} organization(s).")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "organization", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__email", "organization__name", "organization__slug")
+    autocomplete_fields = ("user", "organization")
+
+
+@admin.register(MCPToken)
+class MCPTokenAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "masked",
+        "organization",
+        "user",
+        "mode",
+        "scopes",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    list_filter = ("mode", ("revoked_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("name", "last_four", "user__email", "organization__slug")
+    list_select_related = ("organization", "user")
+    # The digest is never displayed, not even read-only.
+    fields = (
+        "name",
+        "masked",
+        "organization",
+        "user",
+        "mode",
+        "scopes",
+        "project",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "created_at",
+    )
+    readonly_fields = (
+        "masked",
+        "organization",
+        "user",
+        "mode",
+        "scopes",
+        "project",
+        "last_used_at",
+        "revoked_at",
+        "created_at",
+    )
+    actions = ("revoke",)
+
+    @admin.display(description="token")
+    def masked(self, token: MCPToken) -> str:
+        return f"{token.prefix}…{token.last_four}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke: stops working at once")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[MCPToken]) -> None:
+        for token in queryset:
+            token_revoke(token=token)
+        messages.success(request, f"Revoked {queryset.count()} token(s).")

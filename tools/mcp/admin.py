@@ -1,0 +1,18 @@
+from django.contrib import admin
+
+from tools.mcp.models import McpSession
+
+
+@admin.register(McpSession)
+class McpSessionAdmin(admin.ModelAdmin):
+    list_display = ("short_id", "token", "protocol_version", "initialized", "created_at", "last_seen_at", "closed_at")
+    list_filter = ("protocol_version", "initialized")
+    readonly_fields = ("token", "protocol_version", "client_info", "client_capabilities", "created_at", "last_seen_at")
+    exclude = ("id",)
+
+    @admin.display(description="session")
+    def short_id(self, session: McpSession) -> str:
+        return f"{session.id[:8]}…"
+
+    def has_add_permission(self, request: object) -> bool:
+        return False

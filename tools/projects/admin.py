@@ -1,0 +1,12 @@
+from django.contrib import admin
+
+from orchestra.admin import TenantAdmin
+from tools.projects.models import Project
+
+
+@admin.register(Project)
+class ProjectAdmin(TenantAdmin):
+    list_display = ("name", "slug", "organization", "status", "created_at", "updated_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("name", "slug", "organization__slug")
+    readonly_fields = ("organization", "created_by", "created_at", "updated_at", "archived_at")
