@@ -20,7 +20,20 @@ env = environ.Env()
 # A local .env is read when present; real environment variables win.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=False)
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """A boolean variable; anything but a clear yes or no is an error, not False."""
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+DEBUG = env_flag("DEBUG", default=False)
 VAR_DIR = Path(env.str("ORCHESTRA_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 # --- public URL -----------------------------------------------------------------------
@@ -179,7 +192,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our JSON logs with request ids
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = env_flag("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-stale-mcp-sessions": {"task": "tools.mcp.tasks.purge_stale_sessions", "schedule": 3600.0},
@@ -191,7 +204,7 @@ MCP_TOOLS_PAGE_SIZE = env.int("MCP_TOOLS_PAGE_SIZE", default=100)
 MCP_RATE_LIMIT_PER_MINUTE = env.int("MCP_RATE_LIMIT_PER_MINUTE", default=600)
 AUTH_FAILURE_LIMIT_PER_MINUTE = env.int("AUTH_FAILURE_LIMIT_PER_MINUTE", default=30)
 # Fixture tools that only the conformance suite and our tests call.
-MCP_TEST_TOOLS = env.bool("MCP_TEST_TOOLS", default=False)
+MCP_TEST_TOOLS = env_flag("MCP_TEST_TOOLS", default=False)
 for _name in (
     "MCP_MAX_BODY_BYTES",
     "MCP_TOOLS_PAGE_SIZE",

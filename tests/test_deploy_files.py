@@ -26,7 +26,7 @@ SERVICES = {"db", "redis", "migrate", "web", "worker", "beat"}
 APP_SERVICES = {"migrate", "web", "worker", "beat"}
 
 # env.str("NAME", ...), env.bool(...), env.db_url(...), env("NAME") and friends.
-ENV_READ = re.compile(r"""\benv(?:\.\w+)?\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
+ENV_READ = re.compile(r"""\benv(?:\.\w+|_flag)?\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
 
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,99 @@
+"""Settings come from the environment and fail loudly on bad values."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+
+from tests.conftest import ROOT
+
+PROBE = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'cache': s.CACHES['default']['BACKEND'], "
+    "'broker': s.CELERY_BROKER_URL, 'engine': s.DATABASES['default']['ENGINE'], 'hosts': s.ALLOWED_HOSTS, "
+    "'db_host': s.DATABASES['default'].get('HOST')}))"
+)
+
+
+def load(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "APP_URL", "SECRET_KEY")}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "orchestra.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_embedded_default_needs_no_server() -> None:
+    result = load({})
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    assert config["engine"] == "orchestra.embedded_pg"
+    assert config["layer"].endswith("InMemoryChannelLayer") and config["cache"].endswith("LocMemCache")
+    assert config["broker"] == "filesystem://"
+
+
+def test_redis_url_switches_layer_cache_and_broker() -> None:
+    result = load(
+        {"REDIS_URL": "redis://127.0.0.1:6379/3", "DATABASE_URL": "postgres://u:p@db.internal:5432/orchestra"}
+    )
+    config = json.loads(result.stdout)
+    assert "Redis" in config["layer"] and config["cache"].endswith("RedisCache")
+    assert config["broker"] == "redis://127.0.0.1:6379/3"
+    assert config["engine"] == "django.db.backends.postgresql"
+
+
+def test_app_url_sets_allowed_hosts() -> None:
+    result = load({"APP_URL": "https://orchestra.example.com", "SECRET_KEY": "x" * 50})
+    assert "orchestra.example.com" in json.loads(result.stdout)["hosts"]
+
+
+def test_socket_directory_in_database_url_is_decoded() -> None:
+    result = load({"DATABASE_URL": "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/orchestra"})
+    assert json.loads(result.stdout)["db_host"] == "/var/run/postgresql"
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"APP_URL": "not a url"}, "APP_URL"),
+        ({"APP_URL": "https://orchestra.example.com"}, "SECRET_KEY"),
+        ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+        ({"DATABASE_URL": "mysql://u:p@h/db"}, "DATABASE_URL"),
+        ({"DB_POOL_MIN_SIZE": "5", "DB_POOL_MAX_SIZE": "2"}, "DB_POOL"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"MCP_RATE_LIMIT_PER_MINUTE": "0"}, "MCP_RATE_LIMIT_PER_MINUTE"),
+        ({"MCP_RATE_LIMIT_PER_MINUTE": "lots"}, "invalid literal"),
+        ({"DEBUG": "perhaps"}, "DEBUG|perhaps|invalid"),
+    ],
+)
+def test_bad_values_fail_loudly_at_start(env, message) -> None:
+    result = load(env)
+    assert result.returncode != 0
+    assert any(word in result.stderr for word in message.split("|")), result.stderr[-500:]
+
+
+def test_connections_have_a_statement_timeout(db) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "30s"
+
+
+def test_connection_pool_is_on(db) -> None:
+    assert connection.pool is not None
+    assert connection.settings_dict["OPTIONS"]["pool"]["max_size"] >= 1
+
+
+def test_pgvector_is_available(db) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        version = cursor.fetchone()[0]
+    assert tuple(int(p) for p in version.split(".")[:2]) >= (0, 8)
