@@ -27,7 +27,7 @@ def sandbox_token(alice, acme, issue_token) -> str:
     return issue_token(alice, acme, mode="test")
 
 
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("mode", ["legacy", "auto", "2026-07-28"])
 async def test_tools_are_listed_and_called(live, alice_token, mode) -> None:
     async with connect(live.mcp_url, alice_token, mode) as client:
         listed = await client.list_tools()
@@ -54,7 +54,7 @@ async def test_tools_are_listed_and_called(live, alice_token, mode) -> None:
         assert context.structured_content["organization"]["slug"] == "acme"
 
 
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("mode", ["legacy", "auto", "2026-07-28"])
 async def test_errors_are_seen_as_errors(live, alice_token, mode) -> None:
     async with connect(live.mcp_url, alice_token, mode) as client:
         missing = await client.call_tool("get_project", {"project": "does-not-exist"})
@@ -66,13 +66,20 @@ async def test_errors_are_seen_as_errors(live, alice_token, mode) -> None:
         assert failing.is_error is True
 
 
-async def test_progress_reaches_the_client(live, alice_token) -> None:
+async def test_auto_mode_adopts_the_2026_revision(live, alice_token) -> None:
+    async with connect(live.mcp_url, alice_token, "auto") as client:
+        assert client.session.protocol_version == "2026-07-28"
+        assert (await client.call_tool("get_context", {})).is_error is False
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_progress_reaches_the_client(live, alice_token, mode) -> None:
     seen: list[tuple[float, float | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append((progress, total))
 
-    async with connect(live.mcp_url, alice_token, "legacy") as client:
+    async with connect(live.mcp_url, alice_token, mode) as client:
         result = await client.call_tool("test_tool_with_progress", {"steps": 3}, progress_callback=on_progress)
     assert result.structured_content == {"done": True, "steps": 3}
     assert seen == [(1, 3), (2, 3), (3, 3)]
@@ -99,11 +106,11 @@ async def test_another_organization_cannot_reach_projects(live, alice_token, cha
             assert result.is_error and result.content[0].text == f"project not found: {ref}"
 
 
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("mode", ["legacy", "auto", "2026-07-28"])
 async def test_a_bad_token_cannot_connect(live, mode, db: Any) -> None:
     with pytest.raises(Exception):  # noqa: B017  (the client raises its own error types)
-        async with connect(live.mcp_url, tokens.generate("live"), mode):
-            pass
+        async with connect(live.mcp_url, tokens.generate("live"), mode) as client:
+            await client.list_tools()  # 2026-07-28 connects without a request: the first call fails
 
 
 async def test_rest_and_mcp_give_the_same_result(live, alice_token) -> None:

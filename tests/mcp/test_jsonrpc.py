@@ -137,16 +137,6 @@ async def test_invalid_version_header_is_400(alice_token) -> None:
     assert "2025-11-25" in json.dumps(response.json())
 
 
-async def test_2026_revision_and_discover_get_a_fast_well_formed_refusal(alice_token) -> None:
-    by_header = await post(alice_token, None, rpc("tools/list", {}), version="2026-07-28")
-    by_method = await post(alice_token, None, rpc("server/discover", {}), version=None)
-    for response in (by_header, by_method):
-        assert response.status == 400
-        error = response.json()["error"]
-        assert error["code"] == -32022
-        assert "2025-11-25" in error["data"]["supported"]
-
-
 async def test_requests_need_a_session(alice_token) -> None:
     response = await post(alice_token, None, rpc("tools/list", {}))
     assert response.status == 400

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -33,6 +34,10 @@ RUNNING: dict[tuple[str, str], asyncio.Task[Any]] = {}
 
 def scope_headers(scope: dict[str, Any]) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+
+
+def scope_header_names(scope: dict[str, Any]) -> list[str]:
+    return [name.decode("latin-1").lower() for name, _ in scope.get("headers", [])]
 
 
 def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
@@ -103,6 +108,7 @@ class StreamableHttpConsumer(AsyncHttpConsumer):
             body=body,
             client_ip=str(client[0]),
             query_string=self.scope.get("query_string", b"").decode("latin-1"),
+            raw_header_names=scope_header_names(self.scope),
         )
 
     async def _respond(self, body: bytes) -> None:
@@ -115,7 +121,8 @@ class StreamableHttpConsumer(AsyncHttpConsumer):
         def notify(payload: dict[str, Any]) -> None:  # called from the worker thread
             loop.call_soon_threadsafe(notifications.put_nowait, payload)
 
-        work = asyncio.ensure_future(run_db(endpoint.handle, request, notify if wants_stream else None))
+        cancel = threading.Event()  # tells the worker thread to roll back instead of committing
+        work = asyncio.ensure_future(run_db(endpoint.handle, request, notify if wants_stream else None, cancel))
         running_key = self._running_key(request)
         if running_key is not None:
             RUNNING[running_key] = work
@@ -124,6 +131,9 @@ class StreamableHttpConsumer(AsyncHttpConsumer):
         except asyncio.CancelledError:
             # Cancelled by notifications/cancelled or a disconnect: no response is sent
             # for a cancelled request; the connection is closed.
+            cancel.set()
+            # The worker thread finishes on its own (and rolls back); nobody awaits it.
+            work.add_done_callback(lambda done: done.cancelled() or done.exception())
             if not self._streaming:
                 await self._send_reply(endpoint.Reply(202))
             else:
@@ -150,36 +160,37 @@ class StreamableHttpConsumer(AsyncHttpConsumer):
     async def _answer(
         self, work: asyncio.Future[endpoint.Reply], notifications: asyncio.Queue[dict[str, Any]]
     ) -> endpoint.Reply:
-        """Wait for the reply; if notifications come first, switch to an SSE stream."""
+        """Wait for the reply; if notifications come first, switch to an SSE stream.
+
+        Notifications a tool sent are always delivered, even when the tool finished
+        before this loop saw them: they precede the response on the stream."""
         while True:
             getter = asyncio.ensure_future(notifications.get())
             waiting: set[asyncio.Future[Any]] = {work, getter}
             done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if getter in done:
-                if not self._streaming:
-                    self._streaming = True
-                    await self.send_headers(
-                        status=200,
-                        headers=encode_headers(
-                            {
-                                "Content-Type": "text/event-stream",
-                                "Cache-Control": "no-cache",
-                                "X-Accel-Buffering": "no",
-                                "X-Request-ID": self.request_id,
-                            }
-                        ),
-                    )
-                await self.send_body(sse_event(getter.result()), more_body=True)
-                if work.done():
-                    # Flush notifications that raced with the end of the work.
-                    while not notifications.empty():
-                        await self.send_body(sse_event(notifications.get_nowait()), more_body=True)
-                    return work.result()
+                await self._stream_event(getter.result())
                 continue
-            getter.cancel()
-            while self._streaming and not notifications.empty():
-                await self.send_body(sse_event(notifications.get_nowait()), more_body=True)
+            getter.cancel()  # an item it was woken for stays in the queue
+            while not notifications.empty():
+                await self._stream_event(notifications.get_nowait())
             return work.result()
+
+    async def _stream_event(self, payload: dict[str, Any]) -> None:
+        if not self._streaming:
+            self._streaming = True
+            await self.send_headers(
+                status=200,
+                headers=encode_headers(
+                    {
+                        "Content-Type": "text/event-stream",
+                        "Cache-Control": "no-cache",
+                        "X-Accel-Buffering": "no",
+                        "X-Request-ID": self.request_id,
+                    }
+                ),
+            )
+        await self.send_body(sse_event(payload), more_body=True)
 
     def _running_key(self, request: endpoint.Request) -> tuple[str, str] | None:
         """Register single tools/call requests so they can be cancelled."""

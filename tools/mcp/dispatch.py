@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.db import transaction
@@ -12,9 +13,23 @@ from orchestra.tenancy import tenant_scope
 from tools.mcp.registry import ProgressFn, ToolContext, ToolOutcome, get_tool, require_write, validate_arguments
 
 
-def call_tool(name: str, arguments: Any, identity: TokenIdentity, *, progress: ProgressFn | None = None) -> ToolOutcome:
+class RequestCancelled(Exception):
+    """The client cancelled the request (or went away) before it finished."""
+
+
+def call_tool(
+    name: str,
+    arguments: Any,
+    identity: TokenIdentity,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> ToolOutcome:
     """Call tool `name` as `identity`. Raises UnknownTool; every ToolError becomes an
-    error outcome with nothing written; any other exception propagates (internal)."""
+    error outcome with nothing written; any other exception propagates (internal).
+
+    A request cancelled while its tool runs is rolled back (RequestCancelled), so a
+    cancelled write never lands behind the client's back."""
     spec = get_tool(name)
     try:
         require_write(spec, identity)
@@ -26,6 +41,8 @@ def call_tool(name: str, arguments: Any, identity: TokenIdentity, *, progress: P
         ctx = ToolContext(identity=identity, tool_name=name, progress=progress)
         with tenant_scope(identity.organization), transaction.atomic():
             result = spec.func(ctx, **kwargs)
+            if cancel is not None and cancel.is_set():
+                raise RequestCancelled(name)
         return ToolOutcome(structured=spec.output_adapter.dump_python(result, mode="json"), is_error=False)
     except ToolError as exc:
         return ToolOutcome(structured=exc.as_dict(), is_error=True, http_status=exc.http_status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs
 from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_token, bearer_from_header
 from tools.mcp import guards, jsonrpc, versions
 from tools.mcp.jsonrpc import JsonRpcError, Message
+from tools.mcp.modern import handle_modern
 from tools.mcp.server import CallContext, handle_message
 from tools.mcp.sessions import session_close, session_for_token
 
@@ -30,10 +32,11 @@ VERSION_HEADER = "mcp-protocol-version"
 class Request:
     method: str
     path: str
-    headers: dict[str, str]  # lower-case names
+    headers: dict[str, str]  # lower-case names (the last value of a repeated header)
     body: bytes
     client_ip: str
     query_string: str = ""
+    raw_header_names: list[str] = field(default_factory=list)  # lower-case, repeats kept
 
 
 @dataclass
@@ -91,14 +94,18 @@ def authenticate(request: Request) -> tuple[TokenIdentity | None, Reply | None, 
     return identity, None, limit.headers()
 
 
-def handle(request: Request, notify: Callable[[dict[str, Any]], None] | None = None) -> Reply:
+def handle(
+    request: Request,
+    notify: Callable[[dict[str, Any]], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Reply:
     """Answer one HTTP request to /mcp."""
     identity, refusal, limit_headers = authenticate(request)
     if refusal is not None:
         return refusal
     assert identity is not None
     if request.method == "POST":
-        reply = _post(request, identity, notify)
+        reply = _post(request, identity, notify, cancel)
     elif request.method == "DELETE":
         reply = _delete(request, identity)
     else:
@@ -116,18 +123,21 @@ def _delete(request: Request, identity: TokenIdentity) -> Reply:
     return Reply(204)
 
 
-def _modern_refusal(requested: str) -> Reply:
-    # The stateless 2026-07-28 revision is not served yet: say so at once, naming
-    # the revisions we do speak, so `auto` clients fall back to `initialize`.
-    return rpc_error_reply(
-        400,
-        jsonrpc.UNSUPPORTED_PROTOCOL_VERSION,
-        f"Unsupported protocol version: {requested}",
-        {"supported": list(versions.HANDSHAKE_VERSIONS), "requested": requested},
-    )
+def _is_discover_probe(body: bytes) -> bool:
+    """A header-less `server/discover` (a probe from a client that did not say its era)."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and payload.get("method") == "server/discover"
 
 
-def _post(request: Request, identity: TokenIdentity, notify: Callable[[dict[str, Any]], None] | None) -> Reply:
+def _post(
+    request: Request,
+    identity: TokenIdentity,
+    notify: Callable[[dict[str, Any]], None] | None,
+    cancel: threading.Event | None,
+) -> Reply:
     content_type = request.headers.get("content-type", "application/json")
     if not content_type.lower().startswith("application/json"):
         return rpc_error_reply(415, jsonrpc.INVALID_REQUEST, "Content-Type must be application/json")
@@ -136,15 +146,16 @@ def _post(request: Request, identity: TokenIdentity, notify: Callable[[dict[str,
         return rpc_error_reply(406, jsonrpc.INVALID_REQUEST, "Accept must allow application/json")
 
     header_version = request.headers.get(VERSION_HEADER)
-    if header_version in versions.MODERN_VERSIONS:
-        return _modern_refusal(header_version)
-    if header_version is not None and header_version not in versions.HANDSHAKE_VERSIONS:
-        return rpc_error_reply(
-            400,
-            jsonrpc.INVALID_REQUEST,
-            f"Unsupported MCP-Protocol-Version: {header_version}",
-            {"supported": list(versions.HANDSHAKE_VERSIONS)},
+    # Era routing: any version header that is not a handshake revision (2026-07-28,
+    # or one we do not know) goes to the stateless path, which validates it and
+    # answers -32022 with the supported list when it is not served.
+    if (header_version is not None and header_version not in versions.HANDSHAKE_VERSIONS) or (
+        header_version is None and _is_discover_probe(request.body)
+    ):
+        status, payload = handle_modern(
+            request.body, request.headers, request.raw_header_names, identity, notify, cancel
         )
+        return Reply(status, payload)
 
     try:
         items, is_batch = jsonrpc.parse_body(request.body)
@@ -158,8 +169,6 @@ def _post(request: Request, identity: TokenIdentity, notify: Callable[[dict[str,
         except JsonRpcError as exc:
             messages.append(exc)
     valid = [m for m in messages if isinstance(m, Message)]
-    if any(m.method == "server/discover" for m in valid):
-        return _modern_refusal("2026-07-28")
 
     initializing = any(m.kind == "request" and m.method == "initialize" for m in valid)
     session = None
@@ -175,7 +184,7 @@ def _post(request: Request, identity: TokenIdentity, notify: Callable[[dict[str,
             return rpc_error_reply(404, jsonrpc.INVALID_REQUEST, "Session not found")
 
     version = header_version or (session.protocol_version if session else versions.DEFAULT_HEADER_VERSION)
-    ctx = CallContext(identity=identity, session=session, protocol_version=version, notify=notify)
+    ctx = CallContext(identity=identity, session=session, protocol_version=version, notify=notify, cancel=cancel)
     responses: list[dict[str, Any]] = []
     for message in messages:
         if isinstance(message, JsonRpcError):

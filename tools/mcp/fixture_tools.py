@@ -44,3 +44,13 @@ def test_slow(ctx: ToolContext, seconds: Annotated[float, Field(ge=0, le=30)] = 
 def test_internal_error(ctx: ToolContext) -> Done:
     """Raise an unexpected exception (for internal-error tests)."""
     raise RuntimeError("secret internal detail orch_live_notarealtoken")
+
+
+@tool(category="fixtures", read_only=False)
+def test_slow_write(ctx: ToolContext, name: Annotated[str, Field(min_length=1, max_length=50)], seconds: float = 2) -> Done:
+    """Create a project, then sleep: a cancelled call must leave no project behind."""
+    from tools.projects.services import project_create
+
+    project_create(actor=ctx.actor, name=name)
+    time.sleep(seconds)
+    return Done(done=True, steps=1)

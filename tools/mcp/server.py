@@ -1,6 +1,12 @@
-"""The MCP server for the handshake-era revisions (2024-11-05 .. 2025-11-25),
-independent of the transport: it takes JSON-RPC messages and an identity, and
-gives back JSON-RPC responses. Runs in a worker thread (it touches the database).
+"""The MCP server, independent of the transport: it takes one JSON-RPC message and
+an identity and gives back the JSON-RPC response. Runs in a worker thread (it touches
+the database).
+
+Two eras share the tool code:
+- handshake revisions (2024-11-05 .. 2025-11-25): `initialize`, `ping`, then
+  `tools/list` and `tools/call` inside a transport session;
+- the stateless 2026-07-28 revision: `server/discover`, `tools/list`, `tools/call`,
+  each request self-contained, every result carrying `resultType`.
 """
 
 from __future__ import annotations
@@ -8,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +27,7 @@ from tools.mcp.dispatch import call_tool
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.models import McpSession
 from tools.mcp.registry import UnknownTool, registry
-from tools.mcp.sessions import session_mark_initialized, session_open
+from tools.mcp.sessions import session_initialize, session_mark_initialized
 
 logger = logging.getLogger(__name__)
 
@@ -29,20 +36,30 @@ INSTRUCTIONS = (
     "Orchestra is your team's shared workplace: memory, projects, tasks, sessions, "
     "decisions, notes, features and specs. Call get_context first."
 )
+SERVER_INFO_META_KEY = "io.modelcontextprotocol/serverInfo"
+# The tool list changes only with a deployment: clients may cache it for a while.
+TOOLS_LIST_TTL_MS = 5 * 60 * 1000
+DISCOVER_TTL_MS = 5 * 60 * 1000
 
 NotifyFn = Callable[[dict[str, Any]], None]
 
 
 @dataclass
 class CallContext:
-    """One HTTP request's view of the world, for the handlers below."""
+    """One request's view of the world, for the handlers below."""
 
     identity: TokenIdentity
     session: McpSession | None
     protocol_version: str
     notify: NotifyFn | None = None  # sends a notification on the response stream, if there is one
+    cancel: threading.Event | None = None  # set when the client cancels or goes away
     cancelled: list[Any] = field(default_factory=list)  # request ids named by notifications/cancelled
     opened_session: McpSession | None = None
+    transport: str = "streamable-http"
+
+    @property
+    def modern(self) -> bool:
+        return self.protocol_version in versions.MODERN_VERSIONS
 
 
 def handle_message(message: Message, ctx: CallContext) -> dict[str, Any] | None:
@@ -52,11 +69,16 @@ def handle_message(message: Message, ctx: CallContext) -> dict[str, Any] | None:
         return None
     if message.kind == "response":
         return None  # we send no requests to clients, so there is nothing to match
+    methods = _MODERN_METHODS if ctx.modern else _HANDSHAKE_METHODS
     try:
-        handler = _METHODS.get(message.method)
+        handler = methods.get(message.method)
         if handler is None:
             raise JsonRpcError(jsonrpc.METHOD_NOT_FOUND, f"Method not found: {message.method}")
-        return jsonrpc.result_response(message.id, handler(message, ctx))
+        result = handler(message, ctx)
+        if ctx.modern:
+            result = {**result, "resultType": "complete"}
+            result["_meta"] = {**result.get("_meta", {}), SERVER_INFO_META_KEY: SERVER_INFO}
+        return jsonrpc.result_response(message.id, result)
     except JsonRpcError as exc:
         return jsonrpc.error_response(message.id, exc.code, exc.message, exc.data)
 
@@ -79,7 +101,8 @@ def _initialize(message: Message, ctx: CallContext) -> dict[str, Any]:
     # Answer the client's revision when we speak it, else our latest: the client
     # then decides whether it can continue.
     version = requested if requested in versions.HANDSHAKE_VERSIONS else versions.LATEST_HANDSHAKE
-    ctx.opened_session = session_open(
+    ctx.opened_session = session_initialize(
+        existing=ctx.session,
         token_id=ctx.identity.token_id,
         protocol_version=version,
         client_info=params.get("clientInfo"),
@@ -88,9 +111,26 @@ def _initialize(message: Message, ctx: CallContext) -> dict[str, Any]:
     ctx.protocol_version = version
     return {
         "protocolVersion": version,
-        "capabilities": {"tools": {"listChanged": False}},
+        "capabilities": _capabilities(),
         "serverInfo": SERVER_INFO,
         "instructions": INSTRUCTIONS,
+    }
+
+
+def _capabilities() -> dict[str, Any]:
+    # listChanged is false: the catalogue only changes with a deployment, and we
+    # send no notifications/tools/list_changed.
+    return {"tools": {"listChanged": False}}
+
+
+def _discover(message: Message, ctx: CallContext) -> dict[str, Any]:
+    return {
+        "supportedVersions": list(versions.MODERN_VERSIONS),
+        "capabilities": _capabilities(),
+        "serverInfo": SERVER_INFO,
+        "instructions": INSTRUCTIONS,
+        "ttlMs": DISCOVER_TTL_MS,
+        "cacheScope": "public",
     }
 
 
@@ -116,7 +156,7 @@ def _tools_list(message: Message, ctx: CallContext) -> dict[str, Any]:
     cursor = message.params.get("cursor")
     offset = _decode_cursor(cursor) if cursor is not None else 0
     page_size = settings.MCP_TOOLS_PAGE_SIZE
-    specs = list(registry().values())
+    specs = list(registry().values())  # sorted by name: a stable order across pages and processes
     page = specs[offset : offset + page_size]
     with_output = versions.structured_output(ctx.protocol_version)
     tools = []
@@ -128,7 +168,28 @@ def _tools_list(message: Message, ctx: CallContext) -> dict[str, Any]:
     result: dict[str, Any] = {"tools": tools}
     if offset + page_size < len(specs):
         result["nextCursor"] = _encode_cursor(offset + page_size)
+    if ctx.modern:
+        # Private: a token's catalogue may differ (fixture tools, toolsets).
+        result.update(ttlMs=TOOLS_LIST_TTL_MS, cacheScope="private")
     return result
+
+
+def _progress_reporter(params: dict[str, Any], ctx: CallContext) -> Callable[[float, float | None, str | None], None] | None:
+    meta = params.get("_meta")
+    progress_token = meta.get("progressToken") if isinstance(meta, dict) else None
+    if progress_token is None or ctx.notify is None:
+        return None
+    notify = ctx.notify
+
+    def progress(value: float, total: float | None, text: str | None) -> None:
+        payload: dict[str, Any] = {"progressToken": progress_token, "progress": value}
+        if total is not None:
+            payload["total"] = total
+        if text:
+            payload["message"] = text
+        notify({"jsonrpc": "2.0", "method": "notifications/progress", "params": payload})
+
+    return progress
 
 
 def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
@@ -136,21 +197,10 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
     name = params.get("name")
     if not isinstance(name, str):
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, "tools/call needs params.name (a string)")
-    progress_token = (params.get("_meta") or {}).get("progressToken") if isinstance(params.get("_meta"), dict) else None
-    progress = None
-    if progress_token is not None and ctx.notify is not None:
-        notify = ctx.notify
-
-        def progress(value: float, total: float | None, text: str | None) -> None:
-            payload: dict[str, Any] = {"progressToken": progress_token, "progress": value}
-            if total is not None:
-                payload["total"] = total
-            if text:
-                payload["message"] = text
-            notify({"jsonrpc": "2.0", "method": "notifications/progress", "params": payload})
-
     try:
-        outcome = call_tool(name, params.get("arguments"), ctx.identity, progress=progress)
+        outcome = call_tool(
+            name, params.get("arguments"), ctx.identity, progress=_progress_reporter(params, ctx), cancel=ctx.cancel
+        )
     except UnknownTool as exc:
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, f"Unknown tool: {exc.name}") from None
     # An error's text is its one-line message (what a model reads); its structure
@@ -166,9 +216,17 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
     return result
 
 
-_METHODS: dict[str, Callable[[Message, CallContext], dict[str, Any]]] = {
+Handler = Callable[[Message, CallContext], dict[str, Any]]
+
+_HANDSHAKE_METHODS: dict[str, Handler] = {
     "initialize": _initialize,
     "ping": _ping,
+    "tools/list": _tools_list,
+    "tools/call": _tools_call,
+}
+# 2026-07-28 removed initialize and ping: they answer "method not found".
+_MODERN_METHODS: dict[str, Handler] = {
+    "server/discover": _discover,
     "tools/list": _tools_list,
     "tools/call": _tools_call,
 }

@@ -14,14 +14,28 @@ from tools.mcp.models import McpSession
 TOUCH_RESOLUTION = timedelta(seconds=30)
 
 
-def session_open(*, token_id: Any, protocol_version: str, client_info: Any, capabilities: Any) -> McpSession:
+def session_open_stream(*, token_id: Any, channel_name: str) -> McpSession:
+    """A legacy SSE session: opened by GET /mcp/sse, before any initialize."""
     return McpSession.objects.create(
-        id=secrets.token_urlsafe(32),
-        token_id=token_id,
-        protocol_version=protocol_version,
-        client_info=client_info if isinstance(client_info, dict) else {},
-        client_capabilities=capabilities if isinstance(capabilities, dict) else {},
+        id=secrets.token_urlsafe(32), token_id=token_id, transport="sse", channel_name=channel_name
     )
+
+
+def session_initialize(
+    *, existing: McpSession | None, token_id: Any, protocol_version: str, client_info: Any, capabilities: Any
+) -> McpSession:
+    """Record the handshake: on the legacy stream's session, or a new Streamable HTTP one."""
+    fields = {
+        "protocol_version": protocol_version,
+        "client_info": client_info if isinstance(client_info, dict) else {},
+        "client_capabilities": capabilities if isinstance(capabilities, dict) else {},
+    }
+    if existing is not None:
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        existing.save(update_fields=list(fields))
+        return existing
+    return McpSession.objects.create(id=secrets.token_urlsafe(32), token_id=token_id, **fields)
 
 
 def session_for_token(session_id: str, token_id: Any) -> McpSession | None:
