@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import tokens
@@ -59,6 +60,10 @@ def bearer_from_header(value: str | None) -> str | None:
     return credential.strip()
 
 
+def _tokens() -> QuerySet[MCPToken]:
+    return MCPToken.objects.select_related("user", "organization", "organization__sandbox")
+
+
 def authenticate_token(raw: str | None) -> TokenIdentity:
     """Resolve a raw bearer token to its identity, or raise AuthenticationFailed."""
     if not raw:
@@ -66,13 +71,24 @@ def authenticate_token(raw: str | None) -> TokenIdentity:
     parsed = tokens.parse(raw)
     if parsed is None:
         raise AuthenticationFailed("malformed token")
-    token = (
-        MCPToken.objects.select_related("user", "organization", "organization__sandbox")
-        .filter(digest=parsed.digest)
-        .first()
-    )
+    token = _tokens().filter(digest=parsed.digest).first()
     if token is None:
         raise AuthenticationFailed("unknown token")
+    identity = _check(token)
+    _touch(token)
+    return identity
+
+
+def reauthenticate(token_id: uuid.UUID) -> TokenIdentity:
+    """The identity of a token already presented once (a long-lived stream), checked
+    again against every rule: revocation, expiry, membership, suspension."""
+    token = _tokens().filter(pk=token_id).first()
+    if token is None:
+        raise AuthenticationFailed("unknown token")
+    return _check(token)
+
+
+def _check(token: MCPToken) -> TokenIdentity:
     if token.revoked_at is not None:
         raise AuthenticationFailed("revoked token")
     if token.is_expired:
@@ -88,7 +104,6 @@ def authenticate_token(raw: str | None) -> TokenIdentity:
     )
     if role is None:
         raise AuthenticationFailed("user is no longer a member")
-    _touch(token)
     live = token.organization
     return TokenIdentity(
         token_id=token.id,

@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
 from tools.mcp.consumers import StreamableHttpConsumer  # noqa: E402
+from tools.mcp.sse import LegacyMessagesConsumer, LegacySseConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -20,6 +21,9 @@ application = ProtocolTypeRouter(
             [
                 path("mcp", StreamableHttpConsumer.as_asgi()),
                 path("mcp/", StreamableHttpConsumer.as_asgi()),
+                path("mcp/sse", LegacySseConsumer.as_asgi()),
+                path("mcp/messages/", LegacyMessagesConsumer.as_asgi()),
+                path("mcp/messages", LegacyMessagesConsumer.as_asgi()),
                 re_path(r"", django_asgi_app),  # type: ignore[arg-type]  # an ASGI app, not a view
             ]
         ),

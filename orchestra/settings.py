@@ -201,6 +201,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # --- MCP ------------------------------------------------------------------------------
 MCP_MAX_BODY_BYTES = env.int("MCP_MAX_BODY_BYTES", default=1024 * 1024)
 MCP_TOOLS_PAGE_SIZE = env.int("MCP_TOOLS_PAGE_SIZE", default=100)
+# Comment lines sent on idle SSE streams so proxies do not close them.
+MCP_SSE_KEEPALIVE_SECONDS = env.float("MCP_SSE_KEEPALIVE_SECONDS", default=15.0)
+if MCP_SSE_KEEPALIVE_SECONDS <= 0:
+    raise ImproperlyConfigured("MCP_SSE_KEEPALIVE_SECONDS must be positive")
 MCP_RATE_LIMIT_PER_MINUTE = env.int("MCP_RATE_LIMIT_PER_MINUTE", default=600)
 AUTH_FAILURE_LIMIT_PER_MINUTE = env.int("AUTH_FAILURE_LIMIT_PER_MINUTE", default=30)
 # Fixture tools that only the conformance suite and our tests call.

@@ -23,13 +23,10 @@ from django.conf import settings
 
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
-from tools.mcp import endpoint, guards
+from tools.mcp import control, endpoint, guards
 
 logger = logging.getLogger(__name__)
 
-# Requests running in this process, by (session id, JSON of the request id), so that
-# notifications/cancelled posted on another connection can stop them.
-RUNNING: dict[tuple[str, str], asyncio.Task[Any]] = {}
 
 
 def scope_headers(scope: dict[str, Any]) -> dict[str, str]:
@@ -48,7 +45,18 @@ def sse_event(payload: dict[str, Any], event: str = "message") -> bytes:
     return f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
 
 
-class StreamableHttpConsumer(AsyncHttpConsumer):
+class DirectDispatchMixin:
+    """Channels closes old database connections around every message with a thread
+    hop; our database work runs in run_db, which returns its connection itself."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
     # A POST is answered on its own connection: no channel layer subscription per
     # request (get_channel_layer returns None for an alias that is not configured).
     channel_layer_alias = "__none__"
@@ -58,14 +66,6 @@ class StreamableHttpConsumer(AsyncHttpConsumer):
         self.received = 0
         self.task: asyncio.Task[None] | None = None
         self.request_id = "-"
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels closes old connections around every message with a thread hop;
-        # our database work runs in run_db, which returns its connection itself.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def http_request(self, message: dict[str, Any]) -> None:
         if self.received == 0:
@@ -123,9 +123,13 @@ class StreamableHttpConsumer(AsyncHttpConsumer):
 
         cancel = threading.Event()  # tells the worker thread to roll back instead of committing
         work = asyncio.ensure_future(run_db(endpoint.handle, request, notify if wants_stream else None, cancel))
+        # Requests that can run long are registered by (session id, JSON of the request
+        # id), so notifications/cancelled posted on another connection, even on
+        # another process (through the control bus), can stop them.
         running_key = self._running_key(request)
+        running = control.listener().requests if running_key is not None else {}
         if running_key is not None:
-            RUNNING[running_key] = work
+            running[running_key] = work
         try:
             reply = await self._answer(work, notifications)
         except asyncio.CancelledError:
@@ -144,11 +148,9 @@ class StreamableHttpConsumer(AsyncHttpConsumer):
             reply = endpoint.rpc_error_reply(500, -32603, "Internal error", {"request_id": self.request_id})
         finally:
             if running_key is not None:
-                RUNNING.pop(running_key, None)
-        for request_id in reply.cancelled:
-            task = RUNNING.get((reply.session_id or "", json.dumps(request_id)))
-            if task is not None:
-                task.cancel()
+                running.pop(running_key, None)
+        if reply.cancelled:
+            await self._cancel(reply.session_id or "", reply.cancelled)
         if self._streaming:
             await self.send_body(sse_event(reply.payload) if reply.payload is not None else b"", more_body=False)
         else:
@@ -156,6 +158,19 @@ class StreamableHttpConsumer(AsyncHttpConsumer):
         logger.info("%s %s %s %.1fms", request.method, request.path, reply.status, (time.monotonic() - started) * 1000)
 
     _streaming = False
+
+    async def _cancel(self, session_id: str, request_ids: list[Any]) -> None:
+        """Cancel requests of `session_id`: here if they run here, else wherever they run."""
+        local = control.listener().requests
+        elsewhere = []
+        for request_id in request_ids:
+            key = (session_id, json.dumps(request_id))
+            if key in local:
+                local[key].cancel()
+            else:
+                elsewhere.append(key[1])
+        for request_key in elsewhere:
+            await run_db(control.publish, "cancel", session=session_id, request=request_key)
 
     async def _answer(
         self, work: asyncio.Future[endpoint.Reply], notifications: asyncio.Queue[dict[str, Any]]

@@ -1,0 +1,36 @@
+"""Whenever a token stops being usable, open streams using it must close: these
+receivers announce it on the control bus, whatever made the change (a service, the
+admin, a management command, another server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from accounts.models import MCPToken, Membership, Organization, User
+from tools.mcp import control
+
+
+@receiver(post_save, sender=MCPToken)
+def _token_saved(sender: type[MCPToken], instance: MCPToken, **kwargs: Any) -> None:
+    if instance.revoked_at is not None:
+        control.access_lost(token=instance.pk)
+
+
+@receiver(post_save, sender=Organization)
+def _organization_saved(sender: type[Organization], instance: Organization, **kwargs: Any) -> None:
+    if instance.suspended_at is not None:
+        control.access_lost(organization=instance.live_organization_id or instance.pk)
+
+
+@receiver(post_save, sender=User)
+def _user_saved(sender: type[User], instance: User, **kwargs: Any) -> None:
+    if not instance.is_active:
+        control.access_lost(user=instance.pk)
+
+
+@receiver(post_delete, sender=Membership)
+def _membership_deleted(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
+    control.access_lost(user=instance.user_id, organization=instance.organization_id)

@@ -1,0 +1,260 @@
+"""The legacy HTTP+SSE transport (introduced with 2024-11-05), which our public docs
+promise and older clients use.
+
+- `GET /mcp/sse` opens a stream. Its first event, `endpoint`, names where to post:
+  `/mcp/messages/?session_id=…`. The session row records the stream's channel-layer
+  name, so a POST that lands on any process reaches it.
+- `POST /mcp/messages/?session_id=…` checks the token (it must be the one that opened
+  the stream), hands the message to the stream through the channel layer, and answers
+  `202 Accepted`. The stream's own process runs the request and sends the answer as a
+  `message` event, so requests of one session are cancelled where they run.
+- Keepalive comments keep proxies from closing an idle stream. Revoking the token
+  (or suspending the organization, removing the member...) closes it at once, through
+  the control bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.exceptions import StopConsumer
+from channels.generic.http import AsyncHttpConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.auth import AuthenticationFailed, TokenIdentity, reauthenticate
+from orchestra.db import run_db
+from orchestra.logging import new_request_id, request_id_var
+from tools.mcp import control, endpoint, guards, jsonrpc, versions
+from tools.mcp.consumers import DirectDispatchMixin, encode_headers, scope_header_names, scope_headers, sse_event
+from tools.mcp.jsonrpc import JsonRpcError, Message
+from tools.mcp.models import McpSession
+from tools.mcp.server import CallContext, handle_message
+from tools.mcp.sessions import session_open_stream
+
+logger = logging.getLogger(__name__)
+
+MESSAGES_PATH = "/mcp/messages/"
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+
+
+def _request(scope: dict[str, Any], body: bytes = b"") -> endpoint.Request:
+    client = scope.get("client") or ("unknown", 0)
+    return endpoint.Request(
+        method=scope["method"],
+        path=scope["path"],
+        headers=scope_headers(scope),
+        body=body,
+        client_ip=str(client[0]),
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        raw_header_names=scope_header_names(scope),
+    )
+
+
+def _precheck(headers: dict[str, str]) -> endpoint.Reply | None:
+    if not guards.host_allowed(headers.get("host")) or not guards.origin_allowed(headers.get("origin")):
+        return endpoint.Reply(403, {"error": "forbidden", "error_description": "Host or Origin not allowed"})
+    return None
+
+
+def open_stream(request: endpoint.Request, channel_name: str) -> tuple[TokenIdentity | None, McpSession | None, endpoint.Reply | None]:
+    identity, refusal, _ = endpoint.authenticate(request)
+    if refusal is not None:
+        return None, None, refusal
+    assert identity is not None
+    return identity, session_open_stream(token_id=identity.token_id, channel_name=channel_name), None
+
+
+def close_stream(session_id: str) -> None:
+    McpSession.objects.filter(pk=session_id, closed_at__isnull=True).update(closed_at=timezone.now())
+
+
+class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
+    """GET /mcp/sse: one long-lived stream per client."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session_id: str | None = None
+        self.identity: TokenIdentity | None = None
+        self.tasks: dict[str, asyncio.Task[None]] = {}  # running requests by JSON of their id
+        self.keepalive: asyncio.Task[None] | None = None
+        self.closed = False
+
+    async def http_request(self, message: dict[str, Any]) -> None:
+        if message.get("more_body"):
+            return
+        headers = scope_headers(self.scope)
+        request_id_var.set(new_request_id(headers.get("x-request-id")))
+        refusal = _precheck(headers)
+        if refusal is None and self.scope["method"] != "GET":
+            refusal = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "GET"})
+        if refusal is None:
+            identity, session, refusal = await run_db(open_stream, _request(self.scope), self.channel_name)
+        if refusal is not None:
+            await self.send_headers(status=refusal.status, headers=encode_headers({**refusal.headers, "Content-Type": "application/json"}))
+            await self.send_body(refusal.body())
+            raise StopConsumer()
+        assert identity is not None and session is not None
+        self.identity, self.session_id = identity, session.id
+        control.listener().streams[self.channel_name] = control.Stream(
+            token_id=identity.token_id,
+            user_id=identity.user_id,
+            organization_id=identity.live_organization.pk,
+            close=self.close_stream,
+        )
+        await self.send_headers(status=200, headers=encode_headers(SSE_HEADERS))
+        await self.send_body(f"event: endpoint\ndata: {MESSAGES_PATH}?session_id={session.id}\n\n".encode(), more_body=True)
+        self.keepalive = asyncio.create_task(self._keepalive())
+
+    async def _keepalive(self) -> None:
+        while True:
+            await asyncio.sleep(settings.MCP_SSE_KEEPALIVE_SECONDS)
+            await self.send_body(b": keepalive\n\n", more_body=True)
+
+    async def close_stream(self) -> None:
+        """End the response (revocation, or the client went away)."""
+        if self.closed:
+            return
+        self.closed = True
+        for task in [*self.tasks.values(), *([self.keepalive] if self.keepalive else [])]:
+            task.cancel()
+        control.listener().streams.pop(self.channel_name, None)
+        if self.session_id:
+            await run_db(close_stream, self.session_id)
+        try:
+            await self.send_body(b"", more_body=False)
+        except Exception:  # the connection may be gone already
+            logger.debug("stream already closed", exc_info=True)
+
+    async def http_disconnect(self, message: dict[str, Any]) -> None:
+        await self.close_stream()
+        raise StopConsumer()
+
+    async def mcp_close(self, event: dict[str, Any]) -> None:
+        await self.close_stream()
+
+    async def mcp_incoming(self, event: dict[str, Any]) -> None:
+        """A message posted to /mcp/messages/ for this stream (from any process)."""
+        if self.closed or self.identity is None:
+            return
+        try:
+            message = jsonrpc.classify(json.loads(event["body"]))
+        except (ValueError, JsonRpcError) as exc:
+            error = exc.response() if isinstance(exc, JsonRpcError) else jsonrpc.error_response(None, jsonrpc.PARSE_ERROR, "Parse error")
+            await self.send_body(sse_event(error), more_body=True)
+            return
+        if message.kind == "notification" and message.method == "notifications/cancelled":
+            task = self.tasks.get(json.dumps(message.params.get("requestId")))
+            if task is not None:
+                task.cancel()
+            return
+        task = asyncio.create_task(self._run(message))
+        if message.kind == "request":
+            key = json.dumps(message.id)
+            self.tasks[key] = task
+            task.add_done_callback(lambda _: self.tasks.pop(key, None))
+
+    async def _run(self, message: Message) -> None:
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+
+        def notify(payload: dict[str, Any]) -> None:  # from the worker thread
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._send_event(payload)))
+
+        try:
+            answer = await run_db(_process, self.session_id, self.identity.token_id, message, notify, cancel)  # type: ignore[union-attr]
+        except asyncio.CancelledError:
+            cancel.set()
+            return
+        except AuthenticationFailed:
+            await self.close_stream()
+            return
+        except Exception:
+            logger.exception("internal error on the SSE stream")
+            answer = jsonrpc.error_response(message.id, jsonrpc.INTERNAL_ERROR, "Internal error") if message.kind == "request" else None
+        if answer is not None:
+            await self._send_event(answer)
+
+    async def _send_event(self, payload: dict[str, Any]) -> None:
+        if not self.closed:
+            await self.send_body(sse_event(payload), more_body=True)
+
+
+def _process(
+    session_id: str, token_id: Any, message: Message, notify: Any, cancel: Any
+) -> dict[str, Any] | None:
+    """Run one message of a legacy SSE session (in a worker thread)."""
+    identity = reauthenticate(token_id)  # the token may have lost access since the stream opened
+    session = McpSession.objects.filter(pk=session_id, closed_at__isnull=True).first()
+    if session is None:
+        raise AuthenticationFailed("session closed")
+    ctx = CallContext(
+        identity=identity,
+        session=session,
+        protocol_version=session.protocol_version or versions.HANDSHAKE_VERSIONS[0],
+        notify=notify,
+        cancel=cancel,
+        transport="sse",
+    )
+    return handle_message(message, ctx)
+
+
+def post_message(request: endpoint.Request) -> tuple[endpoint.Reply, str | None]:
+    """Check a POST to /mcp/messages/; (reply, the stream's channel to forward to)."""
+    identity, refusal, limit_headers = endpoint.authenticate(request)
+    if refusal is not None:
+        return refusal, None
+    assert identity is not None
+    session_id = (parse_qs(request.query_string).get("session_id") or [""])[0]
+    session = (
+        McpSession.objects.filter(pk=session_id, token_id=identity.token_id, transport="sse", closed_at__isnull=True)
+        .only("channel_name")
+        .first()
+        if session_id
+        else None
+    )
+    if session is None:
+        return endpoint.Reply(404, {"error": "session not found"}, limit_headers), None
+    try:
+        items, is_batch = jsonrpc.parse_body(request.body)
+        if is_batch:
+            raise JsonRpcError(jsonrpc.INVALID_REQUEST, "batches are not supported on this transport")
+        jsonrpc.classify(items[0])
+    except JsonRpcError as exc:
+        return endpoint.Reply(400, exc.response(), limit_headers), None
+    return endpoint.Reply(202, None, limit_headers), session.channel_name
+
+
+class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
+    """POST /mcp/messages/?session_id=…: forwards to the stream, answers 202."""
+
+    channel_layer_alias = "__none__"  # sends through the default layer; never listens
+
+    async def handle(self, body: bytes) -> None:
+        headers = scope_headers(self.scope)
+        request_id_var.set(new_request_id(headers.get("x-request-id")))
+        reply = _precheck(headers)
+        if reply is None and self.scope["method"] != "POST":
+            reply = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
+        if reply is None and len(body) > settings.MCP_MAX_BODY_BYTES:
+            reply = endpoint.Reply(413, {"error": "request body too large"})
+        if reply is None:
+            reply, channel = await run_db(post_message, _request(self.scope, body))
+            if channel:
+                layer = get_channel_layer()
+                assert layer is not None
+                await layer.send(channel, {"type": "mcp.incoming", "body": body.decode("utf-8", "replace")})
+        out = {**reply.headers}
+        if reply.payload is not None:
+            out["Content-Type"] = "application/json"
+        await self.send_response(reply.status, reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b"", headers=encode_headers(out))
