@@ -255,6 +255,7 @@ def start_daphne(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> Live
         "LOG_LEVEL": "INFO",
         "AUTH_FAILURE_LIMIT_PER_MINUTE": "100000",
         "MCP_RATE_LIMIT_PER_MINUTE": "100000",
+        "MCP_SSE_KEEPALIVE_SECONDS": "1",
         **(extra_env or {}),
     }
     log_path = tmp_dir / f"daphne-{port}.log"

@@ -172,7 +172,9 @@ async def _post_raw(token: str, body: bytes, extra_headers: list[tuple[str, str]
 
 async def test_progress_streams_then_answers(alice_token) -> None:
     body = request(
-        "tools/call", {"name": "test_tool_with_progress", "arguments": {"steps": 2}}, meta={**META, "progressToken": "t"}
+        "tools/call",
+        {"name": "test_tool_with_progress", "arguments": {"steps": 2}},
+        meta={**META, "progressToken": "t"},
     )
     response = await send(alice_token, body)
     assert response.headers["content-type"] == "text/event-stream", response.body
