@@ -28,7 +28,6 @@ from tools.mcp import control, endpoint, guards
 logger = logging.getLogger(__name__)
 
 
-
 def scope_headers(scope: dict[str, Any]) -> dict[str, str]:
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
 

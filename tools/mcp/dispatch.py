@@ -10,7 +10,15 @@ from django.db import transaction
 from accounts.auth import TokenIdentity
 from orchestra.errors import InvalidArguments, ToolError
 from orchestra.tenancy import tenant_scope
-from tools.mcp.registry import ProgressFn, ToolContext, ToolOutcome, get_tool, require_write, validate_arguments
+from tools.mcp.registry import (
+    ProgressFn,
+    ToolContent,
+    ToolContext,
+    ToolOutcome,
+    get_tool,
+    require_write,
+    validate_arguments,
+)
 
 
 class RequestCancelled(Exception):
@@ -43,6 +51,8 @@ def call_tool(
             result = spec.func(ctx, **kwargs)
             if cancel is not None and cancel.is_set():
                 raise RequestCancelled(name)
+        if isinstance(result, ToolContent):
+            return ToolOutcome(structured={}, is_error=False, content=result.blocks)
         return ToolOutcome(structured=spec.output_adapter.dump_python(result, mode="json"), is_error=False)
     except ToolError as exc:
         return ToolOutcome(structured=exc.as_dict(), is_error=True, http_status=exc.http_status)

@@ -33,17 +33,21 @@ HTTP_STATUS = {
     jsonrpc.INVALID_REQUEST: 400,
     jsonrpc.INVALID_PARAMS: 400,
     HEADER_MISMATCH: 400,
+    -32021: 400,  # missing required client capability
     jsonrpc.UNSUPPORTED_PROTOCOL_VERSION: 400,
     jsonrpc.METHOD_NOT_FOUND: 404,
     jsonrpc.INTERNAL_ERROR: 500,
 }
 
 
-def unsupported(requested: Any) -> JsonRpcError:
+def unsupported(requested: Any, *, with_handshake: bool = False) -> JsonRpcError:
+    # The revisions of this (stateless) path, as server/discover lists them; for a
+    # client that is clearly not speaking it, also those reached through initialize.
+    supported = [*versions.MODERN_VERSIONS, *(versions.HANDSHAKE_VERSIONS if with_handshake else ())]
     return JsonRpcError(
         jsonrpc.UNSUPPORTED_PROTOCOL_VERSION,
         "Unsupported protocol version",
-        {"supported": [*versions.MODERN_VERSIONS, *versions.HANDSHAKE_VERSIONS], "requested": requested},
+        {"supported": supported, "requested": requested},
     )
 
 
@@ -54,7 +58,7 @@ def _check_envelope(message: Message, headers: dict[str, str]) -> None:
     if not isinstance(meta, dict) and header_version not in versions.MODERN_VERSIONS:
         # No envelope and a version header we do not know at all: not a 2026 client
         # that got its envelope wrong, but a client speaking a revision we lack.
-        raise unsupported(header_version)
+        raise unsupported(header_version, with_handshake=True)
     if not isinstance(meta, dict):
         raise JsonRpcError(
             jsonrpc.INVALID_PARAMS,
@@ -65,7 +69,9 @@ def _check_envelope(message: Message, headers: dict[str, str]) -> None:
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, f"params._meta is missing: {', '.join(missing)}")
     version = meta[PROTOCOL_VERSION_KEY]
     if headers.get("mcp-protocol-version") != version:
-        raise JsonRpcError(HEADER_MISMATCH, "MCP-Protocol-Version header does not match params._meta's protocol version")
+        raise JsonRpcError(
+            HEADER_MISMATCH, "MCP-Protocol-Version header does not match params._meta's protocol version"
+        )
     if headers.get("mcp-method") != message.method:
         raise JsonRpcError(HEADER_MISMATCH, "Mcp-Method header does not match the request's method")
     name_key = NAME_BEARING.get(message.method)

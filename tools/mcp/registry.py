@@ -52,6 +52,14 @@ class ToolContext:
             self.progress(progress, total, message)
 
 
+@dataclass(frozen=True)
+class ToolContent:
+    """A result given as MCP content blocks (images, audio, embedded resources) rather
+    than as structured JSON. Such a tool declares no output schema."""
+
+    blocks: list[dict[str, Any]]
+
+
 @dataclass
 class ToolSpec:
     name: str
@@ -61,21 +69,25 @@ class ToolSpec:
     input_model: type[BaseModel]
     output_adapter: TypeAdapter[Any]
     input_schema: dict[str, Any]
-    output_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None
     read_only: bool
     destructive: bool
     idempotent: bool
     annotations: dict[str, Any] = field(default_factory=dict)
+    # Client capabilities the tool cannot work without (2026-07-28 answers -32021).
+    requires: dict[str, Any] = field(default_factory=dict)
 
     def listing(self) -> dict[str, Any]:
         """The tool as `tools/list` shows it."""
-        return {
+        listing = {
             "name": self.name,
             "description": self.description,
             "inputSchema": self.input_schema,
-            "outputSchema": self.output_schema,
             "annotations": self.annotations,
         }
+        if self.output_schema is not None:
+            listing["outputSchema"] = self.output_schema
+        return listing
 
 
 class UnknownTool(Exception):
@@ -105,11 +117,14 @@ def tool(
     read_only: bool,
     destructive: bool = False,
     idempotent: bool = False,
+    requires: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a tool function (see module docstring)."""
+    """Register a tool function (see module docstring). `requires` names client
+    capabilities the tool cannot work without."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         spec = build_spec(func, category=category, read_only=read_only, destructive=destructive, idempotent=idempotent)
+        spec.requires = dict(requires or {})
         if spec.name in _REGISTRY and _REGISTRY[spec.name].func is not func:
             raise RuntimeError(f"tool {spec.name} is declared twice")
         _REGISTRY[spec.name] = spec
@@ -139,7 +154,8 @@ def build_spec(
         __config__=ConfigDict(extra="forbid", strict=False),
         **fields,
     )
-    output_adapter: TypeAdapter[Any] = TypeAdapter(hints["return"])
+    returns_content = hints["return"] is ToolContent
+    output_adapter: TypeAdapter[Any] = TypeAdapter(Any if returns_content else hints["return"])
     description = inspect.cleandoc(func.__doc__ or "").split("\n\n")[0].replace("\n", " ").strip()
     if not description:
         raise TypeError(f"tool {func.__name__} needs a docstring: it is the tool's description")
@@ -151,7 +167,7 @@ def build_spec(
         input_model=input_model,
         output_adapter=output_adapter,
         input_schema=compact_schema(input_model.model_json_schema(), optional_means_absent=True),
-        output_schema=compact_schema(output_adapter.json_schema(mode="serialization")),
+        output_schema=None if returns_content else compact_schema(output_adapter.json_schema(mode="serialization")),
         read_only=read_only,
         destructive=destructive,
         idempotent=idempotent,
@@ -202,6 +218,7 @@ class ToolOutcome:
     structured: dict[str, Any]
     is_error: bool
     http_status: int = 200  # what the REST API answers
+    content: list[dict[str, Any]] | None = None  # content blocks, for ToolContent results
 
 
 def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any]:

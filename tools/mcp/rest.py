@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any, cast
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request as DrfRequest
 from rest_framework.response import Response
@@ -21,6 +22,7 @@ from tools.mcp.registry import UnknownTool, registry
 class ToolCallView(APIView):
     """Call one tool. The body is the tool's arguments as a JSON object."""
 
+    @extend_schema(exclude=True)  # documented per tool by expand_tool_paths
     def post(self, request: DrfRequest, name: str) -> Response:
         identity = cast(TokenIdentity, request.auth)
         headers = getattr(request._request, "rate_limit_headers", {})
@@ -28,7 +30,8 @@ class ToolCallView(APIView):
             outcome = call_tool(name, request.data, identity)
         except UnknownTool:
             return Response(NotFound(f"unknown tool: {name}").as_dict(), status=404, headers=headers)
-        return Response(outcome.structured, status=outcome.http_status, headers=headers)
+        body = {"content": outcome.content} if outcome.content is not None else outcome.structured
+        return Response(body, status=outcome.http_status, headers=headers)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -41,6 +44,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+_CONTENT_SCHEMA = {
+    "type": "object",
+    "properties": {"content": {"type": "array", "items": {"type": "object"}}},
+    "required": ["content"],
+}
 _ERROR_SCHEMA = {
     "type": "object",
     "properties": {
@@ -84,7 +92,6 @@ def _move_defs(schema: dict[str, Any], prefix: str, components: dict[str, Any]) 
 def expand_tool_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """drf-spectacular hook: one documented path per tool instead of one generic path."""
     paths = result.setdefault("paths", {})
-    paths.pop("/api/v1/tools/{name}", None)
     components = result.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas["ToolError"] = _ERROR_SCHEMA
@@ -109,7 +116,9 @@ def expand_tool_paths(result: dict[str, Any], generator: Any, request: Any, publ
                     "200": {
                         "description": "The tool's result.",
                         "content": {
-                            "application/json": {"schema": _move_defs(spec.output_schema, f"{name}_out_", schemas)}
+                            "application/json": {
+                                "schema": _move_defs(spec.output_schema or _CONTENT_SCHEMA, f"{name}_out_", schemas)
+                            }
                         },
                     },
                     "400": {"description": "Invalid arguments.", **error},

@@ -163,7 +163,7 @@ def _tools_list(message: Message, ctx: CallContext) -> dict[str, Any]:
     for spec in page:
         listing = spec.listing()
         if not with_output:
-            listing.pop("outputSchema")
+            listing.pop("outputSchema", None)
         tools.append(listing)
     result: dict[str, Any] = {"tools": tools}
     if offset + page_size < len(specs):
@@ -174,7 +174,9 @@ def _tools_list(message: Message, ctx: CallContext) -> dict[str, Any]:
     return result
 
 
-def _progress_reporter(params: dict[str, Any], ctx: CallContext) -> Callable[[float, float | None, str | None], None] | None:
+def _progress_reporter(
+    params: dict[str, Any], ctx: CallContext
+) -> Callable[[float, float | None, str | None], None] | None:
     meta = params.get("_meta")
     progress_token = meta.get("progressToken") if isinstance(meta, dict) else None
     if progress_token is None or ctx.notify is None:
@@ -197,6 +199,8 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
     name = params.get("name")
     if not isinstance(name, str):
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, "tools/call needs params.name (a string)")
+    if ctx.modern:
+        _check_required_capabilities(name, message.params, ctx)
     try:
         outcome = call_tool(
             name, params.get("arguments"), ctx.identity, progress=_progress_reporter(params, ctx), cancel=ctx.cancel
@@ -206,6 +210,8 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
     # An error's text is its one-line message (what a model reads); its structure
     # ({"error": {code, message, details}}) rides in structuredContent, which clients
     # do not check against the output schema when isError is true.
+    if outcome.content is not None:
+        return {"content": outcome.content, "isError": False}
     if outcome.is_error:
         text = outcome.structured["error"]["message"]
     else:
@@ -214,6 +220,29 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
     if versions.structured_output(ctx.protocol_version):
         result["structuredContent"] = outcome.structured
     return result
+
+
+MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
+
+
+def _check_required_capabilities(name: str, params: dict[str, Any], ctx: CallContext) -> None:
+    """2026-07-28: a tool needing a client capability the request did not declare is
+    refused with -32021, never run half-way."""
+    try:
+        spec = registry()[name]
+    except KeyError:
+        return  # unknown tools are answered by the call itself
+    if not spec.requires:
+        return
+    meta = params.get("_meta") or {}
+    declared = meta.get("io.modelcontextprotocol/clientCapabilities") or {}
+    missing = {key: value for key, value in spec.requires.items() if key not in declared}
+    if missing:
+        raise JsonRpcError(
+            MISSING_REQUIRED_CLIENT_CAPABILITY,
+            f"{name} needs the client capabilities: {', '.join(missing)}",
+            {"requiredCapabilities": missing},
+        )
 
 
 Handler = Callable[[Message, CallContext], dict[str, Any]]

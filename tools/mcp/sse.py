@@ -67,7 +67,9 @@ def _precheck(headers: dict[str, str]) -> endpoint.Reply | None:
     return None
 
 
-def open_stream(request: endpoint.Request, channel_name: str) -> tuple[TokenIdentity | None, McpSession | None, endpoint.Reply | None]:
+def open_stream(
+    request: endpoint.Request, channel_name: str
+) -> tuple[TokenIdentity | None, McpSession | None, endpoint.Reply | None]:
     identity, refusal, _ = endpoint.authenticate(request)
     if refusal is not None:
         return None, None, refusal
@@ -101,7 +103,9 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         if refusal is None:
             identity, session, refusal = await run_db(open_stream, _request(self.scope), self.channel_name)
         if refusal is not None:
-            await self.send_headers(status=refusal.status, headers=encode_headers({**refusal.headers, "Content-Type": "application/json"}))
+            await self.send_headers(
+                status=refusal.status, headers=encode_headers({**refusal.headers, "Content-Type": "application/json"})
+            )
             await self.send_body(refusal.body())
             raise StopConsumer()
         assert identity is not None and session is not None
@@ -113,7 +117,9 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             close=self.close_stream,
         )
         await self.send_headers(status=200, headers=encode_headers(SSE_HEADERS))
-        await self.send_body(f"event: endpoint\ndata: {MESSAGES_PATH}?session_id={session.id}\n\n".encode(), more_body=True)
+        await self.send_body(
+            f"event: endpoint\ndata: {MESSAGES_PATH}?session_id={session.id}\n\n".encode(), more_body=True
+        )
         self.keepalive = asyncio.create_task(self._keepalive())
 
     async def _keepalive(self) -> None:
@@ -150,7 +156,11 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         try:
             message = jsonrpc.classify(json.loads(event["body"]))
         except (ValueError, JsonRpcError) as exc:
-            error = exc.response() if isinstance(exc, JsonRpcError) else jsonrpc.error_response(None, jsonrpc.PARSE_ERROR, "Parse error")
+            error = (
+                exc.response()
+                if isinstance(exc, JsonRpcError)
+                else jsonrpc.error_response(None, jsonrpc.PARSE_ERROR, "Parse error")
+            )
             await self.send_body(sse_event(error), more_body=True)
             return
         if message.kind == "notification" and message.method == "notifications/cancelled":
@@ -181,7 +191,11 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             return
         except Exception:
             logger.exception("internal error on the SSE stream")
-            answer = jsonrpc.error_response(message.id, jsonrpc.INTERNAL_ERROR, "Internal error") if message.kind == "request" else None
+            answer = (
+                jsonrpc.error_response(message.id, jsonrpc.INTERNAL_ERROR, "Internal error")
+                if message.kind == "request"
+                else None
+            )
         if answer is not None:
             await self._send_event(answer)
 
@@ -190,9 +204,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             await self.send_body(sse_event(payload), more_body=True)
 
 
-def _process(
-    session_id: str, token_id: Any, message: Message, notify: Any, cancel: Any
-) -> dict[str, Any] | None:
+def _process(session_id: str, token_id: Any, message: Message, notify: Any, cancel: Any) -> dict[str, Any] | None:
     """Run one message of a legacy SSE session (in a worker thread)."""
     identity = reauthenticate(token_id)  # the token may have lost access since the stream opened
     session = McpSession.objects.filter(pk=session_id, closed_at__isnull=True).first()
@@ -257,4 +269,8 @@ class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         out = {**reply.headers}
         if reply.payload is not None:
             out["Content-Type"] = "application/json"
-        await self.send_response(reply.status, reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b"", headers=encode_headers(out))
+        await self.send_response(
+            reply.status,
+            reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b"",
+            headers=encode_headers(out),
+        )
