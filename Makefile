@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+# The MCP clients the tests drive (conformance suite, Inspector), from npm.
+NODE_STAMP := tests/node/node_modules/.installed-$(shell sha256sum tests/node/package.json | cut -c1-12)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
@@ -16,25 +18,30 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+$(NODE_STAMP): tests/node/package.json
+	@echo "==> installing the MCP test clients into tests/node (first run only)"
+	@cd tests/node && npm install --no-audit --no-fund --loglevel=error
+	@rm -f tests/node/node_modules/.installed-* && touch $@
 
-run: install  ## Serve Orchestra on http://127.0.0.1:8000 (embedded PostgreSQL, worker and beat)
+install: $(STAMP) $(NODE_STAMP)
+
+run: $(STAMP)  ## Serve Orchestra on http://127.0.0.1:8000 (embedded PostgreSQL, worker and beat)
 	@$(BIN)/python manage.py migrate --seed --verbosity 0
 	@$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: install  ## Run the whole test suite
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install  ## ruff (lint and format check) and mypy with django-stubs
+lint: $(STAMP)  ## ruff (lint and format check) and mypy with django-stubs
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy .
 
-format: install
+format: $(STAMP)
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
-bench: install  ## Benchmarks (not tests): they print their figures
+bench: $(STAMP)  ## Benchmarks (not tests): they print their figures
 	@for script in bench/bench_*.py; do echo "==> $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

@@ -68,11 +68,12 @@ async def test_tool_errors_are_results_not_protocol_errors(alice_token) -> None:
     ).json()["result"]
     assert result["isError"] is True
     assert result["content"][0]["text"] == "project not found: nope"
-    assert result["structuredContent"]["error"]["code"] == "not_found"
+    assert "structuredContent" not in result  # it would have to match the output schema
+    assert json.loads(result["content"][1]["text"])["error"]["code"] == "not_found"
     invalid = (
         await post(alice_token, session, rpc("tools/call", {"name": "create_project", "arguments": {"name": ""}}))
     ).json()["result"]
-    assert invalid["isError"] is True and invalid["structuredContent"]["error"]["code"] == "invalid_arguments"
+    assert invalid["isError"] is True and json.loads(invalid["content"][1]["text"])["error"]["code"] == "invalid_arguments"
 
 
 async def test_progress_notifications_stream_before_the_result(alice_token) -> None:
@@ -131,7 +132,7 @@ async def test_read_only_tokens_can_read_but_not_write(read_only_token) -> None:
     write = (
         await post(read_only_token, session, rpc("tools/call", {"name": "create_project", "arguments": {"name": "X"}}))
     ).json()["result"]
-    assert write["isError"] and write["structuredContent"]["error"]["code"] == "permission_denied"
+    assert write["isError"] and json.loads(write["content"][1]["text"])["error"]["code"] == "permission_denied"
     read = (await post(read_only_token, session, rpc("tools/call", {"name": "list_projects", "arguments": {}}))).json()[
         "result"
     ]

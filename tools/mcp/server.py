@@ -207,16 +207,23 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
         )
     except UnknownTool as exc:
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, f"Unknown tool: {exc.name}") from None
-    # An error's text is its one-line message (what a model reads); its structure
-    # ({"error": {code, message, details}}) rides in structuredContent, which clients
-    # do not check against the output schema when isError is true.
     if outcome.content is not None:
         return {"content": outcome.content, "isError": False}
     if outcome.is_error:
-        text = outcome.structured["error"]["message"]
-    else:
-        text = json.dumps(outcome.structured, ensure_ascii=False)
-    result: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": outcome.is_error}
+        # The first block is the one-line message a model acts on; the second the
+        # machine-readable {"error": {code, message, details}}. No structuredContent:
+        # it would have to match the tool's output schema, and some clients check it.
+        return {
+            "content": [
+                {"type": "text", "text": outcome.structured["error"]["message"]},
+                {"type": "text", "text": json.dumps(outcome.structured, ensure_ascii=False)},
+            ],
+            "isError": True,
+        }
+    result: dict[str, Any] = {
+        "content": [{"type": "text", "text": json.dumps(outcome.structured, ensure_ascii=False)}],
+        "isError": False,
+    }
     if versions.structured_output(ctx.protocol_version):
         result["structuredContent"] = outcome.structured
     return result
