@@ -8,10 +8,14 @@ not suspended. Every refusal is the same 401 to the client; the reason is logged
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -64,6 +68,35 @@ def _tokens() -> QuerySet[MCPToken]:
     return MCPToken.objects.select_related("user", "organization", "organization__sandbox")
 
 
+@dataclass
+class _Cached:
+    identity: TokenIdentity
+    expires_at: float  # time.monotonic()
+    last_used_at: datetime | None
+    token_expires_at: datetime | None
+
+
+# Identities resolved in this process, by token digest, for AUTH_CACHE_SECONDS (one
+# second by default). Every change that removes access also empties the matching
+# entries at once, here and in every other process (accounts.signals and the control
+# bus), so the cache saves the lookups of busy agents without delaying a revocation.
+_cache: dict[str, _Cached] = {}
+_cache_lock = threading.Lock()
+
+
+def forget(*, token: Any = None, user: Any = None, organization: Any = None) -> None:
+    """Drop cached identities matching every given field (None matches anything)."""
+    with _cache_lock:
+        for digest_, entry in list(_cache.items()):
+            identity = entry.identity
+            if (
+                (token is None or str(identity.token_id) == str(token))
+                and (user is None or str(identity.user_id) == str(user))
+                and (organization is None or str(identity.live_organization.pk) == str(organization))
+            ):
+                _cache.pop(digest_, None)
+
+
 def authenticate_token(raw: str | None) -> TokenIdentity:
     """Resolve a raw bearer token to its identity, or raise AuthenticationFailed."""
     if not raw:
@@ -71,11 +104,23 @@ def authenticate_token(raw: str | None) -> TokenIdentity:
     parsed = tokens.parse(raw)
     if parsed is None:
         raise AuthenticationFailed("malformed token")
+    now = time.monotonic()
+    cached = _cache.get(parsed.digest)
+    if cached is not None and cached.expires_at > now:
+        if cached.token_expires_at is not None and cached.token_expires_at <= timezone.now():
+            _cache.pop(parsed.digest, None)
+            raise AuthenticationFailed("expired token")
+        if _needs_touch(cached.last_used_at):
+            cached.last_used_at = _touch_id(cached.identity.token_id)
+        return cached.identity
     token = _tokens().filter(digest=parsed.digest).first()
     if token is None:
         raise AuthenticationFailed("unknown token")
     identity = _check(token)
-    _touch(token)
+    last_used = _touch_id(token.pk) if _needs_touch(token.last_used_at) else token.last_used_at
+    ttl = settings.AUTH_CACHE_SECONDS
+    if ttl > 0:
+        _cache[parsed.digest] = _Cached(identity, now + ttl, last_used, token.expires_at)
     return identity
 
 
@@ -118,8 +163,12 @@ def _check(token: MCPToken) -> TokenIdentity:
     )
 
 
-def _touch(token: MCPToken) -> None:
-    """Update last_used_at at most once a minute, without a write on every request."""
+def _needs_touch(last_used_at: datetime | None) -> bool:
+    """last_used_at is written at most once a minute, not on every request."""
+    return last_used_at is None or timezone.now() - last_used_at >= LAST_USED_RESOLUTION
+
+
+def _touch_id(token_id: uuid.UUID) -> datetime:
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        MCPToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    MCPToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return now

@@ -9,28 +9,34 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts.auth import forget
 from accounts.models import MCPToken, Membership, Organization, User
 from tools.mcp import control
+
+
+def _lost(**fields: Any) -> None:
+    forget(**fields)  # this process, at once
+    control.access_lost(**fields)  # every process (this one included), at commit
 
 
 @receiver(post_save, sender=MCPToken)
 def _token_saved(sender: type[MCPToken], instance: MCPToken, **kwargs: Any) -> None:
     if instance.revoked_at is not None:
-        control.access_lost(token=instance.pk)
+        _lost(token=instance.pk)
 
 
 @receiver(post_save, sender=Organization)
 def _organization_saved(sender: type[Organization], instance: Organization, **kwargs: Any) -> None:
     if instance.suspended_at is not None:
-        control.access_lost(organization=instance.live_organization_id or instance.pk)
+        _lost(organization=instance.live_organization_id or instance.pk)
 
 
 @receiver(post_save, sender=User)
 def _user_saved(sender: type[User], instance: User, **kwargs: Any) -> None:
     if not instance.is_active:
-        control.access_lost(user=instance.pk)
+        _lost(user=instance.pk)
 
 
 @receiver(post_delete, sender=Membership)
 def _membership_deleted(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
-    control.access_lost(user=instance.user_id, organization=instance.organization_id)
+    _lost(user=instance.user_id, organization=instance.organization_id)

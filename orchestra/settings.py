@@ -207,6 +207,11 @@ if MCP_SSE_KEEPALIVE_SECONDS <= 0:
     raise ImproperlyConfigured("MCP_SSE_KEEPALIVE_SECONDS must be positive")
 MCP_RATE_LIMIT_PER_MINUTE = env.int("MCP_RATE_LIMIT_PER_MINUTE", default=600)
 AUTH_FAILURE_LIMIT_PER_MINUTE = env.int("AUTH_FAILURE_LIMIT_PER_MINUTE", default=30)
+# How long a process may reuse a token check. Revocations also empty it at once (in
+# every process, through the control bus); this bounds staleness if that path fails.
+AUTH_CACHE_SECONDS = env.float("AUTH_CACHE_SECONDS", default=1.0)
+if not 0 <= AUTH_CACHE_SECONDS <= 1:
+    raise ImproperlyConfigured("AUTH_CACHE_SECONDS must be between 0 and 1 (revocation must work within a second)")
 # Fixture tools that only the conformance suite and our tests call.
 MCP_TEST_TOOLS = env_flag("MCP_TEST_TOOLS", default=False)
 for _name in (

@@ -20,7 +20,7 @@ import pytest
 from channels.testing import ApplicationCommunicator
 from django.core.cache import cache
 
-from accounts.auth import TokenIdentity, authenticate_token
+from accounts.auth import TokenIdentity, authenticate_token, forget
 from accounts.models import Organization, Role, User
 from accounts.services import membership_set, organization_create, token_create
 from orchestra.asgi import application
@@ -50,10 +50,13 @@ def _fast_password_hashing(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    # Rate-limit and throttle counters live in the cache: no test inherits another's.
+    # Rate-limit and throttle counters live in the cache, token checks in the auth
+    # cache: no test inherits another's.
     cache.clear()
+    forget()
     yield
     cache.clear()
+    forget()
 
 
 @pytest.fixture

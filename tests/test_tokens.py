@@ -108,7 +108,8 @@ def test_read_scope_and_viewer_role_cannot_write(alice, bob, acme, issue_token) 
     assert not authenticate_token(issued.raw).can_write
 
 
-def test_last_used_at_is_written_at_most_once_a_minute(alice_token, django_assert_num_queries) -> None:
+def test_last_used_at_is_written_at_most_once_a_minute(alice_token, django_assert_num_queries, settings) -> None:
+    settings.AUTH_CACHE_SECONDS = 0  # every check goes to the database
     authenticate_token(alice_token)
     token = MCPToken.objects.get()
     first = token.last_used_at
@@ -143,3 +144,39 @@ def test_bad_token_requests_write_nothing(alice, acme, kwargs, message) -> None:
 def test_non_member_cannot_get_a_token(charlie, acme) -> None:
     with pytest.raises(InvalidArguments, match="not a member"):
         token_create(organization=acme, user=charlie, name="x")
+
+
+def test_checks_are_reused_briefly_and_forgotten_on_revocation(alice_token, django_assert_num_queries) -> None:
+    first = authenticate_token(alice_token)
+    with django_assert_num_queries(0):
+        assert authenticate_token(alice_token) == first
+    token_revoke(token=MCPToken.objects.get())  # clears this process's cache at once
+    with pytest.raises(AuthenticationFailed, match="revoked"):
+        authenticate_token(alice_token)
+
+
+def test_suspension_and_removal_are_not_hidden_by_the_cache(alice, bob, acme, alice_token, issue_token) -> None:
+    bob_token = issue_token(bob, acme)
+    authenticate_token(alice_token), authenticate_token(bob_token)
+    Membership.objects.get(user=bob).delete()
+    with pytest.raises(AuthenticationFailed, match="member"):
+        authenticate_token(bob_token)
+    organization_suspend(organization=acme)
+    with pytest.raises(AuthenticationFailed, match="suspended"):
+        authenticate_token(alice_token)
+
+
+def test_the_cache_never_outlives_a_second(settings) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "orchestra.settings", "AUTH_CACHE_SECONDS": "5"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "AUTH_CACHE_SECONDS" in result.stderr

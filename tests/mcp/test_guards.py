@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import MCPToken, Membership
-from accounts.services import organization_suspend
+from accounts.services import organization_suspend, token_revoke
 from tests.conftest import asgi_request
 from tests.mcp.helpers import auth, initialize, post, rpc
 
@@ -83,7 +83,7 @@ async def test_revocation_stops_an_open_session(alice_token) -> None:
     assert (await post(alice_token, session, rpc("ping"))).status == 200
     from orchestra.db import run_db
 
-    await run_db(lambda: MCPToken.objects.update(revoked_at=timezone.now()))
+    await run_db(lambda: token_revoke(token=MCPToken.objects.get()))
     assert_invalid_token(await post(alice_token, session, rpc("ping")))
 
 

@@ -73,7 +73,9 @@ async def test_tool_errors_are_results_not_protocol_errors(alice_token) -> None:
     invalid = (
         await post(alice_token, session, rpc("tools/call", {"name": "create_project", "arguments": {"name": ""}}))
     ).json()["result"]
-    assert invalid["isError"] is True and json.loads(invalid["content"][1]["text"])["error"]["code"] == "invalid_arguments"
+    assert (
+        invalid["isError"] is True and json.loads(invalid["content"][1]["text"])["error"]["code"] == "invalid_arguments"
+    )
 
 
 async def test_progress_notifications_stream_before_the_result(alice_token) -> None:

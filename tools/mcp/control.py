@@ -102,12 +102,20 @@ class ControlListener:
             if future is not None:
                 future.cancel()
             return
+        if kind == "session_closed":
+            from tools.mcp.sessions import forget_session
+
+            forget_session(event.get("id", ""))
+            return
         if kind != "access_lost":
             return
-        # Close every local stream matching all the fields the event names.
         wanted = {name: event[key] for key, name in _MATCH_FIELDS.items() if event.get(key)}
         if not wanted:
             return
+        from accounts.auth import forget
+
+        forget(token=event.get("token"), user=event.get("user"), organization=event.get("organization"))
+        # Close every local stream matching all the fields the event names.
         doomed = [s for s in self.streams.values() if all(str(getattr(s, n)) == v for n, v in wanted.items())]
         for stream in doomed:
             await stream.close()

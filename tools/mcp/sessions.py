@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -34,8 +35,21 @@ def session_initialize(
         for name, value in fields.items():
             setattr(existing, name, value)
         existing.save(update_fields=list(fields))
+        forget_session(existing.pk)
         return existing
     return McpSession.objects.create(id=secrets.token_urlsafe(32), token_id=token_id, **fields)
+
+
+# Open sessions this process looked up recently, by (id, token id): a busy client's
+# requests skip the lookup for a second. Closing a session forgets it here at once
+# and, through the control bus, in every other process.
+CACHE_SECONDS = 1.0
+_recent: dict[tuple[str, str], tuple[float, McpSession]] = {}
+
+
+def forget_session(session_id: str) -> None:
+    for key in [key for key in _recent if key[0] == session_id]:
+        _recent.pop(key, None)
 
 
 def session_for_token(session_id: str, token_id: Any) -> McpSession | None:
@@ -43,9 +57,16 @@ def session_for_token(session_id: str, token_id: Any) -> McpSession | None:
     answer for a missing session and someone else's)."""
     if not session_id or len(session_id) > 64:
         return None
+    key = (session_id, str(token_id))
+    now = time.monotonic()
+    hit = _recent.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
     session = McpSession.objects.filter(id=session_id, token_id=token_id, closed_at__isnull=True).first()
-    if session is not None and timezone.now() - session.last_seen_at >= TOUCH_RESOLUTION:
-        McpSession.objects.filter(pk=session.pk).update(last_seen_at=timezone.now())
+    if session is not None:
+        if timezone.now() - session.last_seen_at >= TOUCH_RESOLUTION:
+            McpSession.objects.filter(pk=session.pk).update(last_seen_at=timezone.now())
+        _recent[key] = (now + CACHE_SECONDS, session)
     return session
 
 
@@ -57,3 +78,7 @@ def session_mark_initialized(session: McpSession) -> None:
 
 def session_close(session: McpSession) -> None:
     McpSession.objects.filter(pk=session.pk, closed_at__isnull=True).update(closed_at=timezone.now())
+    forget_session(session.pk)
+    from tools.mcp import control
+
+    control.publish("session_closed", id=session.pk)
