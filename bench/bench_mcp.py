@@ -1,11 +1,12 @@
 """MCP server benchmark (not a test): Orchestra next to the official SDK's server.
 
 Prints requests/s and p50/p95/p99 for `tools/list` and a cheap tool call at 1, 10 and
-50 concurrent clients on both servers (ours with token auth, rate limiting and tenancy
-on), the ratio ours/reference, how long a revoked token keeps working under load, and
-the memory and delivery latency of 1,000 idle legacy SSE streams on one process.
+50 concurrent clients (each its own MCP session) on both servers (ours with token
+auth, rate limiting and tenancy on), the ratio ours/reference, how long a revoked
+token keeps working under load, and the memory and delivery latency of idle legacy
+SSE streams on one process.
 
-Run: `make bench` (or `.venv/bin/python bench/bench_mcp.py [--seconds 4] [--streams 1000]`).
+Run: `make bench`, or `.venv/bin/python bench/bench_mcp.py [--seconds 4] [--streams 1000]`.
 It uses its own embedded database (orchestra_bench) and free ports on 127.0.0.1.
 """
 
@@ -33,11 +34,7 @@ ENV = {
     "LOG_LEVEL": "WARNING",
     "MCP_RATE_LIMIT_PER_MINUTE": "100000000",
     "AUTH_FAILURE_LIMIT_PER_MINUTE": "100000000",
-    "DB_POOL_MAX_SIZE": "20",
 }
-ENV.pop("DATABASE_URL", None) if "BENCH_DATABASE_URL" not in os.environ else ENV.update(
-    DATABASE_URL=os.environ["BENCH_DATABASE_URL"]
-)
 TOKEN_RE = re.compile(r"orch_live_[0-9A-Za-z]{38}")
 
 
@@ -66,76 +63,55 @@ def start(argv: list[str], url: str) -> subprocess.Popen[bytes]:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 class Target:
     def __init__(self, name: str, url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]):
         self.name, self.url, self.headers, self.tool, self.arguments = name, url, headers, tool, arguments
-        self.session: dict[str, str] = {}
 
-    async def open(self, http: httpx2.AsyncClient) -> None:
-        init = {
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "bench", "version": "1"},
-            },
-        }
-        response = await http.post(self.url, json=init, headers=self.headers)
-        response.raise_for_status()
-        self.session = {"Mcp-Session-Id": response.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
-        await http.post(
-            self.url,
-            json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-            headers={**self.headers, **self.session},
+    async def open(self, http: httpx2.AsyncClient) -> dict[str, str]:
+        """A new MCP session (one per simulated client); the headers its requests carry."""
+        base = {**self.headers, "Accept": "application/json, text/event-stream"}
+        params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
+        response = await http.post(
+            self.url, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}, headers=base
         )
+        response.raise_for_status()
+        session = {**base, "Mcp-Session-Id": response.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
+        await http.post(self.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+        return session
 
     def body(self, workload: str, request_id: int) -> dict[str, Any]:
         if workload == "tools/list":
             return {"jsonrpc": "2.0", "id": request_id, "method": "tools/list", "params": {}}
-        return {
-            "jsonrpc": "2.0",
-            "id": request_id,
-            "method": "tools/call",
-            "params": {"name": self.tool, "arguments": self.arguments},
-        }
+        params = {"name": self.tool, "arguments": self.arguments}
+        return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
 
 
 async def load(target: Target, workload: str, clients: int, seconds: float) -> dict[str, float]:
+    """`clients` concurrent sessions, each sending requests back to back for `seconds`."""
     limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {**target.headers, "Accept": "application/json, text/event-stream"}
     async with httpx2.AsyncClient(limits=limits, timeout=30) as http:
-        await target.open(http)
+        sessions = [await target.open(http) for _ in range(clients)]
+        for session in sessions:  # warm up
+            await http.post(target.url, json=target.body(workload, 1), headers=session)
         latencies: list[float] = []
         errors = 0
         deadline = time.monotonic() + seconds
 
         async def worker(n: int) -> None:
             nonlocal errors
-            i = 0
+            request_id = 1  # never reused within a session (the SDK's server drops repeats)
             while time.monotonic() < deadline:
-                i += 1
+                request_id += 1
                 started = time.perf_counter()
-                response = await http.post(
-                    target.url, json=target.body(workload, n * 1_000_000 + i), headers={**headers, **target.session}
-                )
-                elapsed = time.perf_counter() - started
+                response = await http.post(target.url, json=target.body(workload, request_id), headers=sessions[n])
+                latencies.append(time.perf_counter() - started)
                 if response.status_code != 200 or b'"error"' in response.content[:200]:
                     errors += 1
-                latencies.append(elapsed)
 
         began = time.monotonic()
-        # Warm up, then measure.
-        await asyncio.gather(
-            *(
-                http.post(target.url, json=target.body(workload, 1), headers={**headers, **target.session})
-                for _ in range(clients)
-            )
-        )
         await asyncio.gather(*(worker(n) for n in range(clients)))
         wall = time.monotonic() - began
     return {
@@ -148,77 +124,74 @@ async def load(target: Target, workload: str, clients: int, seconds: float) -> d
 
 
 async def revocation_under_load(ours: Target, token: str) -> float:
-    """Seconds between a revocation committing and the token's requests failing."""
+    """Seconds between `revoketoken` exiting and the token's requests being refused."""
     async with httpx2.AsyncClient(timeout=30) as http:
-        await ours.open(http)
+        session = await ours.open(http)
         stop = asyncio.Event()
         refused_at: list[float] = []
 
-        async def hammer() -> None:
+        async def hammer(n: int) -> None:
+            request_id = n * 1_000_000
             while not stop.is_set():
-                response = await http.post(
-                    ours.url, json=ours.body("call", 1), headers={**ours.headers, **ours.session}
-                )
+                request_id += 1
+                response = await http.post(ours.url, json=ours.body("call", request_id), headers=session)
                 if response.status_code == 401 and not refused_at:
                     refused_at.append(time.monotonic())
                     stop.set()
 
-        workers = [asyncio.create_task(hammer()) for _ in range(10)]
+        workers = [asyncio.create_task(hammer(n)) for n in range(10)]
         await asyncio.sleep(1)
         await asyncio.to_thread(manage, "revoketoken", token)
         revoked_at = time.monotonic()
         await asyncio.wait_for(stop.wait(), 10)
-        for w in workers:
-            w.cancel()
+        for worker in workers:
+            worker.cancel()
         return refused_at[0] - revoked_at
 
 
 async def sse_capacity(base: str, token: str, streams: int, pid: int) -> dict[str, float]:
+    """Open `streams` legacy SSE streams, idle them, then post one ping to each."""
     process = psutil.Process(pid)
     rss_before = process.memory_info().rss
     limits = httpx2.Limits(max_connections=streams + 50, max_keepalive_connections=streams + 50)
-    async with httpx2.AsyncClient(limits=limits, timeout=httpx2.Timeout(60, read=300)) as http:
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(limits=limits, timeout=httpx2.Timeout(60, read=600)) as http:
         ready: list[tuple[str, asyncio.Queue[float]]] = []
-        holders: list[asyncio.Task[None]] = []
         opened = asyncio.Event()
 
         async def hold() -> None:
             arrivals: asyncio.Queue[float] = asyncio.Queue()
-            async with http.stream("GET", f"{base}/mcp/sse", headers={"Authorization": f"Bearer {token}"}) as response:
+            async with http.stream("GET", f"{base}/mcp/sse", headers=auth) as response:
                 lines = response.aiter_lines()
-                endpoint = ""
                 async for line in lines:
                     if line.startswith("data:"):
-                        endpoint = line[5:].strip()
+                        ready.append((line[5:].strip(), arrivals))
                         break
-                ready.append((endpoint, arrivals))
                 if len(ready) == streams:
                     opened.set()
                 async for line in lines:
                     if line.startswith("data:"):
                         arrivals.put_nowait(time.perf_counter())
 
+        holders = []
         for i in range(streams):
             holders.append(asyncio.create_task(hold()))
             if i % 50 == 49:
                 await asyncio.sleep(0.05)
         await asyncio.wait_for(opened.wait(), 300)
-        await asyncio.sleep(2)  # idle a moment: keepalives only
+        await asyncio.sleep(2)  # idle: keepalives only
         rss_after = process.memory_info().rss
         latencies: list[float] = []
-        sem = asyncio.Semaphore(20)
+        in_flight = asyncio.Semaphore(20)
 
         async def deliver(endpoint: str, arrivals: asyncio.Queue[float]) -> None:
-            async with sem:
+            async with in_flight:
                 sent = time.perf_counter()
-                await http.post(
-                    f"{base}{endpoint}",
-                    json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
+                ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+                await http.post(f"{base}{endpoint}", json=ping, headers=auth)
                 latencies.append(await asyncio.wait_for(arrivals.get(), 30) - sent)
 
-        await asyncio.gather(*(deliver(e, q) for e, q in ready))
+        await asyncio.gather(*(deliver(endpoint, arrivals) for endpoint, arrivals in ready))
         for task in holders:
             task.cancel()
     return {
@@ -243,46 +216,39 @@ def main() -> None:
     manage("migrate", "--verbosity", "0")
     slug = f"bench{int(time.time())}"
     manage("createorganization", "Bench", "--owner", f"{slug}@bench.local", "--slug", slug)
-    token = TOKEN_RE.findall(manage("createtoken", "--org", slug, "--user", f"{slug}@bench.local"))[0]
 
+    def new_token() -> str:
+        return TOKEN_RE.findall(manage("createtoken", "--org", slug, "--user", f"{slug}@bench.local"))[0]
+
+    token = new_token()
     ours_port, ref_port = free_port(), free_port()
-    ours_proc = start(
-        [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(ours_port), "orchestra.asgi:application"],
-        f"http://127.0.0.1:{ours_port}/healthz",
-    )
+    daphne = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(ours_port), "orchestra.asgi:application"]
+    ours_proc = start(daphne, f"http://127.0.0.1:{ours_port}/healthz")
     ref_proc = start([PY, "bench/reference_server.py", str(ref_port)], f"http://127.0.0.1:{ref_port}/mcp")
     ours = Target(
         "orchestra", f"http://127.0.0.1:{ours_port}/mcp", {"Authorization": f"Bearer {token}"}, "get_context", {}
     )
     ref = Target("reference", f"http://127.0.0.1:{ref_port}/mcp", {}, "echo", {"text": "hi"})
     try:
-        print(
-            f"\n{'workload':<12}{'clients':>8} | {'server':<10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8} | ratio"
-        )
+        columns = f"{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        print(f"\n{'workload':<12}{'clients':>8} | {'server':<10}{columns} | ratio")
         for workload in ("tools/list", "call"):
+            label = workload if workload == "tools/list" else "tool call"
             for clients in concurrency:
-                results = {}
-                for target in (ours, ref):
-                    results[target.name] = asyncio.run(load(target, workload, clients, args.seconds))
-                label = workload if workload == "tools/list" else "tool call"
-                for name, r in results.items():
-                    ratio = results["orchestra"]["rps"] / results["reference"]["rps"] if name == "orchestra" else ""
-                    ratio_text = f"{ratio:.2f}" if ratio else ""
-                    print(
-                        f"{label:<12}{clients:>8} | {name:<10}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8.0f} | {ratio_text}",
-                        flush=True,
-                    )
+                results: dict[str, dict[str, float]] = {}
+                for target in (ref, ours):
+                    r = results[target.name] = asyncio.run(load(target, workload, clients, args.seconds))
+                    ratio = f"{r['rps'] / results['reference']['rps']:.2f}" if target is ours else ""
+                    row = f"{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8.0f}"
+                    print(f"{label:<12}{clients:>8} | {target.name:<10}{row} | {ratio}", flush=True)
         print(
-            "\n(ours: tool call = get_context, with token auth, rate limit and tenancy; reference: a trivial echo tool)"
+            "(ours: the tool call is get_context, with token auth, rate limit and tenancy on; reference: an echo tool)"
         )
 
         elapsed = asyncio.run(revocation_under_load(ours, token))
-        print(
-            f"\nrevocation under load (10 clients): requests refused {elapsed * 1000:.0f} ms after revoketoken exited"
-        )
+        print(f"\nrevocation under load (10 clients): refused {elapsed * 1000:.0f} ms after revoketoken exited")
 
-        token2 = TOKEN_RE.findall(manage("createtoken", "--org", slug, "--user", f"{slug}@bench.local"))[0]
-        sse = asyncio.run(sse_capacity(f"http://127.0.0.1:{ours_port}", token2, args.streams, ours_proc.pid))
+        sse = asyncio.run(sse_capacity(f"http://127.0.0.1:{ours_port}", new_token(), args.streams, ours_proc.pid))
         print(
             f"\n{sse['streams']} idle legacy SSE streams on one process: RSS {sse['rss_before_mb']:.0f} MB -> "
             f"{sse['rss_after_mb']:.0f} MB ({sse['per_stream_kb']:.1f} KB per stream); "
@@ -291,7 +257,10 @@ def main() -> None:
     finally:
         for process in (ours_proc, ref_proc):
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 if __name__ == "__main__":

@@ -181,8 +181,9 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         def notify(payload: dict[str, Any]) -> None:  # from the worker thread
             loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._send_event(payload)))
 
+        assert self.session_id is not None and self.identity is not None  # set when the stream opened
         try:
-            answer = await run_db(_process, self.session_id, self.identity.token_id, message, notify, cancel)  # type: ignore[union-attr]
+            answer = await run_db(_process, self.session_id, self.identity.token_id, message, notify, cancel)
         except asyncio.CancelledError:
             cancel.set()
             return
@@ -255,12 +256,14 @@ class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
     async def handle(self, body: bytes) -> None:
         headers = scope_headers(self.scope)
         request_id_var.set(new_request_id(headers.get("x-request-id")))
-        reply = _precheck(headers)
-        if reply is None and self.scope["method"] != "POST":
-            reply = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
-        if reply is None and len(body) > settings.MCP_MAX_BODY_BYTES:
-            reply = endpoint.Reply(413, {"error": "request body too large"})
-        if reply is None:
+        refusal = _precheck(headers)
+        if refusal is None and self.scope["method"] != "POST":
+            refusal = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
+        if refusal is None and len(body) > settings.MCP_MAX_BODY_BYTES:
+            refusal = endpoint.Reply(413, {"error": "request body too large"})
+        if refusal is not None:
+            reply = refusal
+        else:
             reply, channel = await run_db(post_message, _request(self.scope, body))
             if channel:
                 layer = get_channel_layer()
