@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import transaction
@@ -47,7 +48,9 @@ def call_tool(
             raise InvalidArguments("arguments must be a JSON object")
         kwargs = validate_arguments(spec, arguments)
         ctx = ToolContext(identity=identity, tool_name=name, progress=progress)
-        with tenant_scope(identity.organization), transaction.atomic():
+        # A tool that writes runs in one transaction with its audit rows; a read-only
+        # tool runs in autocommit, saving the BEGIN and COMMIT round trips.
+        with tenant_scope(identity.organization), transaction.atomic() if not spec.read_only else nullcontext():
             result = spec.func(ctx, **kwargs)
             if cancel is not None and cancel.is_set():
                 raise RequestCancelled(name)
