@@ -1,8 +1,9 @@
-"""Fixture tools that exist only with MCP_TEST_TOOLS=true (tests and the conformance
-suite call them). They touch no data."""
+"""Fixtures that exist only with MCP_TEST_TOOLS=true: tools, prompts and resources the
+tests and the conformance suite call. Apart from test_slow_write, they touch no data."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from orchestra.errors import ToolError
+from tools.mcp import catalog
 from tools.mcp.registry import ToolContent, ToolContext, tool
 
 
@@ -126,3 +128,99 @@ def test_streaming_elicitation(ctx: ToolContext) -> ToolContent:
 def test_logging_tool(ctx: ToolContext) -> ToolContent:
     """Answer without log notifications (none were asked for)."""
     return ToolContent([{"type": "text", "text": "done"}])
+
+
+# --- prompts and resources the conformance suite reads ---------------------------------
+def _text(text: str) -> dict[str, object]:
+    return {"role": "user", "content": {"type": "text", "text": text}}
+
+
+catalog.register_prompt(
+    catalog.Prompt(
+        "test_simple_prompt", "A prompt without arguments.", lambda a: [_text("This is a simple prompt for testing.")]
+    )
+)
+catalog.register_prompt(
+    catalog.Prompt(
+        "test_prompt_with_arguments",
+        "A prompt with two arguments.",
+        lambda a: [_text(f"Prompt with arguments: arg1='{a['arg1']}', arg2='{a['arg2']}'")],
+        arguments=[
+            {"name": "arg1", "description": "First test argument", "required": True},
+            {"name": "arg2", "description": "Second test argument", "required": True},
+        ],
+        completions={"arg1": ["paris", "park", "party"], "arg2": ["world", "word"]},
+    )
+)
+catalog.register_prompt(
+    catalog.Prompt(
+        "test_prompt_with_embedded_resource",
+        "A prompt embedding a resource.",
+        lambda a: [
+            {
+                "role": "user",
+                "content": {
+                    "type": "resource",
+                    "resource": {
+                        "uri": a["resourceUri"],
+                        "mimeType": "text/plain",
+                        "text": "Embedded resource content for testing.",
+                    },
+                },
+            },
+            _text("Please process the embedded resource above."),
+        ],
+        arguments=[{"name": "resourceUri", "description": "URI of the resource to embed", "required": True}],
+    )
+)
+catalog.register_prompt(
+    catalog.Prompt(
+        "test_prompt_with_image",
+        "A prompt with an image.",
+        lambda a: [
+            {"role": "user", "content": {"type": "image", "data": _PNG, "mimeType": "image/png"}},
+            _text("Please analyze the image above."),
+        ],
+    )
+)
+catalog.register_resource(
+    catalog.Resource(
+        "test://static-text",
+        "static-text",
+        "A static text resource.",
+        "text/plain",
+        lambda: [
+            {
+                "uri": "test://static-text",
+                "mimeType": "text/plain",
+                "text": "This is the content of the static text resource.",
+            }
+        ],
+    )
+)
+catalog.register_resource(
+    catalog.Resource(
+        "test://static-binary",
+        "static-binary",
+        "A static binary resource.",
+        "image/png",
+        lambda: [{"uri": "test://static-binary", "mimeType": "image/png", "blob": _PNG}],
+    )
+)
+catalog.register_template(
+    catalog.ResourceTemplate(
+        "test://template/{id}/data",
+        "template-data",
+        "Data for an id.",
+        "application/json",
+        lambda uri, p: [
+            {
+                "uri": uri,
+                "mimeType": "application/json",
+                "text": json.dumps(
+                    {"id": p["id"], "templateTest": True, "data": f"Data for ID: {p['id']}"}, separators=(",", ":")
+                ),
+            }
+        ],
+    )
+)

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.auth import TokenIdentity
-from tools.mcp import jsonrpc, versions
+from tools.mcp import catalog, jsonrpc, versions
 from tools.mcp.dispatch import call_tool
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.models import McpSession
@@ -120,7 +120,7 @@ def _initialize(message: Message, ctx: CallContext) -> dict[str, Any]:
 def _capabilities() -> dict[str, Any]:
     # listChanged is false: the catalogue only changes with a deployment, and we
     # send no notifications/tools/list_changed.
-    return {"tools": {"listChanged": False}}
+    return {"tools": {"listChanged": False}, **catalog.capabilities()}
 
 
 def _discover(message: Message, ctx: CallContext) -> dict[str, Any]:
@@ -252,17 +252,91 @@ def _check_required_capabilities(name: str, params: dict[str, Any], ctx: CallCon
         )
 
 
+def _cache_hints(result: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+    if ctx.modern:
+        result.update(ttlMs=TOOLS_LIST_TTL_MS, cacheScope="private")
+    return result
+
+
+def _require(capability: str) -> None:
+    if capability not in catalog.capabilities():
+        raise JsonRpcError(jsonrpc.METHOD_NOT_FOUND, f"Method not found: this server has no {capability}")
+
+
+def _prompts_list(message: Message, ctx: CallContext) -> dict[str, Any]:
+    _require("prompts")
+    return _cache_hints({"prompts": [p.listing() for p in catalog.PROMPTS.values()]}, ctx)
+
+
+def _prompts_get(message: Message, ctx: CallContext) -> dict[str, Any]:
+    _require("prompts")
+    name = message.params.get("name")
+    prompt = catalog.PROMPTS.get(name) if isinstance(name, str) else None
+    if prompt is None:
+        raise JsonRpcError(jsonrpc.INVALID_PARAMS, f"Unknown prompt: {name}", {"name": name})
+    arguments = message.params.get("arguments") or {}
+    if not isinstance(arguments, dict):
+        raise JsonRpcError(jsonrpc.INVALID_PARAMS, "prompts/get arguments must be an object")
+    missing = [a["name"] for a in prompt.arguments if a.get("required") and a["name"] not in arguments]
+    if missing:
+        raise JsonRpcError(jsonrpc.INVALID_PARAMS, f"Missing prompt arguments: {', '.join(missing)}")
+    return {"description": prompt.description, "messages": prompt.render({k: str(v) for k, v in arguments.items()})}
+
+
+def _resources_list(message: Message, ctx: CallContext) -> dict[str, Any]:
+    _require("resources")
+    return _cache_hints({"resources": [r.listing() for r in catalog.RESOURCES.values()]}, ctx)
+
+
+def _resource_templates_list(message: Message, ctx: CallContext) -> dict[str, Any]:
+    _require("resources")
+    return _cache_hints({"resourceTemplates": [t.listing() for t in catalog.TEMPLATES.values()]}, ctx)
+
+
+def _resources_read(message: Message, ctx: CallContext) -> dict[str, Any]:
+    _require("resources")
+    uri = message.params.get("uri")
+    contents = catalog.find_resource(uri) if isinstance(uri, str) else None
+    if not contents:
+        raise JsonRpcError(jsonrpc.INVALID_PARAMS, "Resource not found", {"uri": uri})
+    return _cache_hints({"contents": contents}, ctx)
+
+
+def _complete(message: Message, ctx: CallContext) -> dict[str, Any]:
+    _require("completions")
+    ref = message.params.get("ref") or {}
+    argument = message.params.get("argument") or {}
+    is_prompt_ref = isinstance(ref, dict) and ref.get("type") == "ref/prompt"
+    prompt = catalog.PROMPTS.get(str(ref.get("name"))) if is_prompt_ref else None
+    if prompt is None or not isinstance(argument, dict):
+        raise JsonRpcError(jsonrpc.INVALID_PARAMS, "completion/complete needs a known ref/prompt and an argument")
+    prefix = str(argument.get("value", ""))
+    values = [v for v in prompt.completions.get(str(argument.get("name")), []) if v.startswith(prefix)]
+    return {"completion": {"values": values[:100], "total": len(values), "hasMore": len(values) > 100}}
+
+
 Handler = Callable[[Message, CallContext], dict[str, Any]]
+
+_CATALOG_METHODS: dict[str, Handler] = {
+    "prompts/list": _prompts_list,
+    "prompts/get": _prompts_get,
+    "resources/list": _resources_list,
+    "resources/templates/list": _resource_templates_list,
+    "resources/read": _resources_read,
+    "completion/complete": _complete,
+}
 
 _HANDSHAKE_METHODS: dict[str, Handler] = {
     "initialize": _initialize,
     "ping": _ping,
     "tools/list": _tools_list,
     "tools/call": _tools_call,
+    **_CATALOG_METHODS,
 }
 # 2026-07-28 removed initialize and ping: they answer "method not found".
 _MODERN_METHODS: dict[str, Handler] = {
     "server/discover": _discover,
     "tools/list": _tools_list,
     "tools/call": _tools_call,
+    **_CATALOG_METHODS,
 }
