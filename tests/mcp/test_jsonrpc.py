@@ -22,7 +22,7 @@ async def test_initialize_negotiates_each_supported_revision(alice_token) -> Non
         assert response.status == 200
         result = response.json()["result"]
         assert result["protocolVersion"] == version
-        assert result["capabilities"] == {"tools": {"listChanged": False}}
+        assert result["capabilities"]["tools"] == {"listChanged": False}
         assert result["serverInfo"]["name"] == "orchestra"
         assert response.headers["mcp-session-id"]
 
@@ -68,12 +68,12 @@ async def test_invalid_request(alice_token, message) -> None:
 
 async def test_unknown_method(alice_token) -> None:
     session = await initialize(alice_token)
-    response = await post(alice_token, session, rpc("resources/list", {}, request_id=7))
+    response = await post(alice_token, session, rpc("no/such/method", {}, request_id=7))
     assert response.status == 200
     assert response.json() == {
         "jsonrpc": "2.0",
         "id": 7,
-        "error": {"code": -32601, "message": "Method not found: resources/list"},
+        "error": {"code": -32601, "message": "Method not found: no/such/method"},
     }
 
 

@@ -50,7 +50,7 @@ async def test_discover(alice_token) -> None:
     assert response.status == 200 and "mcp-session-id" not in response.headers
     result = response.json()["result"]
     assert V in result["supportedVersions"]
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"]["tools"] == {"listChanged": False}
     assert result["resultType"] == "complete"
     assert result["ttlMs"] > 0 and result["cacheScope"] in ("public", "private")
     assert result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "orchestra"
@@ -113,7 +113,7 @@ async def test_missing_envelope_is_invalid_params(alice_token) -> None:
     assert partial.status == 400 and partial.json()["error"]["code"] == -32602
 
 
-@pytest.mark.parametrize("method", ["initialize", "ping", "resources/list", "no/such"])
+@pytest.mark.parametrize("method", ["initialize", "ping", "logging/setLevel", "resources/subscribe", "no/such"])
 async def test_removed_and_unknown_methods_are_404(alice_token, method) -> None:
     response = await send(alice_token, request(method, {"protocolVersion": "2025-11-25", "capabilities": {}}))
     assert response.status == 404
