@@ -38,6 +38,13 @@ def _close_connection_pool(django_db_setup: Any, django_db_blocker: Any) -> Iter
     from django.db import connections
 
     with django_db_blocker.unblock():
+        # Control-bus listeners of finished test event loops may still hold a
+        # connection each: end them, so the test database can be dropped.
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         for conn in connections.all():
             conn.close_pool()
 
