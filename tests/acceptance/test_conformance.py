@@ -23,7 +23,6 @@ NODE_DIR = ROOT / "tests" / "node"
 NODE = NODE_DIR / "node_modules" / ".bin" / "node"
 CONFORMANCE = NODE_DIR / "node_modules" / ".bin" / "conformance"
 INSPECTOR = NODE_DIR / "node_modules" / ".bin" / "mcp-inspector"
-BASELINE = ROOT / "tests" / "conformance-baseline.yml"
 
 
 def require(path: Path) -> None:
@@ -89,9 +88,9 @@ def test_conformance_scenario_on_the_2026_wire(proxy, scenario) -> None:
 
 
 def test_conformance_2026_requirement_set(proxy) -> None:
-    """Every required scenario passes but those listed in the baseline (which must
-    stay exact: a listed scenario that starts passing fails this test too)."""
-    result = conformance("--url", proxy, "--requirements", "2026-07-28", "--expected-failures", str(BASELINE))
+    """Every required scenario of the 2026-07-28 set passes (the suite's exit code only
+    counts required scenarios; extension and pending ones are reported, not scored)."""
+    result = conformance("--url", proxy, "--requirements", "2026-07-28")
     summary = result.stdout[result.stdout.find("=== SUMMARY ===") :]
     assert result.returncode == 0, summary[-4000:] + result.stderr[-2000:]
     for scenario in (

@@ -216,3 +216,44 @@ async def test_a_closed_stream_cancels_its_request_and_rolls_it_back(alice_token
     await communicator.wait(5)
     await asyncio.sleep(1.6)  # the worker thread finishes its sleep, then rolls back
     assert await run_db(Project.unscoped.count) == 0
+
+
+async def test_input_required_round_trip_with_a_signed_state(alice_token) -> None:
+    name = "test_input_required_result_request_state"
+    first = (await send(alice_token, request("tools/call", {"name": name, "arguments": {}}))).json()["result"]
+    assert first["resultType"] == "input_required" and "confirm" in first["inputRequests"]
+    state = first["requestState"]
+    answer = {"action": "accept", "content": {"ok": True}}
+    params = {"name": name, "arguments": {}, "inputResponses": {"confirm": answer}, "requestState": state}
+    done = (await send(alice_token, request("tools/call", params))).json()["result"]
+    assert done["resultType"] == "complete" and "state-ok" in done["content"][0]["text"]
+    tampered = await send(alice_token, request("tools/call", {**params, "requestState": state[:-2] + "xx"}))
+    assert tampered.status == 400 and tampered.json()["error"]["code"] == -32602
+    elsewhere = {**params, "name": "test_input_required_result_tampered_state"}  # another tool's state
+    assert (await send(alice_token, request("tools/call", elsewhere))).json()["error"]["code"] == -32602
+
+
+@pytest.fixture
+def bob_token(bob, acme, issue_token) -> str:
+    return issue_token(bob, acme)
+
+
+async def test_a_request_state_is_bound_to_its_token(alice_token, bob_token) -> None:
+    name = "test_input_required_result_request_state"
+    state = (await send(alice_token, request("tools/call", {"name": name, "arguments": {}}))).json()["result"][
+        "requestState"
+    ]
+    params = {
+        "name": name,
+        "arguments": {},
+        "inputResponses": {"confirm": {"content": {"ok": True}}},
+        "requestState": state,
+    }
+    stolen = await send(bob_token, request("tools/call", params))
+    assert stolen.json()["error"]["code"] == -32602
+
+
+async def test_bad_input_responses_are_invalid_params(alice_token) -> None:
+    params = {"name": "test_input_required_result_elicitation", "arguments": {}, "inputResponses": ["nope"]}
+    response = await send(alice_token, request("tools/call", params))
+    assert response.status == 400 and response.json()["error"]["code"] == -32602

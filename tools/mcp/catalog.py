@@ -22,6 +22,9 @@ class Prompt:
     arguments: list[dict[str, Any]] = field(default_factory=list)
     # Completion candidates per argument name.
     completions: dict[str, list[str]] = field(default_factory=dict)
+    # A prompt that may need input from the client first (2026-07-28): it may raise
+    # InputRequired; the render receives the request's Interaction.
+    render_with_input: Callable[[dict[str, str], Any], list[dict[str, Any]]] | None = None
 
     def listing(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "arguments": self.arguments}

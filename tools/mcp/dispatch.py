@@ -11,6 +11,7 @@ from django.db import transaction
 from accounts.auth import TokenIdentity
 from orchestra.errors import InvalidArguments, ToolError
 from orchestra.tenancy import tenant_scope
+from tools.mcp.interaction import InputRequired, Interaction
 from tools.mcp.registry import (
     ProgressFn,
     ToolContent,
@@ -33,6 +34,7 @@ def call_tool(
     *,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    interaction: Interaction | None = None,
 ) -> ToolOutcome:
     """Call tool `name` as `identity`. Raises UnknownTool; every ToolError becomes an
     error outcome with nothing written; any other exception propagates (internal).
@@ -47,7 +49,7 @@ def call_tool(
         if not isinstance(arguments, dict):
             raise InvalidArguments("arguments must be a JSON object")
         kwargs = validate_arguments(spec, arguments)
-        ctx = ToolContext(identity=identity, tool_name=name, progress=progress)
+        ctx = ToolContext(identity=identity, tool_name=name, progress=progress, interaction=interaction)
         # A tool that writes runs in one transaction with its audit rows; a read-only
         # tool runs in autocommit, saving the BEGIN and COMMIT round trips.
         with tenant_scope(identity.organization), transaction.atomic() if not spec.read_only else nullcontext():
@@ -57,5 +59,10 @@ def call_tool(
         if isinstance(result, ToolContent):
             return ToolOutcome(structured={}, is_error=False, content=result.blocks)
         return ToolOutcome(structured=spec.output_adapter.dump_python(result, mode="json"), is_error=False)
+    except InputRequired as needed:
+        if interaction is None:
+            error = ToolError(f"{name} needs input from the client, which needs protocol revision 2026-07-28")
+            return ToolOutcome(structured=error.as_dict(), is_error=True, http_status=error.http_status)
+        return ToolOutcome(structured={}, is_error=False, input_required=needed)
     except ToolError as exc:
         return ToolOutcome(structured=exc.as_dict(), is_error=True, http_status=exc.http_status)

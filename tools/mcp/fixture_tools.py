@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 from typing_extensions import TypedDict
 
 from orchestra.errors import ToolError
 from tools.mcp import catalog
+from tools.mcp.interaction import InputRequired, Interaction
 from tools.mcp.registry import ToolContent, ToolContext, tool
 
 
@@ -222,5 +223,152 @@ catalog.register_template(
                 ),
             }
         ],
+    )
+)
+
+
+# --- input-required exchanges (2026-07-28) ---------------------------------------------
+def _elicit(message: str, field_name: str, kind: str = "string") -> dict[str, Any]:
+    schema = {"type": "object", "properties": {field_name: {"type": kind}}, "required": [field_name]}
+    return {"method": "elicitation/create", "params": {"message": message, "requestedSchema": schema}}
+
+
+def _sample(text: str, max_tokens: int) -> dict[str, Any]:
+    messages = [{"role": "user", "content": {"type": "text", "text": text}}]
+    return {"method": "sampling/createMessage", "params": {"messages": messages, "maxTokens": max_tokens}}
+
+
+_ROOTS = {"method": "roots/list", "params": {}}
+
+
+def _interaction(ctx: ToolContext) -> Interaction:
+    if ctx.interaction is None:
+        raise InputRequired({})  # dispatch turns this into "needs revision 2026-07-28"
+    return ctx.interaction
+
+
+def _accepted(response: dict[str, Any] | None, field_name: str) -> str | None:
+    content = (response or {}).get("content")
+    value = content.get(field_name) if isinstance(content, dict) else None
+    return str(value) if value is not None else None
+
+
+def _sampled_text(response: dict[str, Any] | None) -> str | None:
+    content = (response or {}).get("content")
+    return str(content.get("text")) if isinstance(content, dict) and "text" in content else None
+
+
+@tool(category="fixtures", read_only=True)
+def test_input_required_result_elicitation(ctx: ToolContext) -> ToolContent:
+    """Ask the user's name (elicitation), then greet them."""
+    name = _accepted(_interaction(ctx).response("user_name"), "name")
+    if name is None:  # first round, or the answer is missing: ask (again)
+        raise InputRequired({"user_name": _elicit("What is your name?", "name")})
+    return ToolContent([{"type": "text", "text": f"Hello, {name}!"}])
+
+
+@tool(category="fixtures", read_only=True)
+def test_input_required_result_sampling(ctx: ToolContext) -> ToolContent:
+    """Ask the client's model a question (sampling), then answer with its reply."""
+    text = _sampled_text(_interaction(ctx).response("capital_question"))
+    if text is None:
+        raise InputRequired({"capital_question": _sample("What is the capital of France?", 100)})
+    return ToolContent([{"type": "text", "text": f"The model said: {text}"}])
+
+
+@tool(category="fixtures", read_only=True)
+def test_input_required_result_list_roots(ctx: ToolContext) -> ToolContent:
+    """Ask the client's roots, then list them."""
+    response = _interaction(ctx).response("client_roots")
+    if response is None or not isinstance(response.get("roots"), list):
+        raise InputRequired({"client_roots": _ROOTS})
+    uris = [str(root.get("uri")) for root in response["roots"] if isinstance(root, dict)]
+    return ToolContent([{"type": "text", "text": f"Roots: {', '.join(uris) or '(none)'}"}])
+
+
+@tool(category="fixtures", read_only=True)
+def test_input_required_result_request_state(ctx: ToolContext) -> ToolContent:
+    """Ask for a confirmation and round-trip a signed requestState."""
+    interaction = _interaction(ctx)
+    if interaction.state is None or interaction.response("confirm") is None:
+        request = _elicit("Please confirm", "ok", "boolean")
+        raise InputRequired({"confirm": request}, state={"step": "confirm"})
+    if interaction.state.get("step") != "confirm":
+        raise ToolError("unexpected request state")
+    return ToolContent([{"type": "text", "text": "Confirmed: state-ok"}])
+
+
+@tool(category="fixtures", read_only=True)
+def test_input_required_result_multiple_inputs(ctx: ToolContext) -> ToolContent:
+    """Ask three things at once (elicitation, sampling, roots)."""
+    interaction = _interaction(ctx)
+    requests = {
+        "user_name": _elicit("What is your name?", "name"),
+        "greeting": _sample("Generate a greeting", 50),
+        "client_roots": _ROOTS,
+    }
+    missing = {key: request for key, request in requests.items() if interaction.response(key) is None}
+    if missing or interaction.state is None:
+        raise InputRequired(missing or requests, state={"asked": sorted(requests)})
+    name = _accepted(interaction.response("user_name"), "name")
+    return ToolContent([{"type": "text", "text": f"All inputs received for {name}"}])
+
+
+@tool(category="fixtures", read_only=True)
+def test_input_required_result_multi_round(ctx: ToolContext) -> ToolContent:
+    """Ask a name, then a colour (two rounds), then answer."""
+    interaction = _interaction(ctx)
+    state = interaction.state or {}
+    if state.get("round") == 2:
+        color = _accepted(interaction.response("step2"), "color")
+        if color is None:
+            raise InputRequired({"step2": _elicit("Step 2: What is your favorite color?", "color")}, state=state)
+        return ToolContent([{"type": "text", "text": f"{state.get('name')} likes {color}"}])
+    name = _accepted(interaction.response("step1"), "name") if state.get("round") == 1 else None
+    if name is None:
+        raise InputRequired({"step1": _elicit("Step 1: What is your name?", "name")}, state={"round": 1})
+    raise InputRequired(
+        {"step2": _elicit("Step 2: What is your favorite color?", "color")}, state={"round": 2, "name": name}
+    )
+
+
+@tool(category="fixtures", read_only=True)
+def test_input_required_result_tampered_state(ctx: ToolContext) -> ToolContent:
+    """Round-trip a signed requestState (a tampered one is refused before this runs)."""
+    interaction = _interaction(ctx)
+    if interaction.state is None:
+        raise InputRequired({"confirm": _elicit("Please confirm", "ok", "boolean")}, state={"nonce": "fixture"})
+    return ToolContent([{"type": "text", "text": "state-ok"}])
+
+
+@tool(category="fixtures", read_only=True)
+def test_input_required_result_capabilities(ctx: ToolContext) -> ToolContent:
+    """Ask only through the capabilities the client declared."""
+    interaction = _interaction(ctx)
+    wanted = {}
+    if interaction.supports("elicitation"):
+        wanted["user_name"] = _elicit("What is your name?", "name")
+    if interaction.supports("sampling"):
+        wanted["greeting"] = _sample("Generate a greeting", 50)
+    if interaction.supports("roots"):
+        wanted["client_roots"] = _ROOTS
+    if not wanted or all(interaction.response(key) is not None for key in wanted):
+        return ToolContent([{"type": "text", "text": f"Used: {', '.join(sorted(wanted)) or 'nothing'}"}])
+    raise InputRequired({key: request for key, request in wanted.items() if interaction.response(key) is None})
+
+
+def _prompt_with_input(arguments: dict[str, str], interaction: Interaction) -> list[dict[str, Any]]:
+    context = _accepted(interaction.response("user_context"), "context")
+    if context is None:
+        raise InputRequired({"user_context": _elicit("What context should the prompt use?", "context")})
+    return [_text(f"Use this context: {context}")]
+
+
+catalog.register_prompt(
+    catalog.Prompt(
+        "test_input_required_result_prompt",
+        "A prompt that asks the user for context first.",
+        lambda a: [],
+        render_with_input=_prompt_with_input,
     )
 )

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create
 from accounts.auth import TokenIdentity
 from orchestra.actor import Actor
 from orchestra.errors import InvalidArguments, PermissionDenied
+from tools.mcp.interaction import InputRequired, Interaction
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class ToolContext:
     identity: TokenIdentity
     tool_name: str
     progress: ProgressFn | None = None
+    # Input-required exchanges (2026-07-28 only); None on handshake-era requests.
+    interaction: Interaction | None = None
 
     @property
     def organization(self) -> Any:
@@ -219,6 +222,7 @@ class ToolOutcome:
     is_error: bool
     http_status: int = 200  # what the REST API answers
     content: list[dict[str, Any]] | None = None  # content blocks, for ToolContent results
+    input_required: InputRequired | None = None  # the tool needs input from the client first
 
 
 def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from django.conf import settings
 from accounts.auth import TokenIdentity
 from tools.mcp import catalog, jsonrpc, versions
 from tools.mcp.dispatch import call_tool
+from tools.mcp.interaction import BadRequestState, InputRequired, Interaction, read_state, sign_state
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.models import McpSession
 from tools.mcp.registry import UnknownTool, registry
@@ -76,7 +77,7 @@ def handle_message(message: Message, ctx: CallContext) -> dict[str, Any] | None:
             raise JsonRpcError(jsonrpc.METHOD_NOT_FOUND, f"Method not found: {message.method}")
         result = handler(message, ctx)
         if ctx.modern:
-            result = {**result, "resultType": "complete"}
+            result = {"resultType": "complete", **result}
             result["_meta"] = {**result.get("_meta", {}), SERVER_INFO_META_KEY: SERVER_INFO}
         return jsonrpc.result_response(message.id, result)
     except JsonRpcError as exc:
@@ -199,14 +200,23 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
     name = params.get("name")
     if not isinstance(name, str):
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, "tools/call needs params.name (a string)")
+    interaction = None
     if ctx.modern:
         _check_required_capabilities(name, message.params, ctx)
+        interaction = _interaction(params, f"tools/call:{name}", ctx)
     try:
         outcome = call_tool(
-            name, params.get("arguments"), ctx.identity, progress=_progress_reporter(params, ctx), cancel=ctx.cancel
+            name,
+            params.get("arguments"),
+            ctx.identity,
+            progress=_progress_reporter(params, ctx),
+            cancel=ctx.cancel,
+            interaction=interaction,
         )
     except UnknownTool as exc:
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, f"Unknown tool: {exc.name}") from None
+    if outcome.input_required is not None:
+        return _input_required(outcome.input_required, f"tools/call:{name}", ctx)
     if outcome.content is not None:
         return {"content": outcome.content, "isError": False}
     if outcome.is_error:
@@ -226,6 +236,38 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
     }
     if versions.structured_output(ctx.protocol_version):
         result["structuredContent"] = outcome.structured
+    return result
+
+
+def _interaction(params: dict[str, Any], target: str, ctx: CallContext) -> Interaction:
+    """The input-required part of a 2026-07-28 request, checked (-32602 when bad)."""
+    responses = params.get("inputResponses")
+    if responses is None:
+        responses = {}
+    if not isinstance(responses, dict) or not all(isinstance(v, dict) for v in responses.values()):
+        raise JsonRpcError(jsonrpc.INVALID_PARAMS, "inputResponses must be an object of response objects")
+    state = None
+    raw_state = params.get("requestState")
+    if raw_state is not None:
+        if not isinstance(raw_state, str):
+            raise JsonRpcError(jsonrpc.INVALID_PARAMS, "requestState must be the string the server sent")
+        try:
+            state = read_state(raw_state, target=target, token_id=ctx.identity.token_id)
+        except BadRequestState as exc:
+            raise JsonRpcError(jsonrpc.INVALID_PARAMS, str(exc)) from None
+    meta = params.get("_meta") or {}
+    capabilities = meta.get("io.modelcontextprotocol/clientCapabilities") if isinstance(meta, dict) else None
+    return Interaction(
+        input_responses=responses,
+        state=state,
+        client_capabilities=capabilities if isinstance(capabilities, dict) else {},
+    )
+
+
+def _input_required(needed: InputRequired, target: str, ctx: CallContext) -> dict[str, Any]:
+    result: dict[str, Any] = {"resultType": "input_required", "inputRequests": needed.requests}
+    if needed.state is not None:
+        result["requestState"] = sign_state(needed.state, target=target, token_id=ctx.identity.token_id)
     return result
 
 
@@ -280,7 +322,17 @@ def _prompts_get(message: Message, ctx: CallContext) -> dict[str, Any]:
     missing = [a["name"] for a in prompt.arguments if a.get("required") and a["name"] not in arguments]
     if missing:
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, f"Missing prompt arguments: {', '.join(missing)}")
-    return {"description": prompt.description, "messages": prompt.render({k: str(v) for k, v in arguments.items()})}
+    values = {k: str(v) for k, v in arguments.items()}
+    if prompt.render_with_input is None:
+        return {"description": prompt.description, "messages": prompt.render(values)}
+    if not ctx.modern:
+        raise JsonRpcError(jsonrpc.INVALID_PARAMS, f"{prompt.name} needs input from the client (revision 2026-07-28)")
+    target = f"prompts/get:{prompt.name}"
+    try:
+        messages = prompt.render_with_input(values, _interaction(message.params, target, ctx))
+    except InputRequired as needed:
+        return _input_required(needed, target, ctx)
+    return {"description": prompt.description, "messages": messages}
 
 
 def _resources_list(message: Message, ctx: CallContext) -> dict[str, Any]:
