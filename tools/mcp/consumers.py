@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any
 
+import orjson
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
@@ -41,7 +42,7 @@ def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 
 
 def sse_event(payload: dict[str, Any], event: str = "message") -> bytes:
-    return f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
 class DirectDispatchMixin:
@@ -115,7 +116,9 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         request = self._request(body)
         loop = asyncio.get_running_loop()
         notifications: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        wants_stream = "text/event-stream" in request.headers.get("accept", "")
+        # Only a request carrying a progress token can get notifications before its
+        # answer; the others skip the streaming machinery (a cheap look at the bytes).
+        wants_stream = "text/event-stream" in request.headers.get("accept", "") and b"progressToken" in body
 
         def notify(payload: dict[str, Any]) -> None:  # called from the worker thread
             loop.call_soon_threadsafe(notifications.put_nowait, payload)
@@ -130,7 +133,7 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         if running_key is not None:
             running[running_key] = work
         try:
-            reply = await self._answer(work, notifications)
+            reply = await (self._answer(work, notifications) if wants_stream else work)
         except asyncio.CancelledError:
             # Cancelled by notifications/cancelled or a disconnect: no response is sent
             # for a cancelled request; the connection is closed.
@@ -209,7 +212,7 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
     def _running_key(self, request: endpoint.Request) -> tuple[str, str] | None:
         """Register single tools/call requests so they can be cancelled."""
         session_id = request.headers.get(endpoint.SESSION_HEADER)
-        if request.method != "POST" or not session_id:
+        if request.method != "POST" or not session_id or b"tools/call" not in request.body:
             return None
         try:
             payload = json.loads(request.body)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
+
 from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_token, bearer_from_header
 from tools.mcp import guards, jsonrpc, versions
 from tools.mcp.jsonrpc import JsonRpcError, Message
@@ -50,7 +52,7 @@ class Reply:
     cancelled: list[Any] = field(default_factory=list)
 
     def body(self) -> bytes:
-        return b"" if self.payload is None else json.dumps(self.payload, ensure_ascii=False).encode()
+        return b"" if self.payload is None else orjson.dumps(self.payload)
 
 
 def unauthorized(description: str) -> Reply:

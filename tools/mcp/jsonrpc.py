@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -59,7 +60,7 @@ class Message:
 def parse_body(body: bytes) -> tuple[list[Any], bool]:
     """The body's messages (unvalidated) and whether it was a batch."""
     try:
-        payload = json.loads(body)
+        payload = orjson.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise JsonRpcError(PARSE_ERROR, "Parse error: the body is not valid JSON") from None
     if isinstance(payload, list):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.conf import settings
 
 from accounts.auth import TokenIdentity
@@ -226,12 +227,12 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
         return {
             "content": [
                 {"type": "text", "text": outcome.structured["error"]["message"]},
-                {"type": "text", "text": json.dumps(outcome.structured, ensure_ascii=False)},
+                {"type": "text", "text": orjson.dumps(outcome.structured).decode()},
             ],
             "isError": True,
         }
     result: dict[str, Any] = {
-        "content": [{"type": "text", "text": json.dumps(outcome.structured, ensure_ascii=False)}],
+        "content": [{"type": "text", "text": orjson.dumps(outcome.structured).decode()}],
         "isError": False,
     }
     if versions.structured_output(ctx.protocol_version):
