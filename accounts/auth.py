@@ -32,6 +32,10 @@ class AuthenticationFailed(Exception):
     """The bearer credential is not acceptable (401)."""
 
 
+class NeedsDatabase(Exception):
+    """A memory-only call could not be answered from this process's caches."""
+
+
 @dataclass(frozen=True)
 class TokenIdentity:
     """Who a request acts as, resolved from its token."""
@@ -97,8 +101,18 @@ def forget(*, token: Any = None, user: Any = None, organization: Any = None) -> 
                 _cache.pop(digest_, None)
 
 
-def authenticate_token(raw: str | None) -> TokenIdentity:
-    """Resolve a raw bearer token to its identity, or raise AuthenticationFailed."""
+def is_cached(raw: str | None) -> bool:
+    """Whether authenticate_token(raw) would answer from this process's cache alone."""
+    parsed = tokens.parse(raw) if raw else None
+    cached = _cache.get(parsed.digest) if parsed else None
+    return cached is not None and cached.expires_at > time.monotonic() and not _needs_touch(cached.last_used_at)
+
+
+def authenticate_token(raw: str | None, *, memory_only: bool = False) -> TokenIdentity:
+    """Resolve a raw bearer token to its identity, or raise AuthenticationFailed.
+
+    With `memory_only`, answer from the cache or raise NeedsDatabase (for callers on
+    the event loop, which must not touch the database)."""
     if not raw:
         raise AuthenticationFailed("missing bearer token")
     parsed = tokens.parse(raw)
@@ -111,8 +125,12 @@ def authenticate_token(raw: str | None) -> TokenIdentity:
             _cache.pop(parsed.digest, None)
             raise AuthenticationFailed("expired token")
         if _needs_touch(cached.last_used_at):
+            if memory_only:
+                raise NeedsDatabase("last_used_at is due")
             cached.last_used_at = _touch_id(cached.identity.token_id)
         return cached.identity
+    if memory_only:
+        raise NeedsDatabase("token not cached")
     token = _tokens().filter(digest=parsed.digest).first()
     if token is None:
         raise AuthenticationFailed("unknown token")

@@ -160,6 +160,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss"):
     raise ImproperlyConfigured(f"REDIS_URL must be a redis:// or rediss:// URL, got {REDIS_URL!r}")
 
+# Requests that need only in-memory state (a cached token and session, tools/list,
+# ping) are answered on the event loop without a worker thread. Only with the
+# local-memory cache: with Redis the rate-limit counters are network calls, which
+# must not block the loop.
+MCP_MEMORY_FAST_PATH = not REDIS_URL
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {

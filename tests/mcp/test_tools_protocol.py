@@ -149,3 +149,32 @@ async def test_response_carries_request_id(alice_token) -> None:
         headers=auth(alice_token, **{"x-request-id": "req-abc-123"}),
     )
     assert response.headers["x-request-id"] == "req-abc-123"
+
+
+async def test_cached_requests_are_answered_without_a_worker_thread(alice_token, monkeypatch) -> None:
+    session = await initialize(alice_token)
+    await post(alice_token, session, rpc("tools/list", {}))  # warms the token and session caches
+
+    async def no_thread(*args, **kwargs):
+        raise AssertionError("this request should not need the database")
+
+    monkeypatch.setattr("tools.mcp.consumers.run_db", no_thread)
+    listed = await post(alice_token, session, rpc("tools/list", {}))
+    assert listed.status == 200 and listed.json()["result"]["tools"]
+    assert (await post(alice_token, session, rpc("ping"))).json()["result"] == {}
+
+
+async def test_every_request_counts_once_against_the_rate_limit(settings, alice_token) -> None:
+    settings.MCP_RATE_LIMIT_PER_MINUTE = 6
+    session = await initialize(alice_token)  # 2 requests, through worker threads
+    remaining = []
+    for message in (
+        rpc("tools/list", {}),
+        rpc("ping"),
+        rpc("tools/call", {"name": "get_context", "arguments": {}}),
+        rpc("ping"),
+    ):
+        response = await post(alice_token, session, message)  # from memory, a thread, memory
+        remaining.append(int(response.headers["x-ratelimit-remaining"]))
+    assert remaining == [3, 2, 1, 0]
+    assert (await post(alice_token, session, rpc("ping"))).status == 429

@@ -22,6 +22,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
+from accounts.auth import NeedsDatabase
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
 from tools.mcp import control, endpoint, guards
@@ -123,6 +124,23 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         def notify(payload: dict[str, Any]) -> None:  # called from the worker thread
             loop.call_soon_threadsafe(notifications.put_nowait, payload)
 
+        if not wants_stream:
+            # Requests answered from this process's caches alone (tools/list, ping with
+            # a cached token and session) skip the worker thread.
+            try:
+                reply = endpoint.handle(request, memory_only=True)
+            except NeedsDatabase:
+                pass
+            else:
+                await self._send_reply(reply)
+                logger.info(
+                    "%s %s %s %.1fms (memory)",
+                    request.method,
+                    request.path,
+                    reply.status,
+                    (time.monotonic() - started) * 1000,
+                )
+                return
         cancel = threading.Event()  # tells the worker thread to roll back instead of committing
         work = asyncio.ensure_future(run_db(endpoint.handle, request, notify if wants_stream else None, cancel))
         # Requests that can run long are registered by (session id, JSON of the request

@@ -16,12 +16,21 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
+from django.conf import settings
 
-from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_token, bearer_from_header
+from accounts.auth import (
+    AuthenticationFailed,
+    NeedsDatabase,
+    TokenIdentity,
+    authenticate_token,
+    bearer_from_header,
+)
+from accounts.auth import is_cached as is_token_cached
 from tools.mcp import guards, jsonrpc, versions
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.modern import handle_modern
 from tools.mcp.server import CallContext, handle_message
+from tools.mcp.sessions import is_cached as is_session_cached
 from tools.mcp.sessions import session_close, session_for_token
 
 logger = logging.getLogger(__name__)
@@ -67,7 +76,9 @@ def rpc_error_reply(status: int, code: int, message: str, data: Any = None) -> R
     return Reply(status, jsonrpc.error_response(None, code, message, data))
 
 
-def authenticate(request: Request) -> tuple[TokenIdentity | None, Reply | None, dict[str, str]]:
+def authenticate(
+    request: Request, *, memory_only: bool = False
+) -> tuple[TokenIdentity | None, Reply | None, dict[str, str]]:
     """(identity, None, rate-limit headers) when the request may go on, else (None, reply, {})."""
     throttled = guards.auth_failures_exceeded(request.client_ip)
     if throttled is not None:
@@ -81,7 +92,7 @@ def authenticate(request: Request) -> tuple[TokenIdentity | None, Reply | None, 
         guards.record_auth_failure(request.client_ip)
         return None, unauthorized("tokens are accepted only in the Authorization header"), {}
     try:
-        identity = authenticate_token(bearer_from_header(request.headers.get("authorization")))
+        identity = authenticate_token(bearer_from_header(request.headers.get("authorization")), memory_only=memory_only)
     except AuthenticationFailed as exc:
         guards.record_auth_failure(request.client_ip)
         logger.info("authentication refused: %s", exc)
@@ -96,18 +107,34 @@ def authenticate(request: Request) -> tuple[TokenIdentity | None, Reply | None, 
     return identity, None, limit.headers()
 
 
+# Methods answered from memory alone once the token and session are cached.
+MEMORY_METHODS = frozenset({"tools/list", "ping", "notifications/initialized"})
+
+
 def handle(
     request: Request,
     notify: Callable[[dict[str, Any]], None] | None = None,
     cancel: threading.Event | None = None,
+    *,
+    memory_only: bool = False,
 ) -> Reply:
-    """Answer one HTTP request to /mcp."""
-    identity, refusal, limit_headers = authenticate(request)
+    """Answer one HTTP request to /mcp.
+
+    With `memory_only` (on the event loop, no database), answer only what this
+    process's caches allow, and raise NeedsDatabase for anything else; the caller then
+    runs it again normally in a worker thread. Every rule is the same either way."""
+    if memory_only and not _answerable_from_memory(request):
+        # Checked before anything is counted (rate limits), so a request that then
+        # goes to a worker thread is counted once.
+        raise NeedsDatabase("not answerable from memory")
+    identity, refusal, limit_headers = authenticate(request, memory_only=memory_only)
     if refusal is not None:
         return refusal
     assert identity is not None
     if request.method == "POST":
-        reply = _post(request, identity, notify, cancel)
+        reply = _post(request, identity, notify, cancel, memory_only=memory_only)
+    elif memory_only:
+        raise NeedsDatabase(request.method)
     elif request.method == "DELETE":
         reply = _delete(request, identity)
     else:
@@ -115,6 +142,25 @@ def handle(
         reply = Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST, DELETE"})
     reply.headers.update(limit_headers)
     return reply
+
+
+def _answerable_from_memory(request: Request) -> bool:
+    if not settings.MCP_MEMORY_FAST_PATH or request.method != "POST":
+        return False
+    if request.headers.get(VERSION_HEADER, versions.DEFAULT_HEADER_VERSION) not in versions.HANDSHAKE_VERSIONS:
+        return False
+    try:
+        payload = orjson.loads(request.body)
+    except ValueError:
+        return False
+    items = payload if isinstance(payload, list) else [payload]
+    if not all(isinstance(item, dict) and item.get("method") in MEMORY_METHODS for item in items):
+        return False
+    raw = bearer_from_header(request.headers.get("authorization"))
+    if not is_token_cached(raw):
+        return False
+    identity = authenticate_token(raw, memory_only=True)
+    return is_session_cached(request.headers.get(SESSION_HEADER, ""), identity.token_id)
 
 
 def _delete(request: Request, identity: TokenIdentity) -> Reply:
@@ -139,6 +185,8 @@ def _post(
     identity: TokenIdentity,
     notify: Callable[[dict[str, Any]], None] | None,
     cancel: threading.Event | None,
+    *,
+    memory_only: bool = False,
 ) -> Reply:
     content_type = request.headers.get("content-type", "application/json")
     if not content_type.lower().startswith("application/json"):
@@ -154,6 +202,8 @@ def _post(
     if (header_version is not None and header_version not in versions.HANDSHAKE_VERSIONS) or (
         header_version is None and _is_discover_probe(request.body)
     ):
+        if memory_only:
+            raise NeedsDatabase("2026-07-28 request")
         status, payload = handle_modern(
             request.body, request.headers, request.raw_header_names, identity, notify, cancel
         )
@@ -171,6 +221,8 @@ def _post(
         except JsonRpcError as exc:
             messages.append(exc)
     valid = [m for m in messages if isinstance(m, Message)]
+    if memory_only and any(m.method not in MEMORY_METHODS for m in valid):
+        raise NeedsDatabase("a method that needs the database")
 
     initializing = any(m.kind == "request" and m.method == "initialize" for m in valid)
     session = None
@@ -181,7 +233,7 @@ def _post(
         session_id = request.headers.get(SESSION_HEADER)
         if not session_id:
             return rpc_error_reply(400, jsonrpc.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required")
-        session = session_for_token(session_id, identity.token_id)
+        session = session_for_token(session_id, identity.token_id, memory_only=memory_only)
         if session is None:
             return rpc_error_reply(404, jsonrpc.INVALID_REQUEST, "Session not found")
 

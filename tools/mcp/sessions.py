@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.auth import NeedsDatabase
 from tools.mcp.models import McpSession
 
 # last_seen_at is a hint for clean-up, not an audit: write it at most this often.
@@ -52,9 +53,15 @@ def forget_session(session_id: str) -> None:
         _recent.pop(key, None)
 
 
-def session_for_token(session_id: str, token_id: Any) -> McpSession | None:
+def is_cached(session_id: str, token_id: Any) -> bool:
+    hit = _recent.get((session_id, str(token_id)))
+    return hit is not None and hit[0] > time.monotonic()
+
+
+def session_for_token(session_id: str, token_id: Any, *, memory_only: bool = False) -> McpSession | None:
     """The open session `session_id` if `token_id` opened it; None otherwise (same
-    answer for a missing session and someone else's)."""
+    answer for a missing session and someone else's). With `memory_only`, answer from
+    the cache or raise NeedsDatabase."""
     if not session_id or len(session_id) > 64:
         return None
     key = (session_id, str(token_id))
@@ -62,6 +69,8 @@ def session_for_token(session_id: str, token_id: Any) -> McpSession | None:
     hit = _recent.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
+    if memory_only:
+        raise NeedsDatabase("session not cached")
     session = McpSession.objects.filter(id=session_id, token_id=token_id, closed_at__isnull=True).first()
     if session is not None:
         if timezone.now() - session.last_seen_at >= TOUCH_RESOLUTION:
