@@ -163,12 +163,44 @@ class AsgiResponse:
         return json.loads(self.body)
 
 
+def http_scope(
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    *,
+    query_string: str = "",
+    client: tuple[str, int] = ("127.0.0.1", 50000),
+) -> dict[str, Any]:
+    """An ASGI HTTP scope as Daphne builds it (headers may repeat)."""
+    return {
+        "type": "http",
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query_string.encode(),
+        "root_path": "",
+        "scheme": "http",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+        "client": client,
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+DEFAULT_HEADERS = {
+    "host": "127.0.0.1:8000",
+    "content-type": "application/json",
+    "accept": "application/json, text/event-stream",
+}
+
+
 async def asgi_request(
     method: str,
     path: str,
     *,
     body: bytes | str | dict[str, Any] | list[Any] = b"",
     headers: dict[str, str] | None = None,
+    extra_headers: list[tuple[str, str]] | None = None,
     query_string: str = "",
     client: tuple[str, int] = ("127.0.0.1", 50000),
     timeout: float = 10,
@@ -182,26 +214,10 @@ async def asgi_request(
         body = body.encode()
     elif not isinstance(body, bytes):
         body = json.dumps(body).encode()
-    all_headers = {
-        "host": "127.0.0.1:8000",
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
-        **(headers or {}),
-    }
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query_string.encode(),
-        "root_path": "",
-        "scheme": "http",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in all_headers.items()],
-        "client": client,
-        "server": ("127.0.0.1", 8000),
-    }
-    communicator = ApplicationCommunicator(application, scope)
+    header_list = [*{**DEFAULT_HEADERS, **(headers or {})}.items(), *(extra_headers or [])]
+    communicator = ApplicationCommunicator(
+        application, http_scope(method, path, header_list, query_string=query_string, client=client)
+    )
     await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
     start = await communicator.receive_output(timeout)
     assert start["type"] == "http.response.start", start

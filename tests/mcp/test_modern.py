@@ -11,7 +11,7 @@ from channels.testing import ApplicationCommunicator
 
 from orchestra.asgi import application
 from orchestra.db import run_db
-from tests.conftest import asgi_request
+from tests.conftest import DEFAULT_HEADERS, asgi_request, http_scope
 from tests.mcp.helpers import auth
 from tools.projects.models import Project
 
@@ -132,42 +132,14 @@ async def test_batches_and_duplicate_routing_headers_are_refused(alice_token) ->
         "POST", "/mcp", body=batch, headers=auth(alice_token, **{"mcp-protocol-version": V, "mcp-method": "tools/list"})
     )
     assert response.status == 400 and response.json()["error"]["code"] == -32600
-    body = request("tools/list")
-    scope_headers = [("mcp-protocol-version", V), ("mcp-method", "tools/list"), ("mcp-method", "tools/list")]
-    raw = await _post_raw(alice_token, json.dumps(body).encode(), scope_headers)
-    assert raw["status"] == 400 and json.loads(raw["body"])["error"]["code"] == -32020
-
-
-async def _post_raw(token: str, body: bytes, extra_headers: list[tuple[str, str]]) -> dict[str, Any]:
-    headers = [
-        (b"host", b"127.0.0.1:8000"),
-        (b"content-type", b"application/json"),
-        (b"accept", b"application/json, text/event-stream"),
-        (b"authorization", f"Bearer {token}".encode()),
-    ]
-    headers += [(k.encode(), v.encode()) for k, v in extra_headers]
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": "POST",
-        "path": "/mcp",
-        "raw_path": b"/mcp",
-        "query_string": b"",
-        "root_path": "",
-        "scheme": "http",
-        "headers": headers,
-        "client": ("127.0.0.1", 5),
-        "server": ("127.0.0.1", 8000),
-    }
-    communicator = ApplicationCommunicator(application, scope)
-    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
-    start = await communicator.receive_output(5)
-    chunks = [await communicator.receive_output(5)]
-    while chunks[-1].get("more_body"):
-        chunks.append(await communicator.receive_output(5))
-    await communicator.send_input({"type": "http.disconnect"})
-    await communicator.wait(5)
-    return {"status": start["status"], "body": b"".join(c.get("body", b"") for c in chunks)}
+    duplicated = await asgi_request(
+        "POST",
+        "/mcp",
+        body=request("tools/list"),
+        headers=auth(alice_token, **{"mcp-protocol-version": V, "mcp-method": "tools/list"}),
+        extra_headers=[("mcp-method", "tools/list")],
+    )
+    assert duplicated.status == 400 and duplicated.json()["error"]["code"] == -32020
 
 
 async def test_progress_streams_then_answers(alice_token) -> None:
@@ -185,29 +157,8 @@ async def test_progress_streams_then_answers(alice_token) -> None:
 
 async def test_a_closed_stream_cancels_its_request_and_rolls_it_back(alice_token) -> None:
     body = request("tools/call", {"name": "test_slow_write", "arguments": {"name": "Never", "seconds": 1.5}})
-    hdrs = headers_for(body, alice_token)
-    headers = [
-        (k.encode(), v.encode())
-        for k, v in {
-            "host": "127.0.0.1:8000",
-            "content-type": "application/json",
-            "accept": "application/json",
-            **hdrs,
-        }.items()
-    ]
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": "POST",
-        "path": "/mcp",
-        "raw_path": b"/mcp",
-        "query_string": b"",
-        "root_path": "",
-        "scheme": "http",
-        "headers": headers,
-        "client": ("127.0.0.1", 5),
-        "server": ("127.0.0.1", 8000),
-    }
+    headers = {**DEFAULT_HEADERS, "accept": "application/json", **headers_for(body, alice_token)}
+    scope = http_scope("POST", "/mcp", list(headers.items()))
     communicator = ApplicationCommunicator(application, scope)
     await communicator.send_input({"type": "http.request", "body": json.dumps(body).encode(), "more_body": False})
     await asyncio.sleep(0.4)
