@@ -231,6 +231,21 @@ for _name in (
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive integer")
 
+# --- embeddings -----------------------------------------------------------------------
+# "local": all-MiniLM-L6-v2 (int8 ONNX, 384 dimensions) in-process, offline.
+# "openai": any OpenAI-compatible /embeddings endpoint (base URL, key, model, dimensions).
+EMBEDDING_PROVIDER = env.str("EMBEDDING_PROVIDER", default="local")
+if EMBEDDING_PROVIDER not in ("local", "openai"):
+    raise ImproperlyConfigured("EMBEDDING_PROVIDER must be 'local' or 'openai'")
+EMBEDDING_BASE_URL = env.str("EMBEDDING_BASE_URL", default="")
+EMBEDDING_API_KEY = env.str("EMBEDDING_API_KEY", default="")
+EMBEDDING_MODEL = env.str("EMBEDDING_MODEL", default="")
+EMBEDDING_DIMENSIONS = env.int("EMBEDDING_DIMENSIONS", default=384)
+if EMBEDDING_PROVIDER == "openai" and not (EMBEDDING_BASE_URL and EMBEDDING_MODEL):
+    raise ImproperlyConfigured("EMBEDDING_PROVIDER=openai needs EMBEDDING_BASE_URL and EMBEDDING_MODEL")
+if EMBEDDING_PROVIDER == "local" and EMBEDDING_DIMENSIONS != 384:
+    raise ImproperlyConfigured("the local provider has 384 dimensions; unset EMBEDDING_DIMENSIONS")
+
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tools.mcp.rest_auth.TokenAuthentication"],
