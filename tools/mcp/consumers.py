@@ -131,6 +131,12 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
                 reply = endpoint.handle(request, memory_only=True)
             except NeedsDatabase:
                 pass
+            except Exception:
+                logger.exception("internal error while handling %s %s", request.method, request.path)
+                await self._send_reply(
+                    endpoint.rpc_error_reply(500, -32603, "Internal error", {"request_id": self.request_id})
+                )
+                return
             else:
                 await self._send_reply(reply)
                 logger.info(

@@ -108,7 +108,8 @@ def authenticate(
 
 
 # Methods answered from memory alone once the token and session are cached.
-MEMORY_METHODS = frozenset({"tools/list", "ping", "notifications/initialized"})
+# (Not notifications/initialized: marking a session initialized is a write.)
+MEMORY_METHODS = frozenset({"tools/list", "ping"})
 
 
 def handle(

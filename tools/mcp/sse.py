@@ -77,7 +77,7 @@ def open_stream(
     return identity, session_open_stream(token_id=identity.token_id, channel_name=channel_name), None
 
 
-def close_stream(session_id: str) -> None:
+def mark_stream_closed(session_id: str) -> None:
     McpSession.objects.filter(pk=session_id, closed_at__isnull=True).update(closed_at=timezone.now())
 
 
@@ -136,7 +136,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             task.cancel()
         control.listener().streams.pop(self.channel_name, None)
         if self.session_id:
-            await run_db(close_stream, self.session_id)
+            await run_db(mark_stream_closed, self.session_id)
         try:
             await self.send_body(b"", more_body=False)
         except Exception:  # the connection may be gone already
