@@ -1,0 +1,101 @@
+"""Memories: what agents learn, found again by meaning (pgvector) or by words (full text)."""
+
+from __future__ import annotations
+
+from django.conf import settings as django_settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
+
+from orchestra.ids import new_id
+from orchestra.tenancy import TenantModel
+
+# The local model's dimension. Another provider with other dimensions needs a
+# migration of this column (and `manage.py reembed`).
+EMBEDDING_DIMENSIONS = 384
+MAX_CONTENT_BYTES = 64 * 1024
+
+
+class Scope(models.TextChoices):
+    AGENT = "agent"
+    PROJECT = "project"
+    SESSION = "session"
+    ORGANIZATION = "organization"
+
+
+# The field naming the owner of each scope (organization-scoped rows have none).
+OWNER_FIELD: dict[str, str] = {Scope.AGENT: "agent", Scope.PROJECT: "project", Scope.SESSION: "session"}
+
+
+class EmbeddingStatus(models.TextChoices):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Memory(TenantModel):
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    scope = models.CharField(max_length=12, choices=Scope.choices)
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    session = models.ForeignKey(
+        "worksessions.WorkSession", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    content = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    importance = models.PositiveSmallIntegerField(default=5)  # 1 (trivia) .. 10 (critical)
+    metadata = models.JSONField(default=dict, blank=True)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_model = models.CharField(max_length=100, blank=True)
+    embedding_status = models.CharField(max_length=8, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING)
+    embedding_error = models.TextField(blank=True)
+    # Kept by PostgreSQL itself, so every write path (tools, admin, bulk loads) agrees.
+    search_vector = models.GeneratedField(
+        expression=SearchVector("content", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    archived = models.BooleanField(default=False)
+    author = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "memories"
+        constraints = [
+            # An exact duplicate in the same scope is stored once; NULLS NOT DISTINCT
+            # makes scopes without an agent/project/session id count too.
+            models.UniqueConstraint(
+                fields=["organization", "scope", "agent", "project", "session", "content_hash"],
+                name="memory_unique_content_per_scope",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                name="memory_importance_1_10", condition=models.Q(importance__gte=1, importance__lte=10)
+            ),
+        ]
+        indexes = [
+            HnswIndex(
+                name="memory_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(fields=["search_vector"], name="memory_search_gin"),
+            GinIndex(fields=["tags"], name="memory_tags_gin"),
+            models.Index(fields=["organization", "scope", "-created_at"], name="memory_org_scope"),
+            models.Index(fields=["organization", "project", "-created_at"], name="memory_org_project"),
+            models.Index(fields=["organization", "agent", "-created_at"], name="memory_org_agent"),
+            models.Index(fields=["organization", "session", "-created_at"], name="memory_org_session"),
+            models.Index(fields=["created_at"], condition=models.Q(embedding_status="pending"), name="memory_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return self.content[:60]

@@ -1,0 +1,114 @@
+"""Writes for memories: one transaction and one audit row each; embeddings after commit."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from memory.embedding_jobs import schedule_embedding
+from memory.models import MAX_CONTENT_BYTES, OWNER_FIELD, Memory, Scope
+from orchestra.actor import Actor
+from orchestra.errors import InvalidArguments
+from orchestra.tenancy import current_organization_id
+from tools.activity.services import activity_record
+
+MAX_TAGS = 20
+
+
+def content_hash(content: str) -> str:
+    return hashlib.sha256(content.strip().encode()).hexdigest()
+
+
+def check_scope(scope: str, *, agent: Any, project: Any, session: Any) -> None:
+    """A scope names its owner: agent scope needs an agent, and so on."""
+    field = OWNER_FIELD.get(scope)
+    if field is not None and {"agent": agent, "project": project, "session": session}[field] is None:
+        raise InvalidArguments(f"scope {scope} needs {field}")
+
+
+@transaction.atomic
+def memory_store(
+    *,
+    actor: Actor,
+    content: str,
+    scope: str,
+    agent: Any = None,
+    project: Any = None,
+    session: Any = None,
+    tags: list[str] | None = None,
+    importance: int = 5,
+    metadata: dict[str, Any] | None = None,
+) -> tuple[Memory, bool]:
+    """Store a memory, or return the existing identical one (created is False)."""
+    content = content.strip()
+    if not content:
+        raise InvalidArguments("content must not be empty")
+    if len(content.encode()) > MAX_CONTENT_BYTES:
+        raise InvalidArguments(f"content must be at most {MAX_CONTENT_BYTES // 1024} KiB")
+    check_scope(scope, agent=agent, project=project, session=session)
+    tags = sorted({t.strip().lower() for t in (tags or []) if t.strip()})
+    if len(tags) > MAX_TAGS:
+        raise InvalidArguments(f"at most {MAX_TAGS} tags")
+    # A memory belongs to exactly the owner its scope names.
+    owner = {
+        "scope": scope,
+        "agent": agent if scope == Scope.AGENT else None,
+        "project": project if scope == Scope.PROJECT else None,
+        "session": session if scope == Scope.SESSION else None,
+    }
+    digest = content_hash(content)
+    existing = Memory.objects.filter(content_hash=digest, **owner).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin may win the race
+            memory = Memory.objects.create(
+                organization_id=current_organization_id(),
+                content=content,
+                content_hash=digest,
+                tags=tags,
+                importance=importance,
+                metadata=metadata or {},
+                author_id=actor.user_id,
+                **owner,
+            )
+    except IntegrityError:
+        return Memory.objects.get(content_hash=digest, **owner), False
+    activity_record(
+        actor=actor,
+        type="memory.stored",
+        target=memory,
+        project_id=memory.project_id,
+        session_id=memory.session_id,
+        description=content[:120],
+    )
+    transaction.on_commit(lambda: schedule_embedding([memory.pk]))
+    return memory, True
+
+
+@transaction.atomic
+def memory_delete(*, actor: Actor, memory: Memory) -> None:
+    activity_record(actor=actor, type="memory.deleted", target=memory, project_id=memory.project_id)
+    memory.delete()
+
+
+@transaction.atomic
+def memory_clear(*, actor: Actor, scope: str, agent: Any = None, project: Any = None, session: Any = None) -> int:
+    """Delete every entry of exactly one scope, named explicitly."""
+    check_scope(scope, agent=agent, project=project, session=session)
+    if scope == Scope.ORGANIZATION:
+        raise InvalidArguments("clear_memory clears an agent, project or session scope, not the whole organization")
+    field = OWNER_FIELD[scope]
+    rows = Memory.objects.filter(
+        scope=scope, **{field: {"agent": agent, "project": project, "session": session}[field]}
+    )
+    count, _ = rows.delete()
+    activity_record(
+        actor=actor,
+        type="memory.cleared",
+        project_id=getattr(project, "pk", None),
+        metadata={"scope": scope, "deleted": count},
+    )
+    return count

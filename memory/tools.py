@@ -1,0 +1,212 @@
+"""The six memory tools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+from typing_extensions import TypedDict
+
+from memory import services
+from memory.models import Memory
+from memory.search import scope_filter, search
+from orchestra.errors import not_found
+from orchestra.ids import parse_uuid
+from orchestra.pagination import paginate
+from tools.agents.selectors import agent_get
+from tools.mcp.args import DEFAULT_PAGE, Cursor, Limit, ProjectRef
+from tools.mcp.registry import ToolContext, tool
+from tools.projects.selectors import project_get
+from tools.worksessions.selectors import work_session_get
+
+ScopeName = Literal["agent", "project", "session", "organization"]
+AgentRef = Annotated[str, Field(min_length=1, max_length=100, description="Agent id or slug.")]
+SessionRef = Annotated[str, Field(min_length=1, max_length=64, description="Work session id.")]
+Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=20)]
+MemoryRef = Annotated[str, Field(min_length=1, max_length=64, description="Memory id.")]
+
+
+class MemoryOut(TypedDict):
+    id: str
+    scope: str
+    agent_id: str | None
+    project_id: str | None
+    session_id: str | None
+    content: str
+    tags: list[str]
+    importance: int
+    metadata: dict[str, Any]
+    embedding_status: str
+    archived: bool
+    created_at: datetime
+
+
+class StoreOut(TypedDict):
+    memory: MemoryOut
+    duplicate: bool
+
+
+class SearchHit(MemoryOut):
+    score: float
+    similarity: float | None
+    matched: list[str]
+
+
+class SearchOut(TypedDict):
+    items: list[SearchHit]
+
+
+class MemoryList(TypedDict):
+    items: list[MemoryOut]
+    next_cursor: str | None
+
+
+class Cleared(TypedDict):
+    deleted: int
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def memory_out(memory: Memory) -> MemoryOut:
+    return MemoryOut(
+        id=str(memory.pk),
+        scope=memory.scope,
+        agent_id=_str(memory.agent_id),
+        project_id=_str(memory.project_id),
+        session_id=_str(memory.session_id),
+        content=memory.content,
+        tags=memory.tags,
+        importance=memory.importance,
+        metadata=memory.metadata,
+        embedding_status=memory.embedding_status,
+        archived=memory.archived,
+        created_at=memory.created_at,
+    )
+
+
+def _owners(ctx: ToolContext, agent: str | None, project: str | None, session: str | None) -> dict[str, Any]:
+    restricted = ctx.identity.project_id
+    return {
+        "agent": agent_get(agent) if agent else None,
+        "project": project_get(project, restricted_to=restricted) if project else None,
+        "session": work_session_get(session) if session else None,
+    }
+
+
+def _memory(ref: str) -> Memory:
+    uid = parse_uuid(ref)
+    memory = Memory.objects.filter(pk=uid).first() if uid is not None else None
+    if memory is None:
+        raise not_found("memory", ref)
+    return memory
+
+
+@tool(category="memory", read_only=False)
+def store_memory(
+    ctx: ToolContext,
+    content: Annotated[str, Field(min_length=1, max_length=65536, description="What to remember (64 KiB max).")],
+    scope: ScopeName = "organization",
+    agent: AgentRef | None = None,
+    project: ProjectRef | None = None,
+    session: SessionRef | None = None,
+    tags: Tags | None = None,
+    importance: Annotated[int, Field(ge=1, le=10)] = 5,
+    metadata: dict[str, Any] | None = None,
+) -> StoreOut:
+    """Remember something for the team; the scope names its owner. Identical content in a scope is kept once."""
+    owners = _owners(ctx, agent, project, session)
+    memory, created = services.memory_store(
+        actor=ctx.actor, content=content, scope=scope, tags=tags, importance=importance, metadata=metadata, **owners
+    )
+    return StoreOut(memory=memory_out(memory), duplicate=not created)
+
+
+@tool(category="memory", read_only=True, idempotent=True)
+def search_memory(
+    ctx: ToolContext,
+    query: Annotated[str, Field(min_length=1, max_length=2000)],
+    scope: ScopeName | None = None,
+    agent: AgentRef | None = None,
+    project: ProjectRef | None = None,
+    session: SessionRef | None = None,
+    tags: Tags | None = None,
+    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    min_similarity: Annotated[float, Field(ge=0, le=1, description="Minimum cosine similarity.")] = 0.0,
+    include_archived: bool = False,
+) -> SearchOut:
+    """Find memories by meaning and by words, fused into one ranking."""
+    owners = _owners(ctx, agent, project, session)
+    rows = Memory.objects.filter(scope_filter(scope=scope, **owners))
+    if not include_archived:
+        rows = rows.filter(archived=False)
+    if tags:
+        rows = rows.filter(tags__contains=sorted({t.lower() for t in tags}))
+    hits = search(rows, query, limit=limit, min_similarity=min_similarity)
+    return SearchOut(
+        items=[
+            SearchHit(**memory_out(h.memory), score=round(h.score, 6), similarity=h.similarity, matched=h.signals)
+            for h in hits
+        ]
+    )
+
+
+@tool(category="memory", read_only=True, idempotent=True)
+def list_memories(
+    ctx: ToolContext,
+    scope: ScopeName | None = None,
+    agent: AgentRef | None = None,
+    project: ProjectRef | None = None,
+    session: SessionRef | None = None,
+    tags: Tags | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> MemoryList:
+    """List memories, newest first."""
+    owners = _owners(ctx, agent, project, session)
+    rows = Memory.objects.filter(archived=False)
+    if scope:
+        rows = rows.filter(scope=scope)
+    for name, value in owners.items():
+        if value is not None:
+            rows = rows.filter(**{name: value})
+    if tags:
+        rows = rows.filter(tags__contains=sorted({t.lower() for t in tags}))
+    if since:
+        rows = rows.filter(created_at__gte=since)
+    if until:
+        rows = rows.filter(created_at__lt=until)
+    page = paginate(rows.defer("embedding"), limit=limit, cursor=cursor)
+    return MemoryList(items=[memory_out(m) for m in page.items], next_cursor=page.next_cursor)
+
+
+@tool(category="memory", read_only=True, idempotent=True)
+def get_memory(ctx: ToolContext, memory: MemoryRef) -> MemoryOut:
+    """One memory with its scope and embedding status."""
+    return memory_out(_memory(memory))
+
+
+@tool(category="memory", read_only=False, destructive=True, idempotent=True)
+def delete_memory(ctx: ToolContext, memory: MemoryRef) -> MemoryOut:
+    """Delete one memory."""
+    row = _memory(memory)
+    out = memory_out(row)
+    services.memory_delete(actor=ctx.actor, memory=row)
+    return out
+
+
+@tool(category="memory", read_only=False, destructive=True, idempotent=True)
+def clear_memory(
+    ctx: ToolContext,
+    scope: Literal["agent", "project", "session"],
+    agent: AgentRef | None = None,
+    project: ProjectRef | None = None,
+    session: SessionRef | None = None,
+) -> Cleared:
+    """Delete every memory of one named agent, project or session scope; answers the count."""
+    owners = _owners(ctx, agent, project, session)
+    return Cleared(deleted=services.memory_clear(actor=ctx.actor, scope=scope, **owners))
