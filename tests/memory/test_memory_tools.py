@@ -161,3 +161,22 @@ def test_embedding_runs_in_process_after_commit(call, alice_id, acme) -> None:
     memory = store(call, alice_id, "Embedded after the transaction commits.")["memory"]
     wait_for_in_process_jobs()
     assert Memory.unscoped.get(pk=memory["id"]).embedding_status == EmbeddingStatus.READY
+
+
+def test_reembed_command(call, alice_id, acme, capsys) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    for n in range(5):
+        store(call, alice_id, f"memory number {n} about retries")
+    out = io.StringIO()
+    call_command("reembed", "--org", "acme", "--batch-size", "2", stdout=out)
+    assert "5 memories to embed" in out.getvalue() and "Embedded 5 memories" in out.getvalue()
+    assert set(Memory.unscoped.values_list("embedding_status", flat=True)) == {"ready"}
+    again = io.StringIO()
+    call_command("reembed", stdout=again)
+    assert "0 memories to embed" in again.getvalue()
+    forced = io.StringIO()
+    call_command("reembed", "--all", stdout=forced)
+    assert "5 memories to embed" in forced.getvalue()
