@@ -3,6 +3,7 @@ ordering with reciprocal rank fusion. Filters are applied inside both queries.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,22 @@ EF_SEARCH = 100  # HNSW candidate list: recall ~0.96 on realistic vectors (STACK
 # Below this cosine similarity a vector "match" is noise (unrelated sentences score
 # 0.0-0.15 with MiniLM): it must not outrank a real keyword match.
 VECTOR_FLOOR = 0.2
+
+
+MAX_KEYWORD_TERMS = 12
+
+
+def keyword_query(query: str) -> SearchQuery:
+    """Any of the query's words (OR), not all of them: agents ask in questions whose
+    wording rarely matches the memory word for word; ts_rank still favours entries
+    that match more of them."""
+    words = [w for w in re.findall(r"[\w'-]+", query.lower()) if len(w) > 1][:MAX_KEYWORD_TERMS]
+    if not words:
+        return SearchQuery(query, search_type="plain", config="english")
+    combined = SearchQuery(words[0], search_type="plain", config="english")
+    for word in words[1:]:
+        combined |= SearchQuery(word, search_type="plain", config="english")
+    return combined
 
 
 @dataclass
@@ -74,7 +91,7 @@ def search(rows: QuerySet[Memory], query: str, *, limit: int, min_similarity: fl
             .annotate(distance=CosineDistance("embedding", vector))
             .order_by("distance")[:candidates]
         )
-    text_query = SearchQuery(query, search_type="websearch", config="english")
+    text_query = keyword_query(query)
     by_words = list(
         rows.filter(search_vector=text_query)
         .annotate(rank=SearchRank(F("search_vector"), text_query))
