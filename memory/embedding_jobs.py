@@ -5,6 +5,7 @@ same content and model is skipped."""
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,8 +14,14 @@ from django.db import connections
 
 logger = logging.getLogger(__name__)
 
+BATCH = 256
+
 # One background thread: embedding is CPU-bound (onnxruntime uses two threads itself).
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embeddings")
+# Ids waiting for the in-process thread. Stores that arrive while it works are
+# embedded together in its next batch, instead of one model call per row.
+_waiting: set[str] = set()
+_waiting_lock = threading.Lock()
 
 
 def schedule_embedding(ids: list[Any]) -> None:
@@ -24,17 +31,25 @@ def schedule_embedding(ids: list[Any]) -> None:
     ids = [str(i) for i in ids]
     if settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER:
         embed_memories.delay(ids)
-    else:
-        _executor.submit(_run_in_process, ids)
+        return
+    with _waiting_lock:
+        idle = not _waiting
+        _waiting.update(ids)
+    if idle:
+        _executor.submit(_drain)
 
 
-def _run_in_process(ids: list[str]) -> None:
+def _drain() -> None:
     from memory.tasks import embed_now
 
+    with _waiting_lock:
+        ids = list(_waiting)
+        _waiting.clear()
     try:
-        embed_now(ids)
+        for start in range(0, len(ids), BATCH):
+            embed_now(ids[start : start + BATCH])
     except Exception:
-        # Left pending: the periodic re-enqueue retries it.
+        # Left pending: the periodic re-enqueue retries them.
         logger.exception("embedding failed in-process; will retry later")
     finally:
         connections.close_all()
