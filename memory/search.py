@@ -20,6 +20,8 @@ EF_SEARCH = 100  # HNSW candidate list: recall ~0.96 on realistic vectors (STACK
 # Below this cosine similarity a vector "match" is noise (unrelated sentences score
 # 0.0-0.15 with MiniLM): it must not outrank a real keyword match.
 VECTOR_FLOOR = 0.2
+# Columns search results never need: a vector is 384 floats to parse per row.
+HEAVY = ("embedding", "search_vector")
 
 
 MAX_KEYWORD_TERMS = 12
@@ -88,13 +90,16 @@ def search(rows: QuerySet[Memory], query: str, *, limit: int, min_similarity: fl
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         by_vector = list(
             rows.filter(embedding_status=EmbeddingStatus.READY, embedding_model=provider.model_id)
+            .defer(*HEAVY)
             .annotate(distance=CosineDistance("embedding", vector))
             .order_by("distance")[:candidates]
         )
     text_query = keyword_query(query)
+    # The distance of keyword candidates comes along (NULL while an entry has no vector).
     by_words = list(
         rows.filter(search_vector=text_query)
-        .annotate(rank=SearchRank(F("search_vector"), text_query))
+        .defer(*HEAVY)
+        .annotate(rank=SearchRank(F("search_vector"), text_query), distance=CosineDistance("embedding", vector))
         .order_by("-rank", "-created_at")[:candidates]
     )
     hits: dict[Any, Hit] = {}
@@ -106,17 +111,10 @@ def search(rows: QuerySet[Memory], query: str, *, limit: int, min_similarity: fl
         hit.score += 1.0 / (RRF_K + position)
         hit.signals.append("vector")
     for position, found in enumerate(by_words, start=1):
-        hit = hits.setdefault(found.pk, Hit(found, 0.0, None))
+        current = found.embedding_model == provider.model_id and found.distance is not None
+        hit = hits.setdefault(found.pk, Hit(found, 0.0, 1.0 - float(found.distance) if current else None))
         hit.score += 1.0 / (RRF_K + position)
         hit.signals.append("keyword")
-    missing = [pk for pk, hit in hits.items() if hit.similarity is None and hit.memory.embedding is not None]
-    if missing:
-        for pk, distance in (
-            Memory.objects.filter(pk__in=missing)
-            .annotate(distance=CosineDistance("embedding", vector))
-            .values_list("pk", "distance")
-        ):
-            hits[pk].similarity = 1.0 - float(distance)
     # Ties (same fused score) go to entries both signals found, then to the closer one.
     ranked = sorted(hits.values(), key=lambda h: (h.score, len(h.signals), h.similarity or 0.0), reverse=True)
     # min_similarity applies to entries with an embedding; one still pending is judged
