@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -329,3 +330,43 @@ def daphne_server(
 def live(daphne_server: LiveServer, transactional_db: Any) -> LiveServer:
     """The Daphne server, with this test's rows committed so it can see them."""
     return daphne_server
+
+
+# --- a real Celery worker --------------------------------------------------------------
+
+
+@dataclass
+class Worker:
+    env: dict[str, str]
+    output: str = ""
+
+    def run_python(self, code: str) -> subprocess.CompletedProcess[str]:
+        """Run `code` in another process with the worker's settings (as a producer)."""
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60
+        )
+
+
+@contextmanager
+def celery_worker(env: dict[str, str]) -> Iterator[Worker]:
+    """A Celery worker process with `env`; its log is in `.output` once the block ends."""
+    worker = Worker(env={**os.environ, "DATABASE_URL": database_url_for_subprocess(), **env})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "orchestra", "worker", "--concurrency", "1", "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=worker.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield worker
+    finally:
+        process.terminate()
+        worker.output = process.communicate(timeout=20)[0].decode(errors="replace")
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return condition()
