@@ -42,6 +42,27 @@ def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
+def request_from_scope(scope: dict[str, Any], body: bytes = b"") -> endpoint.Request:
+    """The transport-independent request the endpoint functions take."""
+    client = scope.get("client") or ("unknown", 0)
+    return endpoint.Request(
+        method=scope["method"],
+        path=scope["path"],
+        headers=scope_headers(scope),
+        body=body,
+        client_ip=str(client[0]),
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        raw_header_names=scope_header_names(scope),
+    )
+
+
+def host_origin_refusal(headers: dict[str, str]) -> endpoint.Reply | None:
+    """403 for a Host or Origin that is neither APP_URL nor local (DNS rebinding)."""
+    if not guards.host_allowed(headers.get("host")) or not guards.origin_allowed(headers.get("origin")):
+        return endpoint.Reply(403, {"error": "forbidden", "error_description": "Host or Origin not allowed"})
+    return None
+
+
 def sse_event(payload: dict[str, Any], event: str = "message") -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
@@ -73,7 +94,10 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             self.headers = scope_headers(self.scope)
             self.request_id = new_request_id(self.headers.get("x-request-id"))
             request_id_var.set(self.request_id)
-            refusal = self._precheck()
+            refusal = host_origin_refusal(self.headers)
+            declared = self.headers.get("content-length")
+            if refusal is None and declared and declared.isdigit() and int(declared) > settings.MCP_MAX_BODY_BYTES:
+                refusal = endpoint.Reply(413, {"error": "request body too large"})
             if refusal is not None:
                 await self._send_reply(refusal)
                 raise StopConsumer()
@@ -92,29 +116,9 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             self.task.cancel()
         raise StopConsumer()
 
-    def _precheck(self) -> endpoint.Reply | None:
-        if not guards.host_allowed(self.headers.get("host")) or not guards.origin_allowed(self.headers.get("origin")):
-            return endpoint.Reply(403, {"error": "forbidden", "error_description": "Host or Origin not allowed"})
-        declared = self.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.MCP_MAX_BODY_BYTES:
-            return endpoint.Reply(413, {"error": "request body too large"})
-        return None
-
-    def _request(self, body: bytes) -> endpoint.Request:
-        client = self.scope.get("client") or ("unknown", 0)
-        return endpoint.Request(
-            method=self.scope["method"],
-            path=self.scope["path"],
-            headers=self.headers,
-            body=body,
-            client_ip=str(client[0]),
-            query_string=self.scope.get("query_string", b"").decode("latin-1"),
-            raw_header_names=scope_header_names(self.scope),
-        )
-
     async def _respond(self, body: bytes) -> None:
         started = time.monotonic()
-        request = self._request(body)
+        request = request_from_scope(self.scope, body)
         loop = asyncio.get_running_loop()
         notifications: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         # Only a request carrying a progress token can get notifications before its

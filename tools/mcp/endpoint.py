@@ -80,13 +80,9 @@ def authenticate(
     request: Request, *, memory_only: bool = False
 ) -> tuple[TokenIdentity | None, Reply | None, dict[str, str]]:
     """(identity, None, rate-limit headers) when the request may go on, else (None, reply, {})."""
-    throttled = guards.auth_failures_exceeded(request.client_ip)
-    if throttled is not None:
-        return (
-            None,
-            Reply(429, {"error": "too_many_failed_attempts"}, {"Retry-After": throttled.headers()["Retry-After"]}),
-            {},
-        )
+    retry_after = guards.auth_retry_after(request.client_ip)
+    if retry_after is not None:
+        return None, Reply(429, {"error": "too_many_failed_attempts"}, {"Retry-After": str(retry_after)}), {}
     query = parse_qs(request.query_string)
     if any(key in query for key in ("access_token", "token", "api_key")):
         guards.record_auth_failure(request.client_ip)

@@ -52,8 +52,12 @@ class RateLimit:
             "X-RateLimit-Reset": str(self.reset_at),
         }
         if self.exceeded:
-            headers["Retry-After"] = str(max(1, self.reset_at - int(time.time())))
+            headers["Retry-After"] = str(self.retry_after)
         return headers
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, self.reset_at - int(time.time()))
 
 
 def _count(key_prefix: str, limit: int, *, increment: bool = True) -> RateLimit:
@@ -79,10 +83,11 @@ def organization_rate_limit(organization_id: object) -> RateLimit:
     return _count(f"rl:org:{organization_id}", settings.MCP_RATE_LIMIT_PER_MINUTE)
 
 
-def auth_failures_exceeded(client_ip: str) -> RateLimit | None:
-    """The failure counter of `client_ip` when it is over the limit, else None."""
-    state = _count(f"rl:authfail:{client_ip}", settings.AUTH_FAILURE_LIMIT_PER_MINUTE - 1, increment=False)
-    return state if state.remaining < 0 else None
+def auth_retry_after(client_ip: str) -> int | None:
+    """Seconds until `client_ip` may try again once its failed attempts reached the
+    limit; None while it may try."""
+    state = _count(f"rl:authfail:{client_ip}", settings.AUTH_FAILURE_LIMIT_PER_MINUTE, increment=False)
+    return state.retry_after if state.remaining <= 0 else None
 
 
 def record_auth_failure(client_ip: str) -> None:

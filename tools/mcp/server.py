@@ -40,7 +40,7 @@ INSTRUCTIONS = (
 )
 SERVER_INFO_META_KEY = "io.modelcontextprotocol/serverInfo"
 # The tool list changes only with a deployment: clients may cache it for a while.
-TOOLS_LIST_TTL_MS = 5 * 60 * 1000
+CATALOGUE_TTL_MS = 5 * 60 * 1000
 DISCOVER_TTL_MS = 5 * 60 * 1000
 
 NotifyFn = Callable[[dict[str, Any]], None]
@@ -170,10 +170,7 @@ def _tools_list(message: Message, ctx: CallContext) -> dict[str, Any]:
     result: dict[str, Any] = {"tools": tools}
     if offset + page_size < len(specs):
         result["nextCursor"] = _encode_cursor(offset + page_size)
-    if ctx.modern:
-        # Private: a token's catalogue may differ (fixture tools, toolsets).
-        result.update(ttlMs=TOOLS_LIST_TTL_MS, cacheScope="private")
-    return result
+    return _cache_hints(result, ctx)
 
 
 def _progress_reporter(
@@ -296,8 +293,10 @@ def _check_required_capabilities(name: str, params: dict[str, Any], ctx: CallCon
 
 
 def _cache_hints(result: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+    """2026-07-28 caching hints for the catalogue lists. Private: what a token sees may
+    differ (fixture tools, toolsets). The catalogue changes only with a deployment."""
     if ctx.modern:
-        result.update(ttlMs=TOOLS_LIST_TTL_MS, cacheScope="private")
+        result.update(ttlMs=CATALOGUE_TTL_MS, cacheScope="private")
     return result
 
 

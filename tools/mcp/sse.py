@@ -31,8 +31,15 @@ from django.utils import timezone
 from accounts.auth import AuthenticationFailed, TokenIdentity, reauthenticate
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
-from tools.mcp import control, endpoint, guards, jsonrpc, versions
-from tools.mcp.consumers import DirectDispatchMixin, encode_headers, scope_header_names, scope_headers, sse_event
+from tools.mcp import control, endpoint, jsonrpc, versions
+from tools.mcp.consumers import (
+    DirectDispatchMixin,
+    encode_headers,
+    host_origin_refusal,
+    request_from_scope,
+    scope_headers,
+    sse_event,
+)
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.models import McpSession
 from tools.mcp.server import CallContext, handle_message
@@ -46,25 +53,6 @@ SSE_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
 }
-
-
-def _request(scope: dict[str, Any], body: bytes = b"") -> endpoint.Request:
-    client = scope.get("client") or ("unknown", 0)
-    return endpoint.Request(
-        method=scope["method"],
-        path=scope["path"],
-        headers=scope_headers(scope),
-        body=body,
-        client_ip=str(client[0]),
-        query_string=scope.get("query_string", b"").decode("latin-1"),
-        raw_header_names=scope_header_names(scope),
-    )
-
-
-def _precheck(headers: dict[str, str]) -> endpoint.Reply | None:
-    if not guards.host_allowed(headers.get("host")) or not guards.origin_allowed(headers.get("origin")):
-        return endpoint.Reply(403, {"error": "forbidden", "error_description": "Host or Origin not allowed"})
-    return None
 
 
 def open_stream(
@@ -97,11 +85,11 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             return
         headers = scope_headers(self.scope)
         request_id_var.set(new_request_id(headers.get("x-request-id")))
-        refusal = _precheck(headers)
+        refusal = host_origin_refusal(headers)
         if refusal is None and self.scope["method"] != "GET":
             refusal = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "GET"})
         if refusal is None:
-            identity, session, refusal = await run_db(open_stream, _request(self.scope), self.channel_name)
+            identity, session, refusal = await run_db(open_stream, request_from_scope(self.scope), self.channel_name)
         if refusal is not None:
             await self.send_headers(
                 status=refusal.status, headers=encode_headers({**refusal.headers, "Content-Type": "application/json"})
@@ -256,7 +244,7 @@ class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
     async def handle(self, body: bytes) -> None:
         headers = scope_headers(self.scope)
         request_id_var.set(new_request_id(headers.get("x-request-id")))
-        refusal = _precheck(headers)
+        refusal = host_origin_refusal(headers)
         if refusal is None and self.scope["method"] != "POST":
             refusal = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
         if refusal is None and len(body) > settings.MCP_MAX_BODY_BYTES:
@@ -264,7 +252,7 @@ class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         if refusal is not None:
             reply = refusal
         else:
-            reply, channel = await run_db(post_message, _request(self.scope, body))
+            reply, channel = await run_db(post_message, request_from_scope(self.scope, body))
             if channel:
                 layer = get_channel_layer()
                 assert layer is not None
