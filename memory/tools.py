@@ -15,15 +15,12 @@ from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
 from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
-from tools.mcp.args import DEFAULT_PAGE, Cursor, Limit, ProjectRef
+from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef, Tags
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get
 from tools.worksessions.selectors import work_session_get
 
 ScopeName = Literal["agent", "project", "session", "organization"]
-AgentRef = Annotated[str, Field(min_length=1, max_length=100, description="Agent id or slug.")]
-SessionRef = Annotated[str, Field(min_length=1, max_length=64, description="Work session id.")]
-Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=20)]
 MemoryRef = Annotated[str, Field(min_length=1, max_length=64, description="Memory id.")]
 
 

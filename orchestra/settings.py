@@ -81,6 +81,11 @@ INSTALLED_APPS = [
     "tools.agents",
     "tools.worksessions",
     "tools.activity",
+    "tools.tasks",
+    "tools.decisions",
+    "tools.notes",
+    "tools.features",
+    "tools.specs",
     "memory",
     "billing",
     "githubint",
@@ -194,6 +199,8 @@ else:
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        # Kombu's default is ./control, relative to wherever the process started.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 
 CELERY_TASK_ACKS_LATE = True
