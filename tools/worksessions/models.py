@@ -38,7 +38,12 @@ class WorkSession(TenantModel):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "status", "-created_at"], name="worksession_org_status")]
+        indexes = [
+            models.Index(fields=["organization", "status", "-created_at"], name="worksession_org_status"),
+            # list_sessions: the calling user's sessions (default) or one agent's.
+            models.Index(fields=["organization", "user", "-created_at"], name="worksession_org_user"),
+            models.Index(fields=["organization", "agent", "-created_at"], name="worksession_org_agent"),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -2,14 +2,81 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
+
+from memory.models import Memory
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
+from tools.activity.models import Activity
 from tools.worksessions.models import WorkSession
 
+RESUME_MEMORIES = 20
+RESUME_ACTIVITY = 20
+RESUME_TASKS = 20
+RESUME_DECISIONS = 10
 
-def work_session_get(ref: str, *, argument: str = "session") -> WorkSession:
+
+def work_session_get(ref: str, *, argument: str = "session", restricted_to: Any = None) -> WorkSession:
+    """A work session of the organization in scope. A token restricted to one project
+    sees only that project's sessions: the others answer exactly like missing ones."""
     uid = parse_uuid(ref)
     session = WorkSession.objects.filter(pk=uid).first() if uid is not None else None
-    if session is None:
+    if session is None or (restricted_to is not None and session.project_id != restricted_to):
         raise not_found(argument, ref)
     return session
+
+
+def work_session_list(
+    *, user_id: Any = None, agent: Any = None, status: str | None = None, restricted_to: Any = None
+) -> QuerySet[WorkSession]:
+    """One agent's sessions when `agent` is given, otherwise `user_id`'s. The list never
+    loads context, state or summary: they can be large and resume_session has them."""
+    rows = WorkSession.objects.defer("context", "state", "summary")
+    rows = rows.filter(agent=agent) if agent is not None else rows.filter(user_id=user_id)
+    if status:
+        rows = rows.filter(status=status)
+    if restricted_to is not None:
+        rows = rows.filter(project_id=restricted_to)
+    return rows
+
+
+def session_memories(session: WorkSession, limit: int = RESUME_MEMORIES) -> list[Memory]:
+    """The session's own memories (archived ones excluded), newest first; one query,
+    without the embedding and the search vector."""
+    return list(
+        Memory.objects.filter(session=session, archived=False)
+        .only("id", "content", "tags", "importance", "created_at")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def session_activity(session: WorkSession, limit: int = RESUME_ACTIVITY) -> list[Activity]:
+    return list(Activity.objects.filter(session_id=session.pk).order_by("-created_at", "-id")[:limit])
+
+
+def project_open_tasks(project_id: Any, limit: int = RESUME_TASKS) -> list[Any]:
+    """The project's open tasks, most urgent first (tools.tasks.selectors.open_tasks)."""
+    if project_id is None:
+        return []
+    try:  # TEMPORARY until tools.tasks lands
+        from tools.tasks.selectors import open_tasks
+    except ImportError:
+        return []
+    return list(open_tasks(project_id, limit))
+
+
+def project_latest_decisions(project_id: Any, limit: int = RESUME_DECISIONS) -> list[Any]:
+    """The project's newest decisions, brief fields only."""
+    if project_id is None:
+        return []
+    try:  # TEMPORARY until tools.decisions lands
+        from tools.decisions.models import Decision
+    except ImportError:
+        return []
+    return list(
+        Decision.objects.filter(project_id=project_id)
+        .only("id", "title", "status", "created_at")
+        .order_by("-created_at", "-id")[:limit]
+    )

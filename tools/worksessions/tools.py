@@ -1,13 +1,22 @@
-"""Session tools. For now: get_context, the first call an agent makes."""
+"""Session tools: get_context (the first call an agent makes) and work sessions."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
+from pydantic import Field
 from typing_extensions import TypedDict
 
+from orchestra.pagination import paginate
+from tools.activity.selectors import ActivityOut, activity_out
+from tools.agents.selectors import agent_get
+from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.models import Project
+from tools.projects.selectors import project_get
+from tools.worksessions import selectors, services
+from tools.worksessions.models import WorkSession
 
 
 class ContextOut(TypedDict):
@@ -50,3 +59,169 @@ def get_context(ctx: ToolContext) -> ContextOut:
         },
         usage={"projects": Project.objects.filter(status="active").count()},
     )
+
+
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+Goals = Annotated[list[Annotated[str, Field(max_length=500)]], Field(max_length=20)]
+
+
+class SessionBrief(TypedDict):
+    id: str
+    title: str
+    goals: list[str]
+    status: str
+    agent_id: str | None
+    project_id: str | None
+    user_id: str | None
+    created_at: datetime
+    ended_at: datetime | None
+
+
+class SessionOut(SessionBrief):
+    context: str
+    state: dict[str, Any]
+    summary: str
+    updated_at: datetime
+
+
+class SessionList(TypedDict):
+    items: list[SessionBrief]
+    next_cursor: str | None
+
+
+class MemoryBrief(TypedDict):
+    id: str
+    content: str
+    tags: list[str]
+    importance: int
+    created_at: datetime
+
+
+class ItemBrief(TypedDict):
+    """An open task or a decision, as resume_session lists them."""
+
+    id: str
+    title: str
+    status: str
+    created_at: datetime
+
+
+class TaskBrief(ItemBrief):
+    priority: str
+
+
+class Resumed(TypedDict):
+    session: SessionOut
+    memories: list[MemoryBrief]
+    activity: list[ActivityOut]
+    open_tasks: list[TaskBrief]
+    decisions: list[ItemBrief]
+
+
+class Ended(TypedDict):
+    session: SessionOut
+    memory_id: str
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def session_brief(session: WorkSession) -> SessionBrief:
+    return SessionBrief(
+        id=str(session.pk),
+        title=session.title,
+        goals=session.goals,
+        status=session.status,
+        agent_id=_str(session.agent_id),
+        project_id=_str(session.project_id),
+        user_id=_str(session.user_id),
+        created_at=session.created_at,
+        ended_at=session.ended_at,
+    )
+
+
+def session_out(session: WorkSession) -> SessionOut:
+    return SessionOut(
+        **session_brief(session),
+        context=session.context,
+        state=session.state,
+        summary=session.summary,
+        updated_at=session.updated_at,
+    )
+
+
+@tool(category="sessions", read_only=False)
+def create_session(
+    ctx: ToolContext,
+    title: Title,
+    goals: Goals | None = None,
+    context: Annotated[str | None, Field(max_length=20_000)] = None,
+    agent: AgentRef | None = None,
+    project: ProjectRef | None = None,
+) -> SessionOut:
+    """Start a work session (resumable)."""
+    restricted = ctx.identity.project_id
+    agent_row = agent_get(agent) if agent else None
+    project_row = project_get(project, restricted_to=restricted) if project else None
+    if project_row is None and restricted is not None:
+        # A project-restricted token's sessions belong to its project, so it can see them again.
+        project_row = project_get(str(restricted), restricted_to=restricted)
+    session = services.work_session_create(
+        actor=ctx.actor, title=title, goals=goals, context=context or "", agent=agent_row, project=project_row
+    )
+    return session_out(session)
+
+
+@tool(category="sessions", read_only=True, idempotent=True)
+def resume_session(ctx: ToolContext, session: SessionRef) -> Resumed:
+    """Restore a session's full context in one answer."""
+    row = selectors.work_session_get(session, restricted_to=ctx.identity.project_id)
+    return Resumed(
+        session=session_out(row),
+        memories=[
+            MemoryBrief(id=str(m.pk), content=m.content, tags=m.tags, importance=m.importance, created_at=m.created_at)
+            for m in selectors.session_memories(row)
+        ],
+        activity=[activity_out(a) for a in selectors.session_activity(row)],
+        open_tasks=[
+            TaskBrief(id=str(t.pk), title=t.title, status=t.status, priority=t.priority, created_at=t.created_at)
+            for t in selectors.project_open_tasks(row.project_id)
+        ],
+        decisions=[
+            ItemBrief(id=str(d.pk), title=d.title, status=d.status, created_at=d.created_at)
+            for d in selectors.project_latest_decisions(row.project_id)
+        ],
+    )
+
+
+@tool(category="sessions", read_only=False)
+def end_session(
+    ctx: ToolContext,
+    session: SessionRef,
+    summary: Annotated[str, Field(min_length=1, max_length=15_000)],
+    state: Annotated[dict[str, Any] | None, Field(description="JSON, 32 KiB max.")] = None,
+) -> Ended:
+    """End a session, saving summary and state as a session memory."""
+    row = selectors.work_session_get(session, restricted_to=ctx.identity.project_id)
+    ended, memory = services.work_session_end(actor=ctx.actor, session=row, summary=summary, state=state)
+    return Ended(session=session_out(ended), memory_id=str(memory.pk))
+
+
+@tool(category="sessions", read_only=True, idempotent=True)
+def list_sessions(
+    ctx: ToolContext,
+    agent: AgentRef | None = None,
+    status: Literal["active", "ended"] | None = None,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> SessionList:
+    """List your sessions or an agent's."""
+    rows = selectors.work_session_list(
+        user_id=ctx.identity.user_id,
+        agent=agent_get(agent) if agent else None,
+        status=status,
+        restricted_to=ctx.identity.project_id,
+    )
+    page = paginate(rows, limit=limit, cursor=cursor)
+    return SessionList(items=[session_brief(s) for s in page.items], next_cursor=page.next_cursor)
