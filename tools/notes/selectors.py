@@ -83,6 +83,8 @@ def note_list(
 
 
 def _link_model(kind: str) -> type[models.Model] | None:
+    if kind not in LINK_MODELS:
+        return None
     try:
         model = apps.get_model(*LINK_MODELS[kind])
     except LookupError:
