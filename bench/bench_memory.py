@@ -360,7 +360,7 @@ def main() -> None:
                     .order_by("d")
                     .values_list("content", flat=True)[:5]
                 )
-            fused = [h.memory.content for h in search(rows, query, limit=5)]
+            fused = [h.row.content for h in search(rows, query, limit=5)]
             for name, ranked in (("keyword", keyword), ("vector", by_vector), ("fused", fused)):
                 hits[name][0] += bool(ranked) and ranked[0] == memory_text
                 hits[name][1] += memory_text in ranked

@@ -1,6 +1,6 @@
 """Computing embeddings after commit: in-process in the embedded default, by a Celery
-worker when REDIS_URL is set. Either way idempotent: an entry already embedded for the
-same content and model is skipped."""
+worker when REDIS_URL is set, for every embedded model (memories, decisions). Either
+way idempotent: a row already embedded for the same text and model is skipped."""
 
 from __future__ import annotations
 
@@ -18,23 +18,24 @@ BATCH = 256
 
 # One background thread: embedding is CPU-bound (onnxruntime uses two threads itself).
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embeddings")
-# Ids waiting for the in-process thread. Stores that arrive while it works are
-# embedded together in its next batch, instead of one model call per row.
-_waiting: set[str] = set()
+# Rows waiting for the in-process thread, by model label. Stores that arrive while it
+# works are embedded together in its next batch, instead of one model call per row.
+_waiting: dict[str, set[str]] = {}
 _waiting_lock = threading.Lock()
 
 
-def schedule_embedding(ids: list[Any]) -> None:
-    """Called on commit. Never blocks the request that stored the rows."""
+def schedule_embedding(ids: list[Any], label: str = "memory.Memory") -> None:
+    """Called on commit with the ids of rows of one embedded model (its label, e.g.
+    "decisions.Decision"). Never blocks the request that stored the rows."""
     from memory.tasks import embed_memories
 
     ids = [str(i) for i in ids]
     if settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER:
-        embed_memories.delay(ids)
+        embed_memories.delay(ids, label)
         return
     with _waiting_lock:
         idle = not _waiting
-        _waiting.update(ids)
+        _waiting.setdefault(label, set()).update(ids)
     if idle:
         _executor.submit(_drain)
 
@@ -43,14 +44,16 @@ def _drain() -> None:
     from memory.tasks import embed_now
 
     with _waiting_lock:
-        ids = list(_waiting)
+        batches = {label: list(ids) for label, ids in _waiting.items()}
         _waiting.clear()
     try:
-        for start in range(0, len(ids), BATCH):
-            embed_now(ids[start : start + BATCH])
-    except Exception:
-        # Left pending: the periodic re-enqueue retries them.
-        logger.exception("embedding failed in-process; will retry later")
+        for label, ids in batches.items():
+            try:
+                for start in range(0, len(ids), BATCH):
+                    embed_now(ids[start : start + BATCH], label)
+            except Exception:
+                # Left pending: the periodic re-enqueue retries them.
+                logger.exception("embedding %s failed in-process; will retry later", label)
     finally:
         connections.close_all()
 

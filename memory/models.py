@@ -1,7 +1,11 @@
-"""Memories: what agents learn, found again by meaning (pgvector) or by words (full text)."""
+"""Memories: what agents learn, found again by meaning (pgvector) or by words (full text);
+the base of every row found that way."""
 
 from __future__ import annotations
 
+import hashlib
+
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -36,7 +40,51 @@ class EmbeddingStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class Memory(TenantModel):
+class Embedded(TenantModel):
+    """A row found by meaning as well as by words (memories, decisions).
+
+    The embedding pipeline (memory.tasks, memory.embedding_jobs) and the hybrid search
+    (memory.search) work on any subclass: it adds its own `search_vector` (a generated
+    full-text column), an HNSW cosine index on `embedding`, a GIN index on
+    `search_vector`, and says which columns make its text."""
+
+    # The columns `embedding_text` reads: loaded alone when a batch is embedded.
+    EMBEDDING_FIELDS: tuple[str, ...] = ()
+
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_model = models.CharField(max_length=100, blank=True)
+    embedding_status = models.CharField(max_length=8, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING)
+    embedding_error = models.TextField(blank=True)
+    # SHA-256 of the embedded text: an embedding is stored only if the text is unchanged.
+    content_hash = models.CharField(max_length=64)
+
+    class Meta(TenantModel.Meta):
+        abstract = True
+
+    def embedding_text(self) -> str:
+        raise NotImplementedError
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.strip().encode()).hexdigest()
+
+
+def embedded_models() -> list[type[Embedded]]:
+    """Every concrete model the embedding pipeline serves."""
+    return [m for m in apps.get_models() if issubclass(m, Embedded)]
+
+
+def embedded_model(label: str) -> type[Embedded]:
+    """The embedded model named by its label ("memory.Memory", "decisions.Decision")."""
+    model = apps.get_model(label)
+    if not issubclass(model, Embedded):
+        raise LookupError(f"{label} is not an embedded model")
+    return model
+
+
+class Memory(Embedded):
+    EMBEDDING_FIELDS = ("content",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     scope = models.CharField(max_length=12, choices=Scope.choices)
     agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -45,14 +93,9 @@ class Memory(TenantModel):
         "worksessions.WorkSession", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     content = models.TextField()
-    content_hash = models.CharField(max_length=64)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     importance = models.PositiveSmallIntegerField(default=5)  # 1 (trivia) .. 10 (critical)
     metadata = models.JSONField(default=dict, blank=True)
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
-    embedding_model = models.CharField(max_length=100, blank=True)
-    embedding_status = models.CharField(max_length=8, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING)
-    embedding_error = models.TextField(blank=True)
     # Kept by PostgreSQL itself, so every write path (tools, admin, bulk loads) agrees.
     search_vector = models.GeneratedField(
         expression=SearchVector("content", config="english"),
@@ -99,3 +142,6 @@ class Memory(TenantModel):
 
     def __str__(self) -> str:
         return self.content[:60]
+
+    def embedding_text(self) -> str:
+        return self.content

@@ -1,11 +1,14 @@
 """Hybrid search: vector similarity (pgvector, HNSW) and full-text rank fused into one
-ordering with reciprocal rank fusion. Filters are applied inside both queries."""
+ordering with reciprocal rank fusion. Filters are applied inside both queries.
+
+It serves every embedded model (memory.models.Embedded: memories, decisions): the rows
+given say which model, which organization and which filters."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
@@ -13,7 +16,7 @@ from django.db.models import F, Q, QuerySet
 from pgvector.django import CosineDistance
 
 from memory.embeddings import get_provider
-from memory.models import OWNER_FIELD, EmbeddingStatus, Memory, Scope
+from memory.models import OWNER_FIELD, Embedded, EmbeddingStatus, Scope
 
 RRF_K = 60  # the usual constant: damps the weight of the very top ranks
 EF_SEARCH = 100  # HNSW candidate list: recall ~0.96 on realistic vectors (STACK-FACTS)
@@ -40,9 +43,12 @@ def keyword_query(query: str) -> SearchQuery:
     return combined
 
 
+E = TypeVar("E", bound=Embedded)
+
+
 @dataclass
-class Hit:
-    memory: Memory
+class Hit(Generic[E]):
+    row: E
     score: float
     similarity: float | None
     signals: list[str] = field(default_factory=list)
@@ -78,7 +84,12 @@ def scope_filter(*, scope: str | None, agent: Any = None, project: Any = None, s
     return condition
 
 
-def search(rows: QuerySet[Memory], query: str, *, limit: int, min_similarity: float = 0.0) -> list[Hit]:
+def _distance(row: Any) -> float | None:
+    """The cosine distance annotated on a row (None while it has no embedding)."""
+    return None if row.distance is None else float(row.distance)
+
+
+def search(rows: QuerySet[E], query: str, *, limit: int, min_similarity: float = 0.0) -> list[Hit[E]]:
     provider = get_provider()
     vector = provider.embed([query])[0].tolist()
     candidates = max(limit * 4, 40)
@@ -102,17 +113,19 @@ def search(rows: QuerySet[Memory], query: str, *, limit: int, min_similarity: fl
         .annotate(rank=SearchRank(F("search_vector"), text_query), distance=CosineDistance("embedding", vector))
         .order_by("-rank", "-created_at")[:candidates]
     )
-    hits: dict[Any, Hit] = {}
-    for position, memory in enumerate(by_vector, start=1):
-        similarity = 1.0 - float(memory.distance)
+    hits: dict[Any, Hit[E]] = {}
+    for position, row in enumerate(by_vector, start=1):
+        distance = _distance(row)
+        assert distance is not None  # only rows with a current embedding come this way
+        similarity = 1.0 - distance
         if similarity < VECTOR_FLOOR:
             break  # ordered by distance: the rest are further away
-        hit = hits.setdefault(memory.pk, Hit(memory, 0.0, similarity))
+        hit = hits.setdefault(row.pk, Hit(row, 0.0, similarity))
         hit.score += 1.0 / (RRF_K + position)
         hit.signals.append("vector")
     for position, found in enumerate(by_words, start=1):
-        current = found.embedding_model == provider.model_id and found.distance is not None
-        hit = hits.setdefault(found.pk, Hit(found, 0.0, 1.0 - float(found.distance) if current else None))
+        distance = _distance(found) if found.embedding_model == provider.model_id else None
+        hit = hits.setdefault(found.pk, Hit(found, 0.0, None if distance is None else 1.0 - distance))
         hit.score += 1.0 / (RRF_K + position)
         hit.signals.append("keyword")
     # Ties (same fused score) go to entries both signals found, then to the closer one.

@@ -1,4 +1,5 @@
-"""Celery tasks for embeddings. They take ids, are idempotent and acks_late."""
+"""Celery tasks for embeddings. They take ids (and the label of the embedded model the
+ids belong to: memories unless said otherwise), are idempotent and acks_late."""
 
 from __future__ import annotations
 
@@ -10,26 +11,29 @@ from django.db.models import Q
 from django.utils import timezone
 
 from memory.embeddings import EmbeddingError, get_provider
-from memory.models import EmbeddingStatus, Memory
+from memory.models import EmbeddingStatus, embedded_model, embedded_models
 
 MAX_RETRIES = 5
 STALE_AFTER = timedelta(minutes=5)
+MEMORY = "memory.Memory"
+REQUEUE_BATCH = 1000
 
 
-def embed_now(ids: list[str]) -> int:
+def embed_now(ids: list[str], label: str = MEMORY) -> int:
     """Embed the rows that need it; returns how many were embedded."""
+    model = embedded_model(label)
     provider = get_provider()
     rows = list(
-        Memory.unscoped.filter(pk__in=ids)
+        model.unscoped.filter(pk__in=ids)
         .filter(~Q(embedding_status=EmbeddingStatus.READY) | ~Q(embedding_model=provider.model_id))
-        .only("id", "content", "content_hash")
+        .only("id", "content_hash", *model.EMBEDDING_FIELDS)
     )
     if not rows:
         return 0
-    vectors = provider.embed([row.content for row in rows])
+    vectors = provider.embed([row.embedding_text() for row in rows])
     for row, vector in zip(rows, vectors, strict=True):
-        # Only if the content is still the one we embedded.
-        Memory.unscoped.filter(pk=row.pk, content_hash=row.content_hash).update(
+        # Only if the text is still the one we embedded.
+        model.unscoped.filter(pk=row.pk, content_hash=row.content_hash).update(
             embedding=vector.tolist(),
             embedding_model=provider.model_id,
             embedding_status=EmbeddingStatus.READY,
@@ -39,12 +43,13 @@ def embed_now(ids: list[str]) -> int:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, ignore_result=True)
-def embed_memories(self: Any, ids: list[str]) -> int:
+def embed_memories(self: Any, ids: list[str], label: str = MEMORY) -> int:
+    """Embed rows of one embedded model (the name predates decisions: any model's rows)."""
     try:
-        return embed_now(ids)
+        return embed_now(ids, label)
     except EmbeddingError as exc:
         if self.request.retries >= MAX_RETRIES:
-            Memory.unscoped.filter(pk__in=ids).exclude(embedding_status=EmbeddingStatus.READY).update(
+            embedded_model(label).unscoped.filter(pk__in=ids).exclude(embedding_status=EmbeddingStatus.READY).update(
                 embedding_status=EmbeddingStatus.FAILED, embedding_error=str(exc)[:500]
             )
             return 0
@@ -53,15 +58,19 @@ def embed_memories(self: Any, ids: list[str]) -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def requeue_stale_pending() -> int:
-    """Entries left pending too long (a lost task, a crashed process) are queued again."""
+    """Rows of every embedded model left pending too long (a lost task, a crashed
+    process) are queued again."""
     from memory.embedding_jobs import schedule_embedding
 
     cutoff = timezone.now() - STALE_AFTER
-    ids = list(
-        Memory.unscoped.filter(embedding_status=EmbeddingStatus.PENDING, created_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )[:1000]
-    )
-    if ids:
-        schedule_embedding(ids)
-    return len(ids)
+    total = 0
+    for model in embedded_models():
+        ids = list(
+            model.unscoped.filter(embedding_status=EmbeddingStatus.PENDING, created_at__lt=cutoff).values_list(
+                "pk", flat=True
+            )[:REQUEUE_BATCH]
+        )
+        if ids:
+            schedule_embedding(ids, model._meta.label)
+        total += len(ids)
+    return total

@@ -144,7 +144,7 @@ def search_memory(
     hits = search(rows, query, limit=limit, min_similarity=min_similarity)
     return SearchOut(
         items=[
-            SearchHit(**memory_out(h.memory), score=round(h.score, 6), similarity=h.similarity, matched=h.signals)
+            SearchHit(**memory_out(h.row), score=round(h.score, 6), similarity=h.similarity, matched=h.signals)
             for h in hits
         ]
     )

@@ -1,0 +1,72 @@
+"""Reads for decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from memory.search import HEAVY
+from orchestra.errors import not_found
+from orchestra.ids import parse_uuid
+from tools.decisions.models import Decision, DecisionComment
+
+
+def _visible(restricted_to: Any = None) -> QuerySet[Decision]:
+    """Decisions the caller may see: a project-restricted token sees its project's only."""
+    rows = Decision.objects.all()
+    if restricted_to is not None:
+        rows = rows.filter(project_id=restricted_to)
+    return rows
+
+
+def with_successor(rows: QuerySet[Decision]) -> QuerySet[Decision]:
+    """Adds `successor_id` (the decision that superseded each row, if any) in the same
+    query, and leaves out the columns no answer shows."""
+    successor = Decision.unscoped.filter(supersedes=OuterRef("pk")).values("pk")[:1]
+    return rows.defer(*HEAVY).annotate(successor_id=Subquery(successor))
+
+
+def decision_get(ref: str, *, restricted_to: Any = None, argument: str = "decision") -> Decision:
+    """A decision of the organization in scope, with `successor_id`. For a
+    project-restricted token, other projects' decisions answer exactly like missing ones."""
+    uid = parse_uuid(ref)
+    rows = _visible(restricted_to).filter(pk=uid) if uid is not None else Decision.objects.none()
+    decision = with_successor(rows).first()
+    if decision is None:
+        raise not_found(argument, ref)
+    return decision
+
+
+def decision_list(
+    *, project: Any = None, status: str | None = None, tag: str | None = None, restricted_to: Any = None
+) -> QuerySet[Decision]:
+    """The organization's decisions (or one project's), for paginate()."""
+    rows = _visible(restricted_to)
+    if project is not None:
+        rows = rows.filter(project=project)
+    if status:
+        rows = rows.filter(status=status)
+    if tag:
+        rows = rows.filter(tags__contains=[tag.strip().lower()])
+    return with_successor(rows)
+
+
+def decision_search_rows(
+    *, project: Any = None, status: str | None = None, tags: list[str] | None = None, restricted_to: Any = None
+) -> QuerySet[Decision]:
+    """What search_decisions covers: the filters go inside both of the search's queries."""
+    rows = _visible(restricted_to)
+    if project is not None:
+        rows = rows.filter(project=project)
+    if status:
+        rows = rows.filter(status=status)
+    if tags:
+        rows = rows.filter(tags__contains=sorted({t.strip().lower() for t in tags}))
+    return rows
+
+
+def decision_discussion(decision: Decision) -> list[DecisionComment]:
+    """Every discussion entry of a decision, oldest first (their number is capped when
+    they are written: services.MAX_DISCUSSION)."""
+    return list(DecisionComment.objects.filter(decision=decision).order_by("created_at", "id"))

@@ -1,0 +1,278 @@
+"""The five decision tools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import Field, WithJsonSchema
+from typing_extensions import TypedDict
+
+from memory.search import search
+from orchestra.pagination import paginate
+from tools.agents.selectors import agent_get
+from tools.decisions import selectors, services
+from tools.decisions.models import Decision, DecisionComment
+from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, Tags
+from tools.mcp.registry import ToolContext, tool
+from tools.projects.selectors import project_get
+
+StatusName = Literal["proposed", "accepted", "superseded", "rejected"]
+# An enum says its type: "type" would only cost bytes in every listing.
+Status = Annotated[StatusName, WithJsonSchema({"enum": list(get_args(StatusName))})]
+# No decision goes back to proposed (models.TRANSITIONS).
+NewStatusName = Literal["accepted", "superseded", "rejected"]
+NewStatus = Annotated[NewStatusName, WithJsonSchema({"enum": list(get_args(NewStatusName))})]
+DecisionRef = Annotated[str, Field(min_length=1, max_length=64, description="Decision id.")]
+Text = Annotated[str, Field(max_length=20_000)]
+
+
+class Alternative(TypedDict):
+    option: Annotated[str, Field(min_length=1, max_length=200)]
+    why_not: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+# Written by hand: pydantic's schema (with $defs and $ref) costs more bytes in every
+# listing. Validation still follows the types.
+Alternatives = Annotated[
+    list[Alternative],
+    Field(max_length=services.MAX_ALTERNATIVES),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "maxItems": services.MAX_ALTERNATIVES,
+            "items": {
+                "properties": {
+                    "option": {"type": "string", "maxLength": 200},
+                    "why_not": {"type": "string", "maxLength": 2000},
+                },
+                "required": ["option", "why_not"],
+            },
+        }
+    ),
+]
+
+
+class DecisionOut(TypedDict):
+    id: str
+    project_id: str | None
+    title: str
+    decision: str
+    rationale: str
+    context: str
+    alternatives: list[dict[str, str]]
+    status: str
+    outcome: str
+    tags: list[str]
+    supersedes_id: str | None
+    superseded_by_id: str | None
+    author_id: str | None
+    agent_id: str | None
+    embedding_status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class DecisionList(TypedDict):
+    items: list[DecisionOut]
+    next_cursor: str | None
+
+
+class CommentOut(TypedDict):
+    id: str
+    author_id: str | None
+    agent_id: str | None
+    text: str
+    created_at: datetime
+
+
+class DecisionDetail(DecisionOut):
+    discussion: list[CommentOut]
+
+
+class DecisionHit(TypedDict):
+    id: str
+    project_id: str | None
+    title: str
+    decision: str
+    status: str
+    tags: list[str]
+    embedding_status: str
+    created_at: datetime
+    score: float
+    similarity: float | None
+    matched: list[str]
+
+
+class DecisionHits(TypedDict):
+    items: list[DecisionHit]
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def decision_out(decision: Decision) -> DecisionOut:
+    return DecisionOut(
+        id=str(decision.pk),
+        project_id=_str(decision.project_id),
+        title=decision.title,
+        decision=decision.decision,
+        rationale=decision.rationale,
+        context=decision.context,
+        alternatives=decision.alternatives,
+        status=decision.status,
+        outcome=decision.outcome,
+        tags=decision.tags,
+        supersedes_id=_str(decision.supersedes_id),
+        superseded_by_id=_str(getattr(decision, "successor_id", None)),
+        author_id=_str(decision.author_id),
+        agent_id=_str(decision.agent_id),
+        embedding_status=decision.embedding_status,
+        created_at=decision.created_at,
+        updated_at=decision.updated_at,
+    )
+
+
+def comment_out(comment: DecisionComment) -> CommentOut:
+    return CommentOut(
+        id=str(comment.pk),
+        author_id=_str(comment.author_id),
+        agent_id=_str(comment.agent_id),
+        text=comment.text,
+        created_at=comment.created_at,
+    )
+
+
+def decision_detail(decision: Decision) -> DecisionDetail:
+    return DecisionDetail(
+        **decision_out(decision), discussion=[comment_out(c) for c in selectors.decision_discussion(decision)]
+    )
+
+
+@tool(category="decisions", read_only=False)
+def log_decision(
+    ctx: ToolContext,
+    title: Annotated[str, Field(min_length=1, max_length=200)],
+    decision: Annotated[str, Field(min_length=1, max_length=20_000, description="What was decided.")],
+    rationale: Text | None = None,
+    alternatives: Alternatives | None = None,
+    context: Text | None = None,
+    status: Annotated[
+        StatusName, WithJsonSchema({"enum": list(get_args(StatusName)), "default": "proposed"})
+    ] = "proposed",
+    project: ProjectRef | None = None,
+    tags: Tags | None = None,
+    supersedes: Annotated[
+        str | None,
+        Field(min_length=1, max_length=64, description="Id of the decision it replaces."),
+    ] = None,
+) -> DecisionOut:
+    """Record a decision, its rationale and the alternatives not taken."""
+    restricted = ctx.identity.project_id
+    project_row = project_get(project, restricted_to=restricted) if project else None
+    if project_row is None and restricted is not None:
+        # A project-restricted token's decisions belong to its project, so it can see them again.
+        project_row = project_get(str(restricted), restricted_to=restricted)
+    row = services.decision_log(
+        actor=ctx.actor,
+        title=title,
+        decision=decision,
+        rationale=rationale or "",
+        context=context or "",
+        alternatives=[dict(a) for a in alternatives or []],
+        status=status,
+        project=project_row,
+        tags=tags,
+        supersedes=selectors.decision_get(supersedes, restricted_to=restricted, argument="supersedes")
+        if supersedes
+        else None,
+    )
+    return decision_out(row)
+
+
+@tool(category="decisions", read_only=True, idempotent=True)
+def list_decisions(
+    ctx: ToolContext,
+    project: ProjectRef | None = None,
+    status: Status | None = None,
+    tag: Annotated[str | None, Field(max_length=50)] = None,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> DecisionList:
+    """List decisions, newest first."""
+    restricted = ctx.identity.project_id
+    rows = selectors.decision_list(
+        project=project_get(project, restricted_to=restricted) if project else None,
+        status=status,
+        tag=tag,
+        restricted_to=restricted,
+    )
+    page = paginate(rows, limit=limit, cursor=cursor)
+    return DecisionList(items=[decision_out(d) for d in page.items], next_cursor=page.next_cursor)
+
+
+@tool(category="decisions", read_only=True, idempotent=True)
+def get_decision(ctx: ToolContext, decision: DecisionRef) -> DecisionDetail:
+    """One decision with its discussion and supersession links."""
+    return decision_detail(selectors.decision_get(decision, restricted_to=ctx.identity.project_id))
+
+
+@tool(category="decisions", read_only=False)
+def update_decision(
+    ctx: ToolContext,
+    decision: DecisionRef,
+    status: NewStatus | None = None,
+    outcome: Text | None = None,
+    comment: Annotated[str | None, Field(min_length=1, max_length=4000)] = None,
+    agent: AgentRef | None = None,
+) -> DecisionDetail:
+    """Change status or outcome, or add a comment to the discussion."""
+    row = selectors.decision_get(decision, restricted_to=ctx.identity.project_id)
+    updated = services.decision_update(
+        actor=ctx.actor,
+        decision=row,
+        status=status,
+        outcome=outcome,
+        comment=comment,
+        agent=agent_get(agent) if agent else None,
+    )
+    return decision_detail(updated)
+
+
+@tool(category="decisions", read_only=True, idempotent=True)
+def search_decisions(
+    ctx: ToolContext,
+    query: Annotated[str, Field(min_length=1, max_length=2000)],
+    project: ProjectRef | None = None,
+    status: Status | None = None,
+    tags: Tags | None = None,
+    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    min_similarity: Annotated[float, Field(ge=0, le=1)] = 0.0,
+) -> DecisionHits:
+    """Search decisions by meaning and by words."""
+    restricted = ctx.identity.project_id
+    rows = selectors.decision_search_rows(
+        project=project_get(project, restricted_to=restricted) if project else None,
+        status=status,
+        tags=tags,
+        restricted_to=restricted,
+    )
+    return DecisionHits(
+        items=[
+            DecisionHit(
+                id=str(h.row.pk),
+                project_id=_str(h.row.project_id),
+                title=h.row.title,
+                decision=h.row.decision,
+                status=h.row.status,
+                tags=h.row.tags,
+                embedding_status=h.row.embedding_status,
+                created_at=h.row.created_at,
+                score=round(h.score, 6),
+                similarity=h.similarity,
+                matched=h.signals,
+            )
+            for h in search(rows, query, limit=limit, min_similarity=min_similarity)
+        ]
+    )
