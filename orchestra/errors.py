@@ -42,6 +42,13 @@ class Conflict(ToolError):
     http_status = 409
 
 
+class RequirementsUnmet(Conflict):
+    """A state change whose preconditions do not hold yet (e.g. a review gate without an
+    approval); `details["unmet"]` lists every missing requirement."""
+
+    code = "requirements_unmet"
+
+
 class LimitExceeded(ToolError):
     code = "limit_exceeded"
     http_status = 402

@@ -1,0 +1,64 @@
+"""Workflows: ordered gate lists. A feature starts at the first gate and is done when it
+reaches the last one; a review gate is only left with an approval (see selectors.unmet)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from orchestra.errors import InvalidArguments
+
+MIN_GATES = 2
+MAX_GATES = 12
+GATE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+
+WORKFLOWS: dict[str, list[dict[str, Any]]] = {
+    "default": [
+        {"name": "spec", "review": False},
+        {"name": "design", "review": False},
+        {"name": "build", "review": False},
+        {"name": "review", "review": True},
+        {"name": "qa", "review": False},
+        {"name": "done", "review": False},
+    ],
+    "quick": [
+        {"name": "build", "review": False},
+        {"name": "review", "review": True},
+        {"name": "done", "review": False},
+    ],
+}
+CUSTOM = "custom"
+
+
+def clean_gates(gates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A custom gate list, checked: 2-12 gates with unique short slugs, and a last gate
+    that is not a review gate (nothing comes after it, so it could never be passed)."""
+    if not MIN_GATES <= len(gates) <= MAX_GATES:
+        raise InvalidArguments(f"workflow: give {MIN_GATES} to {MAX_GATES} gates, in order")
+    cleaned: list[dict[str, Any]] = []
+    for n, gate in enumerate(gates):
+        name = str(gate.get("name", "")).strip().lower()
+        if not GATE_NAME.match(name):
+            raise InvalidArguments(
+                f"workflow[{n}].name: a gate name is a slug of 1-30 lowercase letters, digits and hyphens"
+            )
+        if any(g["name"] == name for g in cleaned):
+            raise InvalidArguments(f"workflow[{n}].name: gate {name} appears twice; gate names are unique")
+        cleaned.append({"name": name, "review": bool(gate.get("review", False))})
+    if cleaned[-1]["review"]:
+        raise InvalidArguments(
+            f"workflow: the last gate ({cleaned[-1]['name']}) is where a feature is done; it cannot be a review gate"
+        )
+    return cleaned
+
+
+def resolve(workflow: str | None, gates: list[dict[str, Any]] | None) -> tuple[str, list[dict[str, Any]]]:
+    """(workflow name, its gates) from a named workflow or a custom gate list."""
+    if gates is not None:
+        if workflow is not None:
+            raise InvalidArguments("pass either a workflow name or custom gates, not both")
+        return CUSTOM, clean_gates(gates)
+    name = workflow or "default"
+    if name not in WORKFLOWS:
+        raise InvalidArguments(f"workflow must be one of {', '.join(WORKFLOWS)}")
+    return name, [dict(g) for g in WORKFLOWS[name]]
