@@ -265,6 +265,22 @@ def test_list_filters_progress_and_pages(call, alice_id, apollo, django_assert_m
     assert error_code(call(alice_id, "list_features", cursor="!!bad!!")) == "invalid_arguments"
 
 
+def test_features_by_gate_for_project_stats(call, alice_id, acme, apollo, django_assert_num_queries) -> None:
+    from tools.features.selectors import features_by_gate
+    from tools.projects.models import Project
+
+    feature(call, alice_id, "A")
+    feature(call, alice_id, "B")
+    advance(call, alice_id, "b")
+    feature(call, alice_id, "C", workflow="quick")
+    ok(call(alice_id, "create_project", name="Empty"))
+    with tenant_scope(acme):
+        project = Project.objects.get(slug="apollo")
+        with django_assert_num_queries(1):
+            assert features_by_gate(project) == {"build": 1, "design": 1, "spec": 1}
+        assert features_by_gate(Project.objects.get(slug="empty")) == {}
+
+
 def test_get_feature_is_a_bounded_number_of_queries(call, alice_id, bob_id, apollo, django_assert_max_num_queries):
     feature(call, alice_id, "Big")
     advance(call, alice_id, "big", times=3)

@@ -185,6 +185,19 @@ def test_list_filters_and_pages_without_contents(call, alice_id, apollo, django_
     assert error_code(call(alice_id, "list_specs", project="apollo", cursor="!!bad!!")) == "invalid_arguments"
 
 
+def test_specs_by_status_for_project_stats(call, alice_id, acme, apollo, django_assert_num_queries) -> None:
+    from tools.projects.models import Project
+    from tools.specs.selectors import specs_by_status
+
+    spec(call, alice_id, "A")
+    spec(call, alice_id, "B", status="approved")
+    spec(call, alice_id, "C", status="approved")
+    with tenant_scope(acme):
+        project = Project.objects.get(slug="apollo")
+        with django_assert_num_queries(1):
+            assert specs_by_status(project) == {"approved": 2, "draft": 1}
+
+
 def test_get_spec_is_a_bounded_number_of_queries(call, alice_id, acme, apollo, django_assert_max_num_queries) -> None:
     created = spec(call, alice_id, "Long history", content="v1")
     with tenant_scope(acme):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
@@ -105,3 +105,9 @@ def history(feature: Feature) -> list[GateTransition]:
 def reviews(feature: Feature, *, limit: int = REVIEWS_LIMIT) -> list[Review]:
     """The feature's latest reviews, newest first."""
     return list(Review.objects.filter(feature=feature).order_by("-created_at", "-id")[:limit])
+
+
+def features_by_gate(project: Any) -> dict[str, int]:
+    """{gate name: number of the project's features at it}, in one query (for get_project)."""
+    rows = Feature.objects.filter(project=project).values("gate").annotate(n=Count("id")).order_by("gate")
+    return {row["gate"]: row["n"] for row in rows}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
@@ -48,3 +48,9 @@ def version_get(spec: Spec, number: int | None = None) -> SpecVersion:
 def versions(spec: Spec, *, limit: int = VERSIONS_LIMIT) -> list[SpecVersion]:
     """The newest `limit` versions of `spec`, without their contents."""
     return list(SpecVersion.objects.filter(spec=spec).defer("content").order_by("-number")[:limit])
+
+
+def specs_by_status(project: Any) -> dict[str, int]:
+    """{status: number of the project's specs}, in one query (for get_project)."""
+    rows = Spec.objects.filter(project=project).values("status").annotate(n=Count("id")).order_by("status")
+    return {row["status"]: row["n"] for row in rows}
