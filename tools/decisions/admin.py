@@ -30,7 +30,6 @@ class DecisionAdmin(TenantAdmin):
         "embedding_model",
         "embedding_error",
         "author",
-        "agent",
         "created_at",
         "updated_at",
     )

@@ -71,7 +71,6 @@ def decision_log(
     alternatives: list[dict[str, Any]] | None = None,
     status: str = DecisionStatus.PROPOSED,
     project: Any = None,
-    agent: Any = None,
     tags: list[str] | None = None,
     supersedes: Decision | None = None,
 ) -> Decision:
@@ -91,8 +90,6 @@ def decision_log(
             raise InvalidArguments("supersedes: give a decision of the same project (or both organization-wide)")
         if replaced.status not in LIVE:
             raise Conflict(f"decision {replaced.pk} is already {replaced.status}: only a live decision is superseded")
-    if agent is not None:
-        actor = actor.with_agent(agent.pk)
     row = Decision(
         organization_id=current_organization_id(),
         project_id=project_id,
@@ -106,7 +103,6 @@ def decision_log(
         supersedes=replaced,
         content_hash=text_hash(decision_text(title=title, decision=decision, rationale=rationale, context=context)),
         author_id=actor.user_id,
-        agent_id=actor.agent_id,
     )
     row.save(force_insert=True)
     activity_record(
@@ -158,7 +154,7 @@ def decision_update(
     if outcome is not None and outcome.strip() != locked.outcome:
         changes["outcome"] = outcome.strip()
     if comment is not None and DecisionComment.objects.filter(decision=locked).count() >= MAX_DISCUSSION:
-        raise Conflict(f"the discussion is full ({MAX_DISCUSSION} entries): log a decision that supersedes this one")
+        raise Conflict(f"the discussion is full: a decision keeps at most {MAX_DISCUSSION} entries")
     if not changes and comment is None:
         return decision
     if agent is not None:

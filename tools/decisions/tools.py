@@ -67,7 +67,6 @@ class DecisionOut(TypedDict):
     supersedes_id: str | None
     superseded_by_id: str | None
     author_id: str | None
-    agent_id: str | None
     embedding_status: str
     created_at: datetime
     updated_at: datetime
@@ -127,7 +126,6 @@ def decision_out(decision: Decision) -> DecisionOut:
         supersedes_id=_str(decision.supersedes_id),
         superseded_by_id=_str(getattr(decision, "successor_id", None)),
         author_id=_str(decision.author_id),
-        agent_id=_str(decision.agent_id),
         embedding_status=decision.embedding_status,
         created_at=decision.created_at,
         updated_at=decision.updated_at,
@@ -158,9 +156,7 @@ def log_decision(
     rationale: Text | None = None,
     alternatives: Alternatives | None = None,
     context: Text | None = None,
-    status: Annotated[
-        StatusName, WithJsonSchema({"enum": list(get_args(StatusName)), "default": "proposed"})
-    ] = "proposed",
+    status: Status = "proposed",
     project: ProjectRef | None = None,
     tags: Tags | None = None,
     supersedes: Annotated[
