@@ -80,13 +80,16 @@ def test_links_resolve_within_the_organization(
 ) -> None:
     apollo = ok(call(alice_id, "create_project", name="Apollo"))
     with tenant_scope(acme):
-        scout = Agent.objects.create(organization=acme, name="Scout", slug="scout")
+        Agent.objects.create(organization=acme, name="Scout", slug="scout")
         gone = Agent.objects.create(organization=acme, name="Gone", slug="gone", deleted_at=timezone.now())
     session = ok(call(alice_id, "create_session", title="Sprint 4"))
     memory = ok(call(alice_id, "store_memory", content="Staging needs a VPN."))["memory"]
     other = note(call, alice_id, "Other note")
     dropped = note(call, alice_id, "Dropped note")
     ok(call(alice_id, "delete_note", note=dropped["id"]))
+    spec = ok(call(alice_id, "create_spec", title="Auth spec", project="apollo"))
+    feature = ok(call(alice_id, "create_feature", title="Login", project="apollo"))
+    decision = ok(call(alice_id, "log_decision", title="Use OAuth", decision="We use OAuth."))
     foreign_project = ok(call(charlie_id, "create_project", name="Globex secret"))
     foreign_note = note(call, charlie_id, "Globex private note")
 
@@ -95,7 +98,6 @@ def test_links_resolve_within_the_organization(
         {"type": "project", "id": "apollo"},
         {"type": "project", "id": apollo["id"].upper()},
         {"type": "agent", "id": "scout"},
-        {"type": "agent", "id": str(scout.pk)},
         {"type": "agent", "id": str(gone.pk)},
         {"type": "session", "id": session["id"]},
         {"type": "memory", "id": memory["id"]},
@@ -105,9 +107,12 @@ def test_links_resolve_within_the_organization(
         {"type": "project", "id": foreign_project["id"]},
         {"type": "project", "id": "globex-secret"},
         {"type": "task", "id": MISSING},
+        {"type": "decision", "id": decision["id"]},
         {"type": "decision", "id": MISSING},
-        {"type": "spec", "id": "auth-spec"},
-        {"type": "feature", "id": "login"},
+        {"type": "spec", "id": spec["slug"]},
+        {"type": "spec", "id": "no-such-spec"},
+        {"type": "feature", "id": feature["slug"]},
+        {"type": "decision", "id": "use-oauth"},  # decisions have no slugs
         {"type": "session", "id": "not-a-uuid"},
     ]
     created = note(call, alice_id, "Hub", links=links)
@@ -122,7 +127,6 @@ def test_links_resolve_within_the_organization(
         ("project", "Apollo", True),
         ("project", "Apollo", True),
         ("agent", "Scout", True),
-        ("agent", "Scout", True),
         ("agent", None, False),  # soft-deleted
         ("session", "Sprint 4", True),
         ("memory", "Staging needs a VPN.", True),
@@ -132,9 +136,12 @@ def test_links_resolve_within_the_organization(
         ("project", None, False),
         ("project", None, False),
         ("task", None, False),
+        ("decision", "Use OAuth", True),
         ("decision", None, False),
+        ("spec", "Auth spec", True),
         ("spec", None, False),
-        ("feature", None, False),
+        ("feature", "Login", True),
+        ("decision", None, False),
         ("session", None, False),
     ]
     assert [link["id"] for link in got[1:]] == [link["id"] for link in links[1:]]

@@ -134,6 +134,25 @@ def test_resume_is_a_bounded_number_of_queries(
     assert len(resumed["activity"]) == 20 and resumed["activity"][0]["type"] == "memory.stored"
 
 
+def test_resume_shows_the_projects_latest_decisions(
+    call, alice_id, acme, apollo, django_assert_max_num_queries
+) -> None:
+    ok(call(alice_id, "create_project", name="Gemini"))
+    session = ok(call(alice_id, "create_session", title="Decide things", project="apollo"))
+    titles = [f"Decision {n}" for n in range(12)]
+    for title in titles:
+        ok(call(alice_id, "log_decision", title=title, decision="We do it.", project="apollo", status="accepted"))
+    ok(call(alice_id, "log_decision", title="Elsewhere", decision="Not Apollo.", project="gemini"))
+    ok(call(alice_id, "log_decision", title="Organization-wide", decision="No project."))
+    with django_assert_max_num_queries(6):
+        resumed = ok(call(alice_id, "resume_session", session=session["id"]))
+    assert [d["title"] for d in resumed["decisions"]] == list(reversed(titles))[:10]
+    assert set(resumed["decisions"][0]) == {"id", "title", "status", "created_at"}
+    assert resumed["decisions"][0]["status"] == "accepted"
+    unfiled = ok(call(alice_id, "create_session", title="No project"))
+    assert ok(call(alice_id, "resume_session", session=unfiled["id"]))["decisions"] == []
+
+
 def test_list_sessions_mine_by_default_or_an_agents(
     call, alice, bob, acme, alice_id, scout, issue_token, django_assert_max_num_queries
 ) -> None:

@@ -10,6 +10,7 @@ from memory.models import Memory
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
 from tools.activity.models import Activity
+from tools.decisions.models import Decision
 from tools.worksessions.models import WorkSession
 
 RESUME_MEMORIES = 20
@@ -70,10 +71,6 @@ def project_open_tasks(project_id: Any, limit: int = RESUME_TASKS) -> list[Any]:
 def project_latest_decisions(project_id: Any, limit: int = RESUME_DECISIONS) -> list[Any]:
     """The project's newest decisions, brief fields only."""
     if project_id is None:
-        return []
-    try:  # TEMPORARY until tools.decisions lands
-        from tools.decisions.models import Decision
-    except ImportError:
         return []
     return list(
         Decision.objects.filter(project_id=project_id)
