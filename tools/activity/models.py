@@ -37,6 +37,10 @@ class Activity(TenantModel):
             models.Index(fields=["organization", "-created_at", "-id"], name="activity_feed"),
             models.Index(fields=["organization", "project", "-created_at"], name="activity_project_feed"),
             models.Index(fields=["organization", "target_id"], name="activity_target"),
+            # list_activities filters (and get_agent's recent activity).
+            models.Index(fields=["organization", "type", "-created_at"], name="activity_type_feed"),
+            models.Index(fields=["organization", "agent", "-created_at"], name="activity_agent_feed"),
+            models.Index(fields=["organization", "session", "-created_at"], name="activity_session_feed"),
         ]
 
     def __str__(self) -> str:

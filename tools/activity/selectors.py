@@ -5,9 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps
+from django.db import models
+from django.db.models import QuerySet
+from django.db.models.functions import Left
 from typing_extensions import TypedDict
 
+from orchestra.errors import not_found
+from orchestra.ids import parse_uuid
+from orchestra.tenancy import TenantModel
 from tools.activity.models import Activity
+
+LABEL_FIELDS = ("name", "title", "content")
+LABEL_CHARS = 80
 
 
 class ActivityOut(TypedDict):
@@ -20,6 +30,7 @@ class ActivityOut(TypedDict):
     actor_user_id: str | None
     agent_id: str | None
     project_id: str | None
+    session_id: str | None
     created_at: datetime
 
 
@@ -38,6 +49,7 @@ def activity_out(activity: Activity) -> ActivityOut:
         actor_user_id=_str(activity.actor_user_id),
         agent_id=_str(activity.agent_id),
         project_id=_str(activity.project_id),
+        session_id=_str(activity.session_id),
         created_at=activity.created_at,
     )
 
@@ -47,3 +59,77 @@ def recent_activity(*, project_id: Any = None, limit: int = 10) -> list[Activity
     if project_id is not None:
         rows = rows.filter(project_id=project_id)
     return list(rows.order_by("-created_at", "-id")[:limit])
+
+
+def activity_list(
+    *,
+    type: str | None = None,
+    agent: Any = None,
+    project: Any = None,
+    session: Any = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    restricted_to: Any = None,
+) -> QuerySet[Activity]:
+    """The feed, every filter given applied. A project-restricted token sees only its
+    project's rows."""
+    rows = Activity.objects.all()
+    if restricted_to is not None:
+        rows = rows.filter(project_id=restricted_to)
+    if type:
+        rows = rows.filter(type=type)
+    if agent is not None:
+        rows = rows.filter(agent=agent)
+    if project is not None:
+        rows = rows.filter(project=project)
+    if session is not None:
+        rows = rows.filter(session=session)
+    if since:
+        rows = rows.filter(created_at__gte=since)
+    if until:
+        rows = rows.filter(created_at__lt=until)
+    return rows
+
+
+def activity_get(ref: str, *, restricted_to: Any = None, argument: str = "activity") -> Activity:
+    """One row of the organization in scope; for a project-restricted token, rows of other
+    projects (or of none) answer exactly like missing ones."""
+    uid = parse_uuid(ref)
+    rows = Activity.objects.filter(pk=uid) if uid is not None else Activity.objects.none()
+    if restricted_to is not None:
+        rows = rows.filter(project_id=restricted_to)
+    activity = rows.first()
+    if activity is None:
+        raise not_found(argument, ref)
+    return activity
+
+
+def _target_models() -> dict[str, type[models.Model]]:
+    """Tenant models by the name activity_record stores as target_type. A name two apps
+    share is left out: its rows cannot be told apart."""
+    by_name: dict[str, list[type[models.Model]]] = {}
+    for model in apps.get_models():
+        if issubclass(model, TenantModel):
+            by_name.setdefault(model._meta.model_name or "", []).append(model)
+    return {name: found[0] for name, found in by_name.items() if len(found) == 1}
+
+
+def target_resolve(target_type: str, target_id: Any) -> tuple[bool, str | None]:
+    """(exists, label) of an activity's target: whether it still exists in the
+    organization in scope (soft-deleted rows do not), and its display label (name, title,
+    or the start of its content; None for rows without one). One query; large columns
+    are never loaded."""
+    model = _target_models().get(target_type) if target_id is not None else None
+    if model is None:
+        return False, None
+    fields = {f.name for f in model._meta.get_fields()}
+    rows = model.objects.filter(pk=target_id)  # type: ignore[attr-defined]
+    if "deleted_at" in fields:
+        rows = rows.filter(deleted_at__isnull=True)
+    label_field = next((f for f in LABEL_FIELDS if f in fields), None)
+    if label_field is None:
+        return rows.exists(), None
+    found = rows.annotate(_label=Left(label_field, LABEL_CHARS)).values_list("_label", flat=True)[:1]
+    if not found:
+        return False, None
+    return True, None if found[0] is None else str(found[0])

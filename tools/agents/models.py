@@ -46,6 +46,19 @@ class Agent(TenantModel):
                 name="agent_slug_per_org",
             )
         ]
+        # list_agents: live agents of the organization or of one project, newest first.
+        indexes = [
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="agent_org_list",
+            ),
+            models.Index(
+                fields=["organization", "project", "-created_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="agent_org_project",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

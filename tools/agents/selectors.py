@@ -2,21 +2,79 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from dataclasses import dataclass
+from typing import Any
 
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Left
+
+from memory.models import Memory, Scope
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
+from tools.activity.models import Activity
 from tools.agents.models import Agent
 
+MEMORY_EXCERPT_CHARS = 200
+NEWEST_MEMORIES = 5
+RECENT_ACTIVITY = 10
 
-def agent_get(ref: str, *, argument: str = "agent") -> Agent:
-    """An agent of the organization in scope by id or slug (soft-deleted ones are gone)."""
+
+def _visible_to(restricted_to: Any) -> Q:
+    # A project-restricted token sees its project's agents and the organization-wide
+    # ones (no project); agents of other projects answer like missing ones.
+    return Q(project__isnull=True) | Q(project_id=restricted_to)
+
+
+def agent_get(ref: str, *, argument: str = "agent", restricted_to: Any = None, include_deleted: bool = False) -> Agent:
+    """An agent of the organization in scope by id or slug (soft-deleted ones are gone).
+    `include_deleted` also finds a soft-deleted agent by its id (its history still points
+    at it); a slug always means the live agent, since a deleted agent's slug can be reused."""
     uid = parse_uuid(ref)
-    agent = (
-        Agent.objects.filter(Q(pk=uid) if uid is not None else Q(slug=ref), deleted_at__isnull=True)
-        .select_related("project")
-        .first()
-    )
+    rows = Agent.objects.filter(Q(pk=uid) if uid is not None else Q(slug=ref))
+    if not (include_deleted and uid is not None):
+        rows = rows.filter(deleted_at__isnull=True)
+    if restricted_to is not None:
+        rows = rows.filter(_visible_to(restricted_to))
+    agent = rows.select_related("project").first()
     if agent is None:
         raise not_found(argument, ref)
     return agent
+
+
+def agent_list(*, project: Any = None, status: str | None = None, restricted_to: Any = None) -> QuerySet[Agent]:
+    """Live agents, of one project when `project` is given, otherwise of the organization."""
+    rows = Agent.objects.filter(deleted_at__isnull=True)
+    if project is not None:
+        rows = rows.filter(project=project)
+    if status:
+        rows = rows.filter(status=status)
+    if restricted_to is not None:
+        rows = rows.filter(_visible_to(restricted_to))
+    return rows.select_related("project")
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    count: int
+    archived: int
+    newest: list[dict[str, Any]]  # id, created_at and excerpt: never the whole content
+
+
+def agent_memory_stats(agent: Agent) -> MemoryStats:
+    """Counts of the agent's own (agent-scope) memories and the newest live ones, in two queries."""
+    own = Memory.objects.filter(scope=Scope.AGENT, agent=agent)
+    counts = own.aggregate(live=Count("id", filter=Q(archived=False)), archived=Count("id", filter=Q(archived=True)))
+    newest = list(
+        own.filter(archived=False)
+        .order_by("-created_at", "-id")
+        .values("id", "created_at", excerpt=Left("content", MEMORY_EXCERPT_CHARS))[:NEWEST_MEMORIES]
+    )
+    return MemoryStats(count=counts["live"], archived=counts["archived"], newest=newest)
+
+
+def agent_activity(agent: Agent, *, restricted_to: Any = None, limit: int = RECENT_ACTIVITY) -> list[Activity]:
+    """The newest activity rows naming the agent (for a restricted token: of its project)."""
+    rows = Activity.objects.filter(agent=agent)
+    if restricted_to is not None:
+        rows = rows.filter(project_id=restricted_to)
+    return list(rows.order_by("-created_at", "-id")[:limit])

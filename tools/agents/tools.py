@@ -1,0 +1,210 @@
+"""The five agent tools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+from typing_extensions import TypedDict
+
+from orchestra.errors import PermissionDenied
+from orchestra.pagination import paginate
+from tools.activity.selectors import ActivityOut, activity_out
+from tools.agents import selectors, services
+from tools.agents.models import Agent
+from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
+from tools.mcp.registry import ToolContext, tool
+from tools.projects.selectors import project_get
+
+# Blank names are refused by the service (one message for "" and "  ").
+Name = Annotated[str, Field(max_length=120)]
+Role = Annotated[str, Field(max_length=120)]
+Skills = Annotated[list[Annotated[str, Field(max_length=80)]], Field(max_length=50)]
+MemoryScopeName = Literal["private", "project", "organization"]
+Description = Annotated[str, Field(max_length=20_000)]
+ModelName = Annotated[str, Field(max_length=120)]
+
+
+class AgentOut(TypedDict):
+    id: str
+    slug: str
+    name: str
+    role: str
+    description: str
+    skills: list[str]
+    memory_scope: str
+    model: str
+    project_id: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentList(TypedDict):
+    items: list[AgentOut]
+    next_cursor: str | None
+
+
+class MemoryBrief(TypedDict):
+    id: str
+    content: str  # the first 200 characters
+    created_at: datetime
+
+
+class MemoryStats(TypedDict):
+    count: int
+    archived: int
+    newest: list[MemoryBrief]
+
+
+class AgentDetail(AgentOut):
+    memory: MemoryStats
+    recent_activity: list[ActivityOut]
+
+
+class AgentDeleted(TypedDict):
+    agent: AgentOut
+    deleted_at: datetime
+    memories_archived: int
+    memories_deleted: int
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def agent_out(agent: Agent) -> AgentOut:
+    return AgentOut(
+        id=str(agent.pk),
+        slug=agent.slug,
+        name=agent.name,
+        role=agent.role,
+        description=agent.description,
+        skills=agent.skills,
+        memory_scope=agent.memory_scope,
+        model=agent.model,
+        project_id=_str(agent.project_id),
+        status=agent.status,
+        created_at=agent.created_at,
+        updated_at=agent.updated_at,
+    )
+
+
+def _writable_agent(ctx: ToolContext, ref: str) -> Agent:
+    restricted = ctx.identity.project_id
+    agent = selectors.agent_get(ref, restricted_to=restricted)
+    if restricted is not None and agent.project_id is None:
+        raise PermissionDenied("this token is restricted to one project and cannot change organization-wide agents")
+    return agent
+
+
+@tool(category="agents", read_only=False)
+def create_agent(
+    ctx: ToolContext,
+    name: Name,
+    role: Role | None = None,
+    skills: Skills | None = None,
+    memory_scope: MemoryScopeName = "private",
+    project: ProjectRef | None = None,
+    description: Description | None = None,
+    model: ModelName | None = None,
+) -> AgentOut:
+    """Create an agent; memory_scope sets what memory searches naming it cover."""
+    restricted = ctx.identity.project_id
+    if project is None and restricted is not None:
+        # A project-restricted token's agents belong to its project, so it can change them again.
+        project = str(restricted)
+    agent = services.agent_create(
+        actor=ctx.actor,
+        name=name,
+        role=role or "",
+        skills=skills,
+        memory_scope=memory_scope,
+        project=project_get(project, restricted_to=restricted) if project else None,
+        description=description or "",
+        model=model or "",
+    )
+    return agent_out(agent)
+
+
+@tool(category="agents", read_only=True, idempotent=True)
+def list_agents(
+    ctx: ToolContext,
+    project: ProjectRef | None = None,
+    status: Literal["active", "archived"] | None = None,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> AgentList:
+    """List agents, newest first."""
+    restricted = ctx.identity.project_id
+    rows = selectors.agent_list(
+        project=project_get(project, restricted_to=restricted) if project else None,
+        status=status,
+        restricted_to=restricted,
+    )
+    page = paginate(rows, limit=limit, cursor=cursor)
+    return AgentList(items=[agent_out(a) for a in page.items], next_cursor=page.next_cursor)
+
+
+@tool(category="agents", read_only=True, idempotent=True)
+def get_agent(ctx: ToolContext, agent: AgentRef) -> AgentDetail:
+    """One agent with its memory stats and recent activity."""
+    restricted = ctx.identity.project_id
+    row = selectors.agent_get(agent, restricted_to=restricted)
+    stats = selectors.agent_memory_stats(row)
+    return AgentDetail(
+        **agent_out(row),
+        memory=MemoryStats(
+            count=stats.count,
+            archived=stats.archived,
+            newest=[
+                MemoryBrief(id=str(m["id"]), content=m["excerpt"], created_at=m["created_at"]) for m in stats.newest
+            ],
+        ),
+        recent_activity=[activity_out(a) for a in selectors.agent_activity(row, restricted_to=restricted)],
+    )
+
+
+@tool(category="agents", read_only=False, idempotent=True)
+def update_agent(
+    ctx: ToolContext,
+    agent: AgentRef,
+    name: Name | None = None,
+    role: Role | None = None,
+    skills: Skills | None = None,
+    memory_scope: MemoryScopeName | None = None,
+    description: Description | None = None,
+    status: Literal["active", "archived"] | None = None,
+) -> AgentOut:
+    """Change an agent; its slug stays."""
+    row = _writable_agent(ctx, agent)
+    return agent_out(
+        services.agent_update(
+            actor=ctx.actor,
+            agent=row,
+            name=name,
+            role=role,
+            skills=skills,
+            memory_scope=memory_scope,
+            description=description,
+            status=status,
+        )
+    )
+
+
+@tool(category="agents", read_only=False, destructive=True, idempotent=True)
+def delete_agent(
+    ctx: ToolContext,
+    agent: AgentRef,
+    archive_memory: bool = True,
+) -> AgentDeleted:
+    """Soft-delete an agent (history kept); its memories are archived, or deleted if archive_memory is false."""
+    row = _writable_agent(ctx, agent)
+    done = services.agent_delete(actor=ctx.actor, agent=row, archive_memory=archive_memory)
+    return AgentDeleted(
+        agent=agent_out(done.agent),
+        deleted_at=done.deleted_at,
+        memories_archived=done.memories_archived,
+        memories_deleted=done.memories_deleted,
+    )
