@@ -221,7 +221,12 @@ def test_project_restricted_token(call, alice, acme, alice_id, issue_token) -> N
     assert {a["slug"] for a in ok(call(restricted, "list_agents"))["items"]} == {"inside", "everywhere"}
     assert error_code(call(restricted, "get_agent", agent="outside")) == "not_found"
     assert error_code(call(restricted, "delete_agent", agent="outside")) == "not_found"
-    assert ok(call(restricted, "get_agent", agent="everywhere"))["slug"] == "everywhere"
+    everywhere = ok(call(restricted, "get_agent", agent="everywhere"))
+    # Its creation row belongs to no project: a restricted token sees only its project's rows.
+    assert everywhere["slug"] == "everywhere" and everywhere["recent_activity"] == []
+    assert [a["type"] for a in ok(call(alice_id, "get_agent", agent="everywhere"))["recent_activity"]] == [
+        "agent.created"
+    ]
     assert error_code(call(restricted, "update_agent", agent="everywhere", role="x")) == "permission_denied"
     assert ok(call(restricted, "update_agent", agent="inside", role="x"))["role"] == "x"
     made = create(call, restricted, "New")
@@ -307,3 +312,27 @@ def test_list_pages_with_a_keyset_cursor_in_bounded_queries(
     with django_assert_max_num_queries(6):
         in_project = ok(call(alice_id, "list_agents", project="apollo", limit=100))["items"]
     assert [a["name"] for a in in_project] == ["Agent 5", "Agent 3", "Agent 1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_of_one_name_get_distinct_slugs(call, alice_id, acme) -> None:
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(4)
+    outcomes: list = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(call(alice_id, "create_agent", name="Twin"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(ok(o)["slug"] for o in outcomes) == ["twin", "twin-2", "twin-3", "twin-4"]
