@@ -1,0 +1,341 @@
+"""Writes for tasks: one transaction and one audit row each. Everything is checked
+before anything is written.
+
+The services join the caller's transaction without a savepoint of their own (a tool
+call is already one transaction): a failure rolls the whole call back, and a
+create_task saves two round trips."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from orchestra.actor import Actor
+from orchestra.errors import Conflict, InvalidArguments, not_found
+from orchestra.tenancy import current_organization_id
+from tools.activity.services import activity_record
+from tools.projects.models import Project
+from tools.tasks.models import FINAL, LIVE, REOPEN_TO, TRANSITIONS, Task, TaskDependency, TaskStatus
+from tools.tasks.selectors import Assignee, blocker_cycle, is_ancestor
+
+MAX_BLOCKERS = 50
+MAX_LABELS = 20
+CLEARABLE = ("assignee", "due_date", "parent")
+
+
+def clean_title(title: str) -> str:
+    title = title.strip()
+    if not title:
+        raise InvalidArguments("title must not be empty")
+    return title
+
+
+def clean_labels(labels: Sequence[str]) -> list[str]:
+    cleaned = sorted({label.strip().lower() for label in labels if label.strip()})
+    if len(cleaned) > MAX_LABELS:
+        raise InvalidArguments(f"at most {MAX_LABELS} labels")
+    return cleaned
+
+
+def _check_blockers(blockers: Sequence[Task]) -> None:
+    if len(blockers) > MAX_BLOCKERS:
+        raise InvalidArguments(f"blocked_by: at most {MAX_BLOCKERS} tasks")
+
+
+def _check_parent(parent: Task, project_id: Any) -> None:
+    if parent.project_id != project_id:
+        raise InvalidArguments(
+            f"parent: task {parent.pk} is in another project; a subtask stays in its parent's project"
+        )
+
+
+def check_transition(current: str, target: str, *, reopen: bool) -> None:
+    """Refuse a status change the workflow does not allow, naming the allowed ones."""
+    if current in FINAL:
+        if not reopen:
+            raise Conflict(
+                f"task is {current}: to reopen it call update_task with reopen=true and status one of "
+                f"{', '.join(REOPEN_TO)}"
+            )
+        if target not in REOPEN_TO:
+            raise Conflict(f"a reopened task goes to one of: {', '.join(REOPEN_TO)}")
+        return
+    if reopen:
+        raise InvalidArguments(f"reopen is only for a done or cancelled task; this one is {current}")
+    if target not in TRANSITIONS[current]:
+        raise Conflict(f"task cannot go from {current} to {target}; allowed: {', '.join(TRANSITIONS[current])}")
+
+
+def _move(task: Task, target: str, now: Any) -> list[str]:
+    """Set status and the timestamps that follow it; the fields changed."""
+    reopened = task.status in FINAL
+    task.status = target
+    changed = ["status"]
+    if target == TaskStatus.IN_PROGRESS and task.started_at is None:
+        task.started_at = now
+        changed.append("started_at")
+    if target == TaskStatus.DONE:
+        task.completed_at = now
+        changed.append("completed_at")
+    elif reopened and task.completed_at is not None:
+        task.completed_at = None
+        changed.append("completed_at")
+    return changed
+
+
+def _lock(task: Task) -> Task:
+    """The row again, locked until commit: concurrent changes are serialised (and one
+    deleted meanwhile is gone)."""
+    locked = Task.objects.select_for_update().filter(LIVE, pk=task.pk).first()
+    if locked is None:
+        raise not_found("task", task.pk)
+    return locked
+
+
+def _lock_graph() -> None:
+    # Two concurrent changes could each add one edge of a cycle that neither sees:
+    # parent and dependency changes of one organization take turns.
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"task-graph:{current_organization_id()}"])
+
+
+def _set_blockers(task: Task, blockers: Sequence[Task]) -> None:
+    TaskDependency.objects.filter(task=task).exclude(blocker__in=list(blockers)).delete()
+    existing = set(TaskDependency.objects.filter(task=task).values_list("blocker_id", flat=True))
+    TaskDependency.objects.bulk_create(
+        [
+            TaskDependency(organization_id=task.organization_id, task=task, blocker=b)
+            for b in blockers
+            if b.pk not in existing
+        ]
+    )
+
+
+def _ids(tasks: Sequence[Task]) -> list[str]:
+    return [str(t.pk) for t in tasks]
+
+
+@transaction.atomic(savepoint=False)
+def task_create(
+    *,
+    actor: Actor,
+    project: Project,
+    title: str,
+    description: str = "",
+    assignee: Assignee | None = None,
+    priority: str = "medium",
+    labels: Sequence[str] = (),
+    due_date: date | None = None,
+    parent: Task | None = None,
+    blocked_by: Sequence[Task] = (),
+) -> Task:
+    """A new task, status todo. A new task cannot close a cycle: nothing points at it yet."""
+    title = clean_title(title)
+    cleaned_labels = clean_labels(labels)
+    if parent is not None:
+        _check_parent(parent, project.pk)
+    _check_blockers(blocked_by)
+    task = Task(
+        organization_id=current_organization_id(),
+        project=project,
+        title=title,
+        description=description,
+        priority=priority,
+        labels=cleaned_labels,
+        due_date=due_date,
+        assignee_agent=assignee.agent if assignee else None,
+        assignee_user=assignee.user if assignee else None,
+        parent=parent,
+        created_by_id=actor.user_id,
+    )
+    task.save(force_insert=True)
+    TaskDependency.objects.bulk_create(
+        [TaskDependency(organization_id=task.organization_id, task=task, blocker=b) for b in blocked_by]
+    )
+    metadata: dict[str, Any] = {"status": task.status, "priority": priority}
+    if parent is not None:
+        metadata["parent"] = str(parent.pk)
+    if blocked_by:
+        metadata["blocked_by"] = _ids(blocked_by)
+    activity_record(
+        actor=actor, type="task.created", target=task, project_id=project.pk, description=title[:120], metadata=metadata
+    )
+    return task
+
+
+@transaction.atomic(savepoint=False)
+def task_update(
+    *,
+    actor: Actor,
+    task: Task,
+    status: str | None = None,
+    reopen: bool = False,
+    assignee: Assignee | None = None,
+    priority: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    labels: Sequence[str] | None = None,
+    due_date: date | None = None,
+    parent: Task | None = None,
+    blocked_by: Sequence[Task] | None = None,
+    clear: Sequence[str] = (),
+) -> Task:
+    """Change a task. Only what differs is written; a call that changes nothing writes
+    nothing (and no audit row)."""
+    given = [
+        name
+        for name, value in (
+            ("status", status),
+            ("assignee", assignee),
+            ("priority", priority),
+            ("title", title),
+            ("description", description),
+            ("labels", labels),
+            ("due_date", due_date),
+            ("parent", parent),
+            ("blocked_by", blocked_by),
+        )
+        if value is not None
+    ]
+    clear = list(dict.fromkeys(clear))
+    if not given and not clear:
+        raise InvalidArguments("nothing to update: pass a field to change or clear")
+    if both := sorted(set(given) & set(clear)):
+        raise InvalidArguments(f"{', '.join(both)}: either set or clear, not both")
+    if unknown := [c for c in clear if c not in CLEARABLE]:
+        raise InvalidArguments(f"clear: {', '.join(unknown)} cannot be cleared; clearable: {', '.join(CLEARABLE)}")
+    if reopen and status is None:
+        raise InvalidArguments(f"reopen needs a status: one of {', '.join(REOPEN_TO)}")
+    if title is not None:
+        title = clean_title(title)
+    cleaned_labels = clean_labels(labels) if labels is not None else None
+    if blocked_by is not None:
+        _check_blockers(blocked_by)
+        if any(b.pk == task.pk for b in blocked_by):
+            raise InvalidArguments("blocked_by: a task cannot wait for itself")
+    if parent is not None:
+        _check_parent(parent, task.project_id)
+
+    if parent is not None or blocked_by:
+        _lock_graph()
+    task = _lock(task)
+    now = timezone.now()
+    changed: list[str] = []
+    status_change: dict[str, str] = {}
+    if status is not None and (status != task.status or reopen):
+        check_transition(task.status, status, reopen=reopen)
+        status_change = {"from": task.status, "to": status}
+        changed += _move(task, status, now)
+    if parent is not None and parent.pk != task.parent_id:
+        if is_ancestor(task, parent):
+            raise InvalidArguments(f"parent: task {parent.pk} is this task or one of its subtasks; a cycle is refused")
+        task.parent = parent
+        changed.append("parent")
+    if "parent" in clear and task.parent_id is not None:
+        task.parent = None
+        changed.append("parent")
+    if assignee is not None:
+        agent_id, user_id = getattr(assignee.agent, "pk", None), getattr(assignee.user, "pk", None)
+        if (agent_id, user_id) != (task.assignee_agent_id, task.assignee_user_id):
+            task.assignee_agent_id, task.assignee_user_id = agent_id, user_id
+            changed.append("assignee")
+    if "assignee" in clear and (task.assignee_agent_id or task.assignee_user_id):
+        task.assignee_agent_id = task.assignee_user_id = None
+        changed.append("assignee")
+    for name, value in (
+        ("priority", priority),
+        ("title", title),
+        ("description", description),
+        ("labels", cleaned_labels),
+        ("due_date", due_date),
+    ):
+        if value is not None and getattr(task, name) != value:
+            setattr(task, name, value)
+            changed.append(name)
+    if "due_date" in clear and task.due_date is not None:
+        task.due_date = None
+        changed.append("due_date")
+    blockers_changed = False
+    if blocked_by is not None:
+        current = set(TaskDependency.objects.filter(task=task).values_list("blocker_id", flat=True))
+        if current != {b.pk for b in blocked_by}:
+            if (cycle := blocker_cycle(task, blocked_by)) is not None:
+                raise InvalidArguments(
+                    f"blocked_by: task {cycle.pk} already waits for this task (directly or through others); "
+                    "a cycle is refused"
+                )
+            blockers_changed = True
+
+    if not changed and not blockers_changed:
+        return task
+    fields = [f for f in dict.fromkeys(changed) if f != "assignee"]
+    if "assignee" in changed:
+        fields += ["assignee_agent", "assignee_user"]
+    task.save(update_fields=[*fields, "updated_at"])
+    if blockers_changed and blocked_by is not None:
+        _set_blockers(task, blocked_by)
+        changed.append("blocked_by")
+    metadata: dict[str, Any] = {"fields": sorted(set(changed))}
+    if status_change:
+        metadata["status"] = status_change
+    if blockers_changed and blocked_by is not None:
+        metadata["blocked_by"] = _ids(blocked_by)
+    if reopen:
+        kind = "task.reopened"
+    elif status_change.get("to") == TaskStatus.DONE:
+        kind = "task.completed"
+    else:
+        kind = "task.updated"
+    activity_record(
+        actor=actor, type=kind, target=task, project_id=task.project_id, description=task.title[:120], metadata=metadata
+    )
+    return task
+
+
+@transaction.atomic(savepoint=False)
+def task_complete(*, actor: Actor, task: Task, notes: str | None = None) -> Task:
+    """Mark a task done with optional completion notes. Completing a done task again
+    changes nothing."""
+    task = _lock(task)
+    if task.status == TaskStatus.DONE:
+        return task
+    check_transition(task.status, TaskStatus.DONE, reopen=False)
+    previous = task.status
+    changed = _move(task, TaskStatus.DONE, timezone.now())
+    if notes is not None:
+        task.completion_notes = notes
+        changed.append("completion_notes")
+    task.save(update_fields=[*changed, "updated_at"])
+    activity_record(
+        actor=actor,
+        type="task.completed",
+        target=task,
+        project_id=task.project_id,
+        description=task.title[:120],
+        metadata={"fields": sorted(changed), "status": {"from": previous, "to": TaskStatus.DONE}},
+    )
+    return task
+
+
+@transaction.atomic(savepoint=False)
+def task_delete(*, actor: Actor, task: Task, reason: str = "") -> Task:
+    """Soft delete: the row and its audit trail stay; no read shows it and it blocks
+    nothing any more."""
+    task = _lock(task)
+    task.deleted_at = timezone.now()
+    task.deleted_by_id = actor.user_id
+    task.delete_reason = reason.strip()
+    task.save(update_fields=["deleted_at", "deleted_by", "delete_reason", "updated_at"])
+    activity_record(
+        actor=actor,
+        type="task.deleted",
+        target=task,
+        project_id=task.project_id,
+        description=task.title[:120],
+        metadata={"status": task.status, **({"reason": task.delete_reason} if task.delete_reason else {})},
+    )
+    return task

@@ -1,0 +1,296 @@
+"""The seven task tools."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, cast, get_args
+
+from pydantic import Field, WithJsonSchema
+from typing_extensions import TypedDict
+
+from orchestra.errors import InvalidArguments
+from orchestra.pagination import paginate
+from tools.activity.selectors import ActivityOut, activity_out
+from tools.agents.selectors import agent_get
+from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
+from tools.mcp.registry import ToolContext, tool
+from tools.projects.selectors import project_get
+from tools.tasks import selectors, services
+from tools.tasks.models import Task
+from tools.tasks.selectors import Assignee
+
+StatusName = Literal["backlog", "todo", "in_progress", "blocked", "in_review", "done", "cancelled"]
+STATUSES = list(get_args(StatusName))
+# An enum says its type: "type" would only cost bytes in every listing.
+Status = Annotated[StatusName, WithJsonSchema({"enum": STATUSES})]
+# The schema shows the list form only (one schema of the enum, not two); a bare status
+# is accepted too.
+Statuses = Annotated[
+    StatusName | Annotated[list[StatusName], Field(max_length=len(STATUSES))],
+    WithJsonSchema({"type": "array", "items": {"enum": STATUSES}}),
+]
+PriorityName = Literal["critical", "high", "medium", "low"]
+Priority = Annotated[PriorityName, WithJsonSchema({"enum": list(get_args(PriorityName))})]
+# Tasks are addressed by UUID only; `format: uuid` says so (and that it is a string)
+# without a description.
+TaskRef = Annotated[uuid.UUID, WithJsonSchema({"format": "uuid"})]
+AssigneeRef = Annotated[str, Field(max_length=254, description="Agent id/slug, member email/id.")]
+# Blank titles are refused by the service (after trimming), so no minLength in the schema.
+Title = Annotated[str, Field(max_length=300)]
+Description = Annotated[str, Field(max_length=20_000)]
+BlockedBy = Annotated[
+    list[uuid.UUID],
+    Field(max_length=services.MAX_BLOCKERS),
+    WithJsonSchema({"type": "array", "items": {"format": "uuid"}, "maxItems": services.MAX_BLOCKERS}),
+]
+Labels = Annotated[
+    list[Annotated[str, Field(max_length=50)]],
+    Field(max_length=services.MAX_LABELS),
+    WithJsonSchema({"type": "array", "items": {"type": "string", "maxLength": 50}, "maxItems": services.MAX_LABELS}),
+]
+ClearableName = Literal["assignee", "due_date", "parent"]
+Clear = Annotated[
+    list[ClearableName],
+    Field(max_length=3),
+    WithJsonSchema({"type": "array", "items": {"enum": list(get_args(ClearableName))}}),
+]
+
+
+class TaskOut(TypedDict):
+    id: str
+    project_id: str
+    title: str
+    description: str
+    status: str
+    priority: str
+    labels: list[str]
+    due_date: date | None
+    assignee_agent_id: str | None
+    assignee_user_id: str | None
+    parent_id: str | None
+    blocked_by: list[str]
+    completion_notes: str
+    created_by_id: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskList(TypedDict):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class TaskBrief(TypedDict):
+    id: str
+    title: str
+    status: str
+    priority: str
+
+
+class TaskDetail(TaskOut):
+    dependencies: list[TaskBrief]
+    subtasks: list[TaskBrief]
+    history: list[ActivityOut]
+
+
+class NextTask(TypedDict):
+    task: TaskOut | None
+
+
+class Deleted(TypedDict):
+    id: str
+    deleted_at: datetime
+    reason: str
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def task_out(task: Task, blocker_ids: list[str] | None = None) -> TaskOut:
+    """`task` comes from a selector that prefetched its live blockers, or the caller
+    knows them (`blocker_ids`)."""
+    return TaskOut(
+        id=str(task.pk),
+        project_id=str(task.project_id),
+        title=task.title,
+        description=task.description,
+        status=task.status,
+        priority=task.priority,
+        labels=task.labels,
+        due_date=task.due_date,
+        assignee_agent_id=_str(task.assignee_agent_id),
+        assignee_user_id=_str(task.assignee_user_id),
+        parent_id=_str(task.parent_id),
+        blocked_by=[str(b.pk) for b in task.blocked_by.all()] if blocker_ids is None else blocker_ids,
+        completion_notes=task.completion_notes,
+        created_by_id=_str(task.created_by_id),
+        started_at=task.started_at,
+        completed_at=task.completed_at,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+    )
+
+
+def _brief(task: Task) -> TaskBrief:
+    return TaskBrief(id=str(task.pk), title=task.title, status=task.status, priority=task.priority)
+
+
+def _assignee(ctx: ToolContext, ref: str) -> Assignee:
+    identity = ctx.identity
+    return selectors.assignee_get(
+        ref,
+        member_of={identity.organization.pk, identity.live_organization.pk},
+        restricted_to=identity.project_id,
+    )
+
+
+def _answer(ctx: ToolContext, task: Task) -> TaskOut:
+    # Read again after the write: the answer shows the committed blockers.
+    return task_out(selectors.task_get(task.pk, restricted_to=ctx.identity.project_id, blockers=True))
+
+
+@tool(category="tasks", read_only=False)
+def create_task(
+    ctx: ToolContext,
+    title: Title,
+    project: ProjectRef,
+    description: Description | None = None,
+    assignee: AssigneeRef | None = None,
+    priority: Priority = "medium",
+    labels: Labels | None = None,
+    due_date: date | None = None,
+    parent: TaskRef | None = None,
+    blocked_by: BlockedBy | None = None,
+) -> TaskOut:
+    """Create a todo task in a project."""
+    restricted = ctx.identity.project_id
+    blockers = selectors.tasks_get(blocked_by or [], restricted_to=restricted, argument="blocked_by")
+    row = services.task_create(
+        actor=ctx.actor,
+        project=project_get(project, restricted_to=restricted),
+        title=title,
+        description=description or "",
+        assignee=_assignee(ctx, assignee) if assignee else None,
+        priority=priority,
+        labels=labels or [],
+        due_date=due_date,
+        parent=selectors.task_get(parent, restricted_to=restricted, argument="parent") if parent else None,
+        blocked_by=blockers,
+    )
+    # Nothing else changed the new task: its answer needs no second read.
+    return task_out(row, [str(b.pk) for b in sorted(blockers, key=lambda b: (b.created_at, b.pk))])
+
+
+@tool(category="tasks", read_only=True, idempotent=True)
+def list_tasks(
+    ctx: ToolContext,
+    project: ProjectRef | None = None,
+    status: Statuses | None = None,
+    assignee: AssigneeRef | None = None,
+    priority: Priority | None = None,
+    label: Annotated[str | None, Field(max_length=50)] = None,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+) -> TaskList:
+    """List tasks, newest first."""
+    restricted = ctx.identity.project_id
+    rows = selectors.task_list(
+        project=project_get(project, restricted_to=restricted) if project else None,
+        statuses=selectors.status_filter(status),
+        assignee=_assignee(ctx, assignee) if assignee else None,
+        priority=priority,
+        label=label,
+        restricted_to=restricted,
+    )
+    page = paginate(rows, limit=limit, cursor=cursor)
+    return TaskList(items=[task_out(t) for t in page.items], next_cursor=page.next_cursor)
+
+
+@tool(category="tasks", read_only=True, idempotent=True)
+def get_task(ctx: ToolContext, task: TaskRef) -> TaskDetail:
+    """One task with its dependencies, subtasks and history."""
+    restricted = ctx.identity.project_id
+    row = selectors.task_get(task, restricted_to=restricted, blockers=True)
+    return TaskDetail(
+        **task_out(row),
+        dependencies=[_brief(t) for t in selectors.task_dependencies(row, restricted_to=restricted)],
+        subtasks=[_brief(t) for t in selectors.task_subtasks(row, restricted_to=restricted)],
+        history=[activity_out(a) for a in selectors.task_history(row)],
+    )
+
+
+@tool(category="tasks", read_only=False, idempotent=True)
+def update_task(
+    ctx: ToolContext,
+    task: TaskRef,
+    status: Status | None = None,
+    reopen: bool | None = None,
+    assignee: AssigneeRef | None = None,
+    priority: Priority | None = None,
+    title: Title | None = None,
+    description: Description | None = None,
+    labels: Labels | None = None,
+    due_date: date | None = None,
+    parent: TaskRef | None = None,
+    blocked_by: BlockedBy | None = None,
+    clear: Clear | None = None,
+) -> TaskOut:
+    """Change a task; blocked_by replaces its list; reopen=true moves a done/cancelled task."""
+    restricted = ctx.identity.project_id
+    row = selectors.task_get(task, restricted_to=restricted)
+    updated = services.task_update(
+        actor=ctx.actor,
+        task=row,
+        status=status,
+        reopen=bool(reopen),
+        assignee=_assignee(ctx, assignee) if assignee else None,
+        priority=priority,
+        title=title,
+        description=description,
+        labels=labels,
+        due_date=due_date,
+        parent=selectors.task_get(parent, restricted_to=restricted, argument="parent") if parent else None,
+        blocked_by=selectors.tasks_get(blocked_by, restricted_to=restricted, argument="blocked_by")
+        if blocked_by is not None
+        else None,
+        clear=clear or [],
+    )
+    return _answer(ctx, updated)
+
+
+@tool(category="tasks", read_only=False, idempotent=True)
+def complete_task(
+    ctx: ToolContext, task: TaskRef, notes: Annotated[str | None, Field(max_length=20_000)] = None
+) -> TaskOut:
+    """Mark a task done, with optional notes."""
+    row = selectors.task_get(task, restricted_to=ctx.identity.project_id)
+    return _answer(ctx, services.task_complete(actor=ctx.actor, task=row, notes=notes))
+
+
+@tool(category="tasks", read_only=False, destructive=True, idempotent=True)
+def delete_task(
+    ctx: ToolContext, task: TaskRef, reason: Annotated[str | None, Field(max_length=500)] = None
+) -> Deleted:
+    """Soft-delete a task; it stops blocking others."""
+    row = services.task_delete(
+        actor=ctx.actor, task=selectors.task_get(task, restricted_to=ctx.identity.project_id), reason=reason or ""
+    )
+    return Deleted(id=str(row.pk), deleted_at=cast(datetime, row.deleted_at), reason=row.delete_reason)
+
+
+@tool(category="tasks", read_only=True, idempotent=True)
+def get_next_task(ctx: ToolContext, agent: AgentRef | None = None, project: ProjectRef | None = None) -> NextTask:
+    """Next unblocked todo task of an agent or project, most urgent then oldest."""
+    if agent is None and project is None:
+        raise InvalidArguments("give agent or project (or both)")
+    restricted = ctx.identity.project_id
+    row = selectors.next_task(
+        agent=agent_get(agent, restricted_to=restricted) if agent else None,
+        project=project_get(project, restricted_to=restricted) if project else None,
+        restricted_to=restricted,
+    )
+    return NextTask(task=task_out(row) if row is not None else None)
