@@ -153,6 +153,42 @@ def test_resume_shows_the_projects_latest_decisions(
     assert ok(call(alice_id, "resume_session", session=unfiled["id"]))["decisions"] == []
 
 
+def test_resume_shows_the_projects_open_tasks_most_urgent_first(
+    call, alice_id, acme, apollo, django_assert_max_num_queries
+) -> None:
+    ok(call(alice_id, "create_project", name="Gemini"))
+    session = ok(call(alice_id, "create_session", title="Work the backlog", project="apollo"))
+    low = ok(call(alice_id, "create_task", title="Low", project="apollo", priority="low"))
+    critical = ok(call(alice_id, "create_task", title="Critical", project="apollo", priority="critical"))
+    first_medium = ok(call(alice_id, "create_task", title="Medium 1", project="apollo"))
+    second_medium = ok(call(alice_id, "create_task", title="Medium 2", project="apollo"))
+    done = ok(call(alice_id, "create_task", title="Done", project="apollo", priority="critical"))
+    ok(call(alice_id, "complete_task", task=done["id"]))
+    cancelled = ok(call(alice_id, "create_task", title="Cancelled", project="apollo", priority="high"))
+    ok(call(alice_id, "update_task", task=cancelled["id"], status="cancelled"))
+    deleted = ok(call(alice_id, "create_task", title="Deleted", project="apollo", priority="high"))
+    ok(call(alice_id, "delete_task", task=deleted["id"]))
+    ok(call(alice_id, "create_task", title="Elsewhere", project="gemini", priority="critical"))
+    with django_assert_max_num_queries(6):
+        resumed = ok(call(alice_id, "resume_session", session=session["id"]))
+    assert [t["id"] for t in resumed["open_tasks"]] == [
+        critical["id"],
+        first_medium["id"],
+        second_medium["id"],
+        low["id"],
+    ]
+    assert resumed["open_tasks"][0] == {
+        "id": critical["id"],
+        "title": "Critical",
+        "status": "todo",
+        "priority": "critical",
+        "created_at": critical["created_at"],
+    }
+    for n in range(25):
+        ok(call(alice_id, "create_task", title=f"Extra {n}", project="apollo"))
+    assert len(ok(call(alice_id, "resume_session", session=session["id"]))["open_tasks"]) == 20
+
+
 def test_list_sessions_mine_by_default_or_an_agents(
     call, alice, bob, acme, alice_id, scout, issue_token, django_assert_max_num_queries
 ) -> None:

@@ -11,6 +11,8 @@ from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
 from tools.activity.models import Activity
 from tools.decisions.models import Decision
+from tools.tasks.models import Task
+from tools.tasks.selectors import open_tasks
 from tools.worksessions.models import WorkSession
 
 RESUME_MEMORIES = 20
@@ -57,18 +59,14 @@ def session_activity(session: WorkSession, limit: int = RESUME_ACTIVITY) -> list
     return list(Activity.objects.filter(session_id=session.pk).order_by("-created_at", "-id")[:limit])
 
 
-def project_open_tasks(project_id: Any, limit: int = RESUME_TASKS) -> list[Any]:
-    """The project's open tasks, most urgent first (tools.tasks.selectors.open_tasks)."""
+def project_open_tasks(project_id: Any, limit: int = RESUME_TASKS) -> list[Task]:
+    """The project's open tasks (not done, cancelled or deleted), most urgent then oldest."""
     if project_id is None:
         return []
-    try:  # TEMPORARY until tools.tasks lands
-        from tools.tasks.selectors import open_tasks
-    except ImportError:
-        return []
-    return list(open_tasks(project_id, limit))
+    return open_tasks(project_id, limit)
 
 
-def project_latest_decisions(project_id: Any, limit: int = RESUME_DECISIONS) -> list[Any]:
+def project_latest_decisions(project_id: Any, limit: int = RESUME_DECISIONS) -> list[Decision]:
     """The project's newest decisions, brief fields only."""
     if project_id is None:
         return []
