@@ -154,6 +154,18 @@ def test_links_resolve_within_the_organization(
     assert [(link["label"], link["exists"]) for link in spied] == [(None, False), (None, False)]
 
 
+def test_task_links_resolve_while_the_task_lives(call, alice_id, acme) -> None:
+    ok(call(alice_id, "create_project", name="Apollo"))
+    live = ok(call(alice_id, "create_task", title="Ship it", project="apollo"))
+    dropped = ok(call(alice_id, "create_task", title="Dropped", project="apollo"))
+    ok(call(alice_id, "delete_task", task=dropped["id"]))
+    hub = note(
+        call, alice_id, "Tasks", links=[{"type": "task", "id": live["id"]}, {"type": "task", "id": dropped["id"]}]
+    )
+    links = ok(call(alice_id, "get_note", note=hub["id"]))["links"]
+    assert [(link["label"], link["exists"]) for link in links] == [("Ship it", True), (None, False)]
+
+
 def test_list_filters_search_and_pages(call, alice_id, acme, django_assert_max_num_queries) -> None:
     ok(call(alice_id, "create_project", name="Apollo"))
     ok(call(alice_id, "create_project", name="Gemini"))

@@ -233,7 +233,7 @@ def test_another_organization_cannot_reach_sessions(call, alice_id, charlie_id, 
 
 
 def test_project_restricted_token(call, alice, acme, alice_id, apollo, issue_token) -> None:
-    ok(call(alice_id, "create_project", name="Gemini"))
+    gemini = ok(call(alice_id, "create_project", name="Gemini"))
     elsewhere = ok(call(alice_id, "create_session", title="Gemini work", project="gemini"))
     restricted = authenticate_token(issue_token(alice, acme, project_id=apollo["id"]))
     made = ok(call(restricted, "create_session", title="Scoped"))
@@ -241,6 +241,11 @@ def test_project_restricted_token(call, alice, acme, alice_id, apollo, issue_tok
     assert error_code(call(restricted, "create_session", title="x", project="gemini")) == "not_found"
     assert error_code(call(restricted, "resume_session", session=elsewhere["id"])) == "not_found"
     assert [s["id"] for s in ok(call(restricted, "list_sessions"))["items"]] == [made["id"]]
+    with tenant_scope(acme):
+        Agent.objects.create(organization=acme, name="Gemini bot", slug="gemini-bot", project_id=gemini["id"])
+    assert error_code(call(restricted, "create_session", title="x", agent="gemini-bot")) == "not_found"
+    assert error_code(call(restricted, "list_sessions", agent="gemini-bot")) == "not_found"
+    assert ok(call(alice_id, "create_session", title="Bot work", agent="gemini-bot"))["agent_id"]
 
 
 def test_read_only_token_cannot_create_or_end(call, alice, acme, alice_id, issue_token) -> None:

@@ -162,7 +162,7 @@ def create_session(
 ) -> SessionOut:
     """Start a work session (resumable)."""
     restricted = ctx.identity.project_id
-    agent_row = agent_get(agent) if agent else None
+    agent_row = agent_get(agent, restricted_to=restricted) if agent else None
     project_row = project_get(project, restricted_to=restricted) if project else None
     if project_row is None and restricted is not None:
         # A project-restricted token's sessions belong to its project, so it can see them again.
@@ -219,7 +219,7 @@ def list_sessions(
     """List your sessions or an agent's."""
     rows = selectors.work_session_list(
         user_id=ctx.identity.user_id,
-        agent=agent_get(agent) if agent else None,
+        agent=agent_get(agent, restricted_to=ctx.identity.project_id) if agent else None,
         status=status,
         restricted_to=ctx.identity.project_id,
     )
