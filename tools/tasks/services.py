@@ -41,9 +41,17 @@ def clean_labels(labels: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def _check_blockers(blockers: Sequence[Task]) -> None:
+def _check_blockers(blockers: Sequence[Task], project_id: Any) -> None:
+    # Dependencies stay inside one project, like subtasks: a project-restricted token
+    # then sees (and replaces) every dependency of its tasks, and get_next_task of a
+    # project depends on that project's tasks only.
     if len(blockers) > MAX_BLOCKERS:
         raise InvalidArguments(f"blocked_by: at most {MAX_BLOCKERS} tasks")
+    for blocker in blockers:
+        if blocker.project_id != project_id:
+            raise InvalidArguments(
+                f"blocked_by: task {blocker.pk} is in another project; dependencies stay in one project"
+            )
 
 
 def _check_parent(parent: Task, project_id: Any) -> None:
@@ -138,7 +146,7 @@ def task_create(
     cleaned_labels = clean_labels(labels)
     if parent is not None:
         _check_parent(parent, project.pk)
-    _check_blockers(blocked_by)
+    _check_blockers(blocked_by, project.pk)
     task = Task(
         organization_id=current_organization_id(),
         project=project,
@@ -214,7 +222,7 @@ def task_update(
         title = clean_title(title)
     cleaned_labels = clean_labels(labels) if labels is not None else None
     if blocked_by is not None:
-        _check_blockers(blocked_by)
+        _check_blockers(blocked_by, task.project_id)
         if any(b.pk == task.pk for b in blocked_by):
             raise InvalidArguments("blocked_by: a task cannot wait for itself")
     if parent is not None:
@@ -261,7 +269,11 @@ def task_update(
         changed.append("due_date")
     blockers_changed = False
     if blocked_by is not None:
-        current = set(TaskDependency.objects.filter(task=task).values_list("blocker_id", flat=True))
+        current = set(
+            TaskDependency.objects.filter(task=task, blocker__deleted_at__isnull=True).values_list(
+                "blocker_id", flat=True
+            )
+        )
         if current != {b.pk for b in blocked_by}:
             if (cycle := blocker_cycle(task, blocked_by)) is not None:
                 raise InvalidArguments(
@@ -302,7 +314,7 @@ def task_complete(*, actor: Actor, task: Task, notes: str | None = None) -> Task
     changes nothing."""
     task = _lock(task)
     if task.status == TaskStatus.DONE:
-        return task
+        return _renote(actor=actor, task=task, notes=notes)
     check_transition(task.status, TaskStatus.DONE, reopen=False)
     previous = task.status
     changed = _move(task, TaskStatus.DONE, timezone.now())
@@ -317,6 +329,23 @@ def task_complete(*, actor: Actor, task: Task, notes: str | None = None) -> Task
         project_id=task.project_id,
         description=task.title[:120],
         metadata={"fields": sorted(changed), "status": {"from": previous, "to": TaskStatus.DONE}},
+    )
+    return task
+
+
+def _renote(*, actor: Actor, task: Task, notes: str | None) -> Task:
+    """complete_task on a done task: new notes replace the old ones; otherwise nothing changes."""
+    if notes is None or notes == task.completion_notes:
+        return task
+    task.completion_notes = notes
+    task.save(update_fields=["completion_notes", "updated_at"])
+    activity_record(
+        actor=actor,
+        type="task.updated",
+        target=task,
+        project_id=task.project_id,
+        description=task.title[:120],
+        metadata={"fields": ["completion_notes"]},
     )
     return task
 
