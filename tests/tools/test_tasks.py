@@ -4,18 +4,23 @@ their query bounds; isolation between organizations and projects; bad input; aud
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.auth import authenticate_token
+from orchestra.actor import Actor
 from orchestra.tenancy import tenant_scope
 from tests.conftest import error_code, ok
 from tools.activity.models import Activity
 from tools.agents.models import Agent
+from tools.tasks import selectors, services
 from tools.tasks.models import Task, TaskDependency
 from tools.tasks.selectors import next_task_rows, open_task_rows, open_tasks, task_counts_by_status
 
@@ -581,3 +586,45 @@ def test_create_task_is_a_bounded_number_of_queries(
     assert created["blocked_by"] == blockers
     with django_assert_num_queries(5):
         new(call, alice_id, "Plain")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_dependency_changes_cannot_close_a_cycle(call, alice_id, acme) -> None:
+    """Each of two concurrent updates adds one edge of a <-> b; neither sees the
+    other's uncommitted edge, so the graph lock must make the second wait and refuse."""
+    ok(call(alice_id, "create_project", name="Apollo"))
+    a, b = new(call, alice_id, "a"), new(call, alice_id, "b")
+    written, release = threading.Event(), threading.Event()
+    outcomes: dict[str, Any] = {}
+
+    def first() -> None:
+        try:
+            with tenant_scope(acme), transaction.atomic():
+                blockers = selectors.tasks_get([b["id"]], argument="blocked_by")
+                services.task_update(
+                    actor=Actor(user_id=alice_id.user_id), task=selectors.task_get(a["id"]), blocked_by=blockers
+                )
+                written.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            written.wait(10)
+            outcomes["second"] = call(alice_id, "update_task", task=b["id"], blocked_by=[a["id"]])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    assert written.wait(10)
+    time.sleep(0.5)
+    assert threads[1].is_alive()  # waiting for the first change to commit
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    assert error_code(outcomes["second"]) == "invalid_arguments"
+    assert "a cycle is refused" in outcomes["second"].structured["error"]["message"]
+    assert list(TaskDependency.unscoped.values_list("task_id", "blocker_id")) == [(UUID(a["id"]), UUID(b["id"]))]
