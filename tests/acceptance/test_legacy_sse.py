@@ -57,6 +57,22 @@ async def test_official_client_over_legacy_sse(live, alice_token) -> None:
     assert seen == [1, 2]
 
 
+async def test_toolsets_hold_for_the_whole_stream(live, alice_token) -> None:
+    headers = {"Authorization": f"Bearer {alice_token}", "X-Orchestra-Toolsets": "notes"}
+    async with (
+        sse_client(f"{live.url}/mcp/sse?toolsets=notes,tasks", headers=headers) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert "create_note" in names and "get_context" in names
+        assert "create_task" not in names and "create_project" not in names
+        created = await session.call_tool("create_note", {"title": "N", "content": "hello"})
+        assert created.is_error is False
+    unknown = httpx2.get(f"{live.url}/mcp/sse?toolsets=nope", headers=headers, timeout=10)
+    assert unknown.status_code == 400 and "nope" in unknown.json()["error"]["message"]
+
+
 async def test_wire_format_endpoint_messages_and_keepalive(live, alice_token) -> None:
     async with open_sse(f"{live.url}/mcp/sse", alice_token) as stream:
         assert stream.response.status_code == 200

@@ -66,6 +66,14 @@ async def test_errors_are_seen_as_errors(live, alice_token, mode) -> None:
         assert failing.is_error is True
 
 
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_toolsets_in_the_url_narrow_the_catalogue(live, alice_token, mode) -> None:
+    async with connect(f"{live.mcp_url}?toolsets=tasks", alice_token, mode) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "create_task" in names and "get_context" in names and "create_project" not in names
+        assert (await client.call_tool("list_tasks", {})).is_error is False
+
+
 async def test_auto_mode_adopts_the_2026_revision(live, alice_token) -> None:
     async with connect(live.mcp_url, alice_token, "auto") as client:
         assert client.session.protocol_version == "2026-07-28"

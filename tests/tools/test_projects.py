@@ -21,7 +21,8 @@ def test_create_get_list_update_archive(call, alice_id, acme) -> None:
     by_slug = ok(call(alice_id, "get_project", project="apollo-program"))
     by_id = ok(call(alice_id, "get_project", project=created["id"]))
     assert by_slug["id"] == by_id["id"] == created["id"]
-    assert by_slug["stats"] == {"agents": 0, "sessions": {"total": 0, "active": 0}}
+    assert by_slug["stats"]["agents"] == 0 and by_slug["stats"]["memories"] == {"total": 0, "archived": 0}
+    assert set(by_slug["stats"]["tasks"].values()) == {0} and by_slug["stats"]["features"] == {}
     assert [a["type"] for a in by_slug["recent_activity"]] == ["project.created"]
 
     updated = ok(call(alice_id, "update_project", project="apollo-program", settings={"a": {"c": 2}, "d": 3}))
@@ -152,11 +153,41 @@ def test_read_only_token_writes_nothing(call, alice, acme, issue_token) -> None:
     assert ok(call(reader, "list_projects"))["items"] == []
 
 
+def _fill(call, who, project: str, n: int) -> None:
+    """n rows of every kind that get_project counts, in `project`."""
+    for i in range(n):
+        task = ok(call(who, "create_task", title=f"T{i}", project=project))
+        if i % 2:
+            ok(call(who, "complete_task", task=task["id"]))
+        ok(call(who, "store_memory", content=f"fact {i} about {project}", scope="project", project=project))
+        ok(call(who, "log_decision", title=f"D{i}", decision="yes", project=project, status="accepted"))
+        ok(call(who, "create_feature", title=f"F{i}", project=project))
+        ok(call(who, "create_spec", title=f"S{i}", project=project, content="body"))
+        ok(call(who, "create_agent", name=f"A{i}", project=project))
+
+
+def test_get_project_stats_count_every_kind_of_row(call, alice_id, acme) -> None:
+    ok(call(alice_id, "create_project", name="P"))
+    ok(call(alice_id, "create_project", name="Other"))
+    _fill(call, alice_id, "p", 3)
+    _fill(call, alice_id, "other", 1)  # another project's rows are not counted
+    stats = ok(call(alice_id, "get_project", project="p"))["stats"]
+    assert stats["tasks"]["todo"] == 2 and stats["tasks"]["done"] == 1 and stats["tasks"]["blocked"] == 0
+    assert stats["memories"] == {"total": 3, "archived": 0}
+    assert stats["decisions"] == {"accepted": 3}
+    assert stats["features"] == {"spec": 3}
+    assert stats["specs"] == {"draft": 3}
+    assert stats["agents"] == 3
+
+
 def test_get_project_is_a_bounded_number_of_queries(call, alice_id, acme, django_assert_max_num_queries) -> None:
     ok(call(alice_id, "create_project", name="P"))
+    with django_assert_max_num_queries(13) as few:
+        ok(call(alice_id, "get_project", project="p"))
+    _fill(call, alice_id, "p", 8)
     for n in range(5):
         ok(call(alice_id, "update_project", project="p", description=str(n)))
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(len(few.captured_queries)):
         ok(call(alice_id, "get_project", project="p"))
 
 

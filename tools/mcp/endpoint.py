@@ -26,7 +26,7 @@ from accounts.auth import (
     bearer_from_header,
 )
 from accounts.auth import is_cached as is_token_cached
-from tools.mcp import guards, jsonrpc, versions
+from tools.mcp import guards, jsonrpc, toolsets, versions
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.modern import handle_modern
 from tools.mcp.server import CallContext, handle_message
@@ -74,6 +74,14 @@ def unauthorized(description: str) -> Reply:
 
 def rpc_error_reply(status: int, code: int, message: str, data: Any = None) -> Reply:
     return Reply(status, jsonrpc.error_response(None, code, message, data))
+
+
+def requested_toolsets(request: Request) -> tuple[frozenset[str] | None, Reply | None]:
+    """(the toolsets the request narrows the catalogue to, None) or (None, a 400 reply)."""
+    try:
+        return toolsets.requested_toolsets(request.query_string, request.headers), None
+    except toolsets.UnknownToolset as exc:
+        return None, rpc_error_reply(400, jsonrpc.INVALID_PARAMS, str(exc), {"known": toolsets.known_toolsets()})
 
 
 def authenticate(
@@ -191,6 +199,9 @@ def _post(
     accept = request.headers.get("accept", "")
     if accept and not any(kind in accept for kind in ("application/json", "text/event-stream", "*/*")):
         return rpc_error_reply(406, jsonrpc.INVALID_REQUEST, "Accept must allow application/json")
+    selected, refusal = requested_toolsets(request)
+    if refusal is not None:
+        return refusal
 
     header_version = request.headers.get(VERSION_HEADER)
     # Era routing: any version header that is not a handshake revision (2026-07-28,
@@ -202,7 +213,7 @@ def _post(
         if memory_only:
             raise NeedsDatabase("2026-07-28 request")
         status, payload = handle_modern(
-            request.body, request.headers, request.raw_header_names, identity, notify, cancel
+            request.body, request.headers, request.raw_header_names, identity, notify, cancel, toolsets=selected
         )
         return Reply(status, payload)
 
@@ -235,7 +246,9 @@ def _post(
             return rpc_error_reply(404, jsonrpc.INVALID_REQUEST, "Session not found")
 
     version = header_version or (session.protocol_version if session else versions.DEFAULT_HEADER_VERSION)
-    ctx = CallContext(identity=identity, session=session, protocol_version=version, notify=notify, cancel=cancel)
+    ctx = CallContext(
+        identity=identity, session=session, protocol_version=version, notify=notify, cancel=cancel, toolsets=selected
+    )
     responses: list[dict[str, Any]] = []
     for message in messages:
         if isinstance(message, JsonRpcError):

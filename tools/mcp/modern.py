@@ -96,6 +96,8 @@ def handle_modern(
     identity: TokenIdentity,
     notify: Callable[[dict[str, Any]], None] | None,
     cancel: threading.Event | None,
+    *,
+    toolsets: frozenset[str] | None = None,
 ) -> tuple[int, dict[str, Any] | None]:
     """(HTTP status, JSON-RPC response or None for 202) for one 2026-07-28 POST."""
     request_id: Any = None
@@ -128,6 +130,7 @@ def handle_modern(
         protocol_version=message.params["_meta"][PROTOCOL_VERSION_KEY],
         notify=notify,
         cancel=cancel,
+        toolsets=toolsets,
     )
     answer = handle_message(message, ctx)
     assert answer is not None  # a request always gets an answer

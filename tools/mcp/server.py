@@ -23,7 +23,7 @@ import orjson
 from django.conf import settings
 
 from accounts.auth import TokenIdentity
-from tools.mcp import catalog, jsonrpc, versions
+from tools.mcp import catalog, jsonrpc, toolsets, versions
 from tools.mcp.dispatch import call_tool
 from tools.mcp.interaction import BadRequestState, InputRequired, Interaction, read_state, sign_state
 from tools.mcp.jsonrpc import JsonRpcError, Message
@@ -58,6 +58,8 @@ class CallContext:
     cancelled: list[Any] = field(default_factory=list)  # request ids named by notifications/cancelled
     opened_session: McpSession | None = None
     transport: str = "streamable-http"
+    # The categories the client narrowed the catalogue to (None: all); see toolsets.py.
+    toolsets: frozenset[str] | None = None
 
     @property
     def modern(self) -> bool:
@@ -158,7 +160,8 @@ def _tools_list(message: Message, ctx: CallContext) -> dict[str, Any]:
     cursor = message.params.get("cursor")
     offset = _decode_cursor(cursor) if cursor is not None else 0
     page_size = settings.MCP_TOOLS_PAGE_SIZE
-    specs = list(registry().values())  # sorted by name: a stable order across pages and processes
+    # Sorted by name: a stable order across pages and processes.
+    specs = toolsets.narrow(registry().values(), ctx.toolsets)
     page = specs[offset : offset + page_size]
     with_output = versions.structured_output(ctx.protocol_version)
     tools = []
@@ -198,6 +201,7 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
     name = params.get("name")
     if not isinstance(name, str):
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, "tools/call needs params.name (a string)")
+    _check_toolsets(name, ctx)
     interaction = None
     if ctx.modern:
         _check_required_capabilities(name, message.params, ctx)
@@ -270,6 +274,21 @@ def _input_required(needed: InputRequired, target: str, ctx: CallContext) -> dic
 
 
 MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
+
+
+def _check_toolsets(name: str, ctx: CallContext) -> None:
+    """A tool outside the connection's toolsets is not callable on it (it is not listed
+    either); the error says why, so a client does not mistake it for a missing tool."""
+    spec = registry().get(name)
+    if spec is None or toolsets.allows(ctx.toolsets, spec):
+        return  # unknown tools are answered by the call itself
+    assert ctx.toolsets is not None
+    raise JsonRpcError(
+        jsonrpc.INVALID_PARAMS,
+        f"Tool {name} is in toolset {spec.category}, which this connection left out "
+        f"(toolsets: {', '.join(sorted(ctx.toolsets))})",
+        {"toolset": spec.category, "toolsets": sorted(ctx.toolsets)},
+    )
 
 
 def _check_required_capabilities(name: str, params: dict[str, Any], ctx: CallContext) -> None:

@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -55,14 +56,24 @@ SSE_HEADERS = {
 }
 
 
-def open_stream(
-    request: endpoint.Request, channel_name: str
-) -> tuple[TokenIdentity | None, McpSession | None, endpoint.Reply | None]:
+@dataclass
+class OpenedStream:
+    identity: TokenIdentity
+    session: McpSession
+    toolsets: frozenset[str] | None  # fixed for the stream's life: its messages carry no URL
+
+
+def open_stream(request: endpoint.Request, channel_name: str) -> OpenedStream | endpoint.Reply:
+    """The stream's identity, session and toolsets, or the reply refusing it."""
     identity, refusal, _ = endpoint.authenticate(request)
     if refusal is not None:
-        return None, None, refusal
+        return refusal
     assert identity is not None
-    return identity, session_open_stream(token_id=identity.token_id, channel_name=channel_name), None
+    selected, refusal = endpoint.requested_toolsets(request)
+    if refusal is not None:
+        return refusal
+    session = session_open_stream(token_id=identity.token_id, channel_name=channel_name)
+    return OpenedStream(identity=identity, session=session, toolsets=selected)
 
 
 def mark_stream_closed(session_id: str) -> None:
@@ -76,6 +87,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         super().__init__(*args, **kwargs)
         self.session_id: str | None = None
         self.identity: TokenIdentity | None = None
+        self.toolsets: frozenset[str] | None = None
         self.tasks: dict[str, asyncio.Task[None]] = {}  # running requests by JSON of their id
         self.keepalive: asyncio.Task[None] | None = None
         self.closed = False
@@ -88,16 +100,19 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         refusal = host_origin_refusal(headers)
         if refusal is None and self.scope["method"] != "GET":
             refusal = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "GET"})
-        if refusal is None:
-            identity, session, refusal = await run_db(open_stream, request_from_scope(self.scope), self.channel_name)
+        opened: OpenedStream | endpoint.Reply
         if refusal is not None:
+            opened = refusal
+        else:
+            opened = await run_db(open_stream, request_from_scope(self.scope), self.channel_name)
+        if isinstance(opened, endpoint.Reply):
             await self.send_headers(
-                status=refusal.status, headers=encode_headers({**refusal.headers, "Content-Type": "application/json"})
+                status=opened.status, headers=encode_headers({**opened.headers, "Content-Type": "application/json"})
             )
-            await self.send_body(refusal.body())
+            await self.send_body(opened.body())
             raise StopConsumer()
-        assert identity is not None and session is not None
-        self.identity, self.session_id = identity, session.id
+        identity, session = opened.identity, opened.session
+        self.identity, self.session_id, self.toolsets = identity, session.id, opened.toolsets
         control.listener().streams[self.channel_name] = control.Stream(
             token_id=identity.token_id,
             user_id=identity.user_id,
@@ -171,7 +186,9 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
 
         assert self.session_id is not None and self.identity is not None  # set when the stream opened
         try:
-            answer = await run_db(_process, self.session_id, self.identity.token_id, message, notify, cancel)
+            answer = await run_db(
+                _process, self.session_id, self.identity.token_id, message, notify, cancel, self.toolsets
+            )
         except asyncio.CancelledError:
             cancel.set()
             return
@@ -193,7 +210,9 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             await self.send_body(sse_event(payload), more_body=True)
 
 
-def _process(session_id: str, token_id: Any, message: Message, notify: Any, cancel: Any) -> dict[str, Any] | None:
+def _process(
+    session_id: str, token_id: Any, message: Message, notify: Any, cancel: Any, toolsets: frozenset[str] | None
+) -> dict[str, Any] | None:
     """Run one message of a legacy SSE session (in a worker thread)."""
     identity = reauthenticate(token_id)  # the token may have lost access since the stream opened
     session = McpSession.objects.filter(pk=session_id, closed_at__isnull=True).first()
@@ -206,6 +225,7 @@ def _process(session_id: str, token_id: Any, message: Message, notify: Any, canc
         notify=notify,
         cancel=cancel,
         transport="sse",
+        toolsets=toolsets,
     )
     return handle_message(message, ctx)
 

@@ -32,15 +32,32 @@ def project_get(ref: str, *, restricted_to: Any = None, argument: str = "project
 
 
 def project_stats(project: Project) -> dict[str, Any]:
-    """Counts shown by get_project, in one query per related table."""
+    """Counts shown by get_project: one query per related table, whatever the project's
+    size (each is an aggregate over an (organization, project, ...) index)."""
+    from memory.models import Memory
     from tools.agents.models import Agent
+    from tools.decisions.selectors import decision_counts_by_status
+    from tools.features.selectors import features_by_gate
+    from tools.specs.selectors import specs_by_status
+    from tools.tasks.selectors import task_counts_by_status
     from tools.worksessions.models import WorkSession
 
     agents = Agent.objects.filter(project=project, deleted_at__isnull=True).count()
     sessions = WorkSession.objects.filter(project=project).aggregate(
         total=Count("id"), active=Count("id", filter=Q(status="active"))
     )
-    return {"agents": agents, "sessions": {"total": sessions["total"], "active": sessions["active"]}}
+    memories = Memory.objects.filter(project=project).aggregate(
+        total=Count("id"), archived=Count("id", filter=Q(archived=True))
+    )
+    return {
+        "agents": agents,
+        "sessions": {"total": sessions["total"], "active": sessions["active"]},
+        "tasks": task_counts_by_status(project),
+        "memories": {"total": memories["total"], "archived": memories["archived"]},
+        "decisions": decision_counts_by_status(project),
+        "features": features_by_gate(project),
+        "specs": specs_by_status(project),
+    }
 
 
 def is_archived(project: Project) -> bool:
