@@ -15,7 +15,7 @@ from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
 from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
-from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef, Tags
+from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef, Since, Tags, Until
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get
 from tools.worksessions.selectors import work_session_get
@@ -158,8 +158,8 @@ def list_memories(
     project: ProjectRef | None = None,
     session: SessionRef | None = None,
     tags: Tags | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Since = None,
+    until: Until = None,
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
 ) -> MemoryList:

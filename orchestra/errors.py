@@ -7,6 +7,7 @@ is an internal error: logged with its traceback, answered without it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -15,6 +16,9 @@ class ToolError(Exception):
     http_status = 400
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        # One line, always: a model reads the first text block as the whole story, and
+        # arguments echoed into a message may hold any character.
+        message = " ".join(message.splitlines())
         super().__init__(message)
         self.message = message
         self.details = details or {}
@@ -56,4 +60,13 @@ class LimitExceeded(ToolError):
 
 def not_found(argument: str, value: object) -> NotFound:
     """The one answer for a missing row and for another organization's row."""
-    return NotFound(f"{argument} not found: {value}", details={"argument": argument, "value": str(value)})
+    return NotFound(f"{argument} not found: {shown(value)}", details={"argument": argument, "value": str(value)})
+
+
+def shown(value: object, limit: int = 100) -> str:
+    """A value as an error message may quote it: plain if it is short printable text,
+    else JSON-escaped and cut, so no message carries control characters or a novel."""
+    text = str(value)
+    if text.isprintable() and len(text) <= limit:
+        return text
+    return json.dumps(text[:limit]) + ("…" if len(text) > limit else "")

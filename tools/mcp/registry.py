@@ -225,7 +225,27 @@ class ToolOutcome:
     input_required: InputRequired | None = None  # the tool needs input from the client first
 
 
+def _nul_character_at(value: Any, path: str = "") -> str | None:
+    """Where a NUL character hides in the arguments (PostgreSQL text cannot hold one)."""
+    if isinstance(value, str):
+        return path or "(arguments)" if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return f"{path}.{key!r}".lstrip(".")
+        found = _nul_character_at(item, f"{path}.{key}".lstrip("."))
+        if found is not None:
+            return found
+    return None
+
+
 def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any]:
+    nul_at = _nul_character_at(arguments)
+    if nul_at is not None:
+        raise InvalidArguments(
+            f"invalid arguments for {spec.name}: {nul_at}: text may not contain NUL (U+0000) characters",
+            details={"problems": [{"argument": nul_at, "problem": "contains a NUL (U+0000) character"}]},
+        )
     try:
         parsed = spec.input_model.model_validate(arguments)
     except ValidationError as exc:

@@ -9,7 +9,7 @@ from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
 
 from orchestra.pagination import paginate
-from tools.mcp.args import DEFAULT_PAGE, Cursor, Limit, ProjectRef, Since, Tags, Until
+from tools.mcp.args import DEFAULT_PAGE, Cursor, Limit, ProjectRef, Since, Tags, Timestamp, Until
 from tools.mcp.registry import ToolContext, tool
 from tools.notes import selectors, services
 from tools.notes.models import Note
@@ -128,8 +128,8 @@ def list_notes(
     project: ProjectRef | None = None,
     since: Since = None,
     until: Until = None,
-    updated_since: datetime | None = None,
-    updated_until: datetime | None = None,
+    updated_since: Annotated[Timestamp | None, Field(description="Updated at or after (ISO 8601).")] = None,
+    updated_until: Annotated[Timestamp | None, Field(description="Updated before (ISO 8601).")] = None,
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
 ) -> NoteList:
