@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,16 @@ def manage(*args: str) -> str:
     return subprocess.run(
         [PY, "manage.py", *args], cwd=ROOT, env=ENV, check=True, capture_output=True, text=True
     ).stdout
+
+
+def seed_tasks(token: str, project: str, count: int) -> str:
+    """A project with `count` tasks (bench/seed_tasks.py); the id of its work session."""
+    env = {**ENV, "BENCH_TOKEN": token, "BENCH_PROJECT": project, "BENCH_TASKS": str(count)}
+    script = (ROOT / "bench" / "seed_tasks.py").read_text()
+    result = subprocess.run(
+        [PY, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True
+    )
+    return result.stdout.strip().splitlines()[-1]
 
 
 def start(argv: list[str], url: str) -> subprocess.Popen[bytes]:
@@ -209,6 +220,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4)
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--clients", default="1,10,50")
+    parser.add_argument("--tasks", type=int, default=10_000, help="tasks in the task tools' project")
+    parser.add_argument("--only-tasks", action="store_true", help="run only the task tools' section")
     args = parser.parse_args()
     concurrency = [int(c) for c in args.clients.split(",")]
 
@@ -230,30 +243,12 @@ def main() -> None:
     )
     ref = Target("reference", f"http://127.0.0.1:{ref_port}/mcp", {}, "echo", {"text": "hi"})
     try:
-        columns = f"{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        print(f"\n{'workload':<12}{'clients':>8} | {'server':<10}{columns} | ratio")
-        for workload in ("tools/list", "call"):
-            label = workload if workload == "tools/list" else "tool call"
-            for clients in concurrency:
-                results: dict[str, dict[str, float]] = {}
-                for target in (ref, ours):
-                    r = results[target.name] = asyncio.run(load(target, workload, clients, args.seconds))
-                    ratio = f"{r['rps'] / results['reference']['rps']:.2f}" if target is ours else ""
-                    row = f"{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8.0f}"
-                    print(f"{label:<12}{clients:>8} | {target.name:<10}{row} | {ratio}", flush=True)
-        print(
-            "(ours: the tool call is get_context, with token auth, rate limit and tenancy on; reference: an echo tool)"
-        )
-
-        elapsed = asyncio.run(revocation_under_load(ours, token))
-        print(f"\nrevocation under load (10 clients): refused {elapsed * 1000:.0f} ms after revoketoken exited")
-
-        sse = asyncio.run(sse_capacity(f"http://127.0.0.1:{ours_port}", new_token(), args.streams, ours_proc.pid))
-        print(
-            f"\n{sse['streams']} idle legacy SSE streams on one process: RSS {sse['rss_before_mb']:.0f} MB -> "
-            f"{sse['rss_after_mb']:.0f} MB ({sse['per_stream_kb']:.1f} KB per stream); "
-            f"delivery latency p50 {sse['p50']:.1f} ms, p99 {sse['p99']:.1f} ms"
-        )
+        if not args.only_tasks:
+            transport_figures(args, concurrency, ours, ref, token, new_token, ours_port, ours_proc.pid)
+        # The transport section revokes its token; the task tools get their own.
+        task_token = new_token()
+        task_target = Target("orchestra", ours.url, {"Authorization": f"Bearer {task_token}"}, "get_context", {})
+        task_tool_figures(args, task_target, task_token, f"{slug}-tasks")
     finally:
         for process in (ours_proc, ref_proc):
             process.terminate()
@@ -261,6 +256,60 @@ def main() -> None:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def transport_figures(
+    args: argparse.Namespace,
+    concurrency: list[int],
+    ours: Target,
+    ref: Target,
+    token: str,
+    new_token: Callable[[], str],
+    ours_port: int,
+    ours_pid: int,
+) -> None:
+    columns = f"{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    print(f"\n{'workload':<12}{'clients':>8} | {'server':<10}{columns} | ratio")
+    for workload in ("tools/list", "call"):
+        label = workload if workload == "tools/list" else "tool call"
+        for clients in concurrency:
+            results: dict[str, dict[str, float]] = {}
+            for target in (ref, ours):
+                r = results[target.name] = asyncio.run(load(target, workload, clients, args.seconds))
+                ratio = f"{r['rps'] / results['reference']['rps']:.2f}" if target is ours else ""
+                row = f"{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8.0f}"
+                print(f"{label:<12}{clients:>8} | {target.name:<10}{row} | {ratio}", flush=True)
+    print("(ours: the tool call is get_context, with token auth, rate limit and tenancy on; reference: an echo tool)")
+
+    elapsed = asyncio.run(revocation_under_load(ours, token))
+    print(f"\nrevocation under load (10 clients): refused {elapsed * 1000:.0f} ms after revoketoken exited")
+
+    sse = asyncio.run(sse_capacity(f"http://127.0.0.1:{ours_port}", new_token(), args.streams, ours_pid))
+    print(
+        f"\n{sse['streams']} idle legacy SSE streams on one process: RSS {sse['rss_before_mb']:.0f} MB -> "
+        f"{sse['rss_after_mb']:.0f} MB ({sse['per_stream_kb']:.1f} KB per stream); "
+        f"delivery latency p50 {sse['p50']:.1f} ms, p99 {sse['p99']:.1f} ms"
+    )
+
+
+def task_tool_figures(args: argparse.Namespace, ours: Target, token: str, project: str) -> None:
+    """create_task, list_tasks and resume_session on a project with many tasks."""
+    print(f"\nseeding {args.tasks:,} tasks through the tools ...", flush=True)
+    session = seed_tasks(token, project, args.tasks)
+    workloads: list[tuple[str, dict[str, Any]]] = [
+        ("create_task", {"title": "Bench task", "project": project, "priority": "high"}),
+        ("list_tasks", {"project": project, "status": ["todo", "in_progress"]}),
+        ("get_next_task", {"project": project}),
+        ("resume_session", {"session": session}),
+    ]
+    print(f"\n{'tool':<16}{'clients':>8} |{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for tool, arguments in workloads:
+        target = Target(tool, ours.url, ours.headers, tool, arguments)
+        for clients in (1, 10):
+            r = asyncio.run(load(target, "call", clients, args.seconds))
+            row = f"{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8.0f}"
+            print(f"{tool:<16}{clients:>8} |{row}", flush=True)
+    print(f"(a project with {args.tasks:,} tasks; list_tasks: a page of 20 open tasks; resume_session: 20 memories)")
 
 
 if __name__ == "__main__":
