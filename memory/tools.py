@@ -105,12 +105,12 @@ def _memory(ref: str) -> Memory:
 def store_memory(
     ctx: ToolContext,
     content: Annotated[str, Field(min_length=1, max_length=65536, description="What to remember (64 KiB max).")],
-    scope: ScopeName = "organization",
+    scope: Annotated[ScopeName, Field(description="Owner; agent/project/session need that argument.")] = "organization",
     agent: AgentRef | None = None,
     project: ProjectRef | None = None,
     session: SessionRef | None = None,
     tags: Tags | None = None,
-    importance: Annotated[int, Field(ge=1, le=10)] = 5,
+    importance: Annotated[int, Field(ge=1, le=10, description="1 (trivia) to 10 (vital).")] = 5,
     metadata: dict[str, Any] | None = None,
 ) -> StoreOut:
     """Remember something for the team; the scope names its owner. Identical content in a scope is kept once."""
@@ -132,7 +132,7 @@ def search_memory(
     tags: Tags | None = None,
     limit: Annotated[int, Field(ge=1, le=50)] = 10,
     min_similarity: Annotated[float, Field(ge=0, le=1, description="Minimum cosine similarity.")] = 0.0,
-    include_archived: bool = False,
+    include_archived: Annotated[bool, Field(description="Also archived entries.")] = False,
 ) -> SearchOut:
     """Find memories by meaning and by words, fused into one ranking."""
     owners = _owners(ctx, agent, project, session)

@@ -23,7 +23,7 @@ Role = Annotated[str, Field(max_length=120)]
 Skills = Annotated[list[Annotated[str, Field(max_length=80)]], Field(max_length=50)]
 MemoryScopeName = Literal["private", "project", "organization"]
 Description = Annotated[str, Field(max_length=20_000)]
-ModelName = Annotated[str, Field(max_length=120)]
+ModelName = Annotated[str, Field(max_length=120, description="The model it runs on.")]
 
 
 class AgentOut(TypedDict):
@@ -105,7 +105,9 @@ def create_agent(
     name: Name,
     role: Role | None = None,
     skills: Skills | None = None,
-    memory_scope: MemoryScopeName = "private",
+    memory_scope: Annotated[
+        MemoryScopeName, Field(description="private: its entries plus project and organization ones.")
+    ] = "private",
     project: ProjectRef | None = None,
     description: Description | None = None,
     model: ModelName | None = None,
@@ -197,7 +199,7 @@ def update_agent(
 def delete_agent(
     ctx: ToolContext,
     agent: AgentRef,
-    archive_memory: bool = True,
+    archive_memory: Annotated[bool, Field(description="false deletes its memories.")] = True,
 ) -> AgentDeleted:
     """Soft-delete an agent (history kept); its memories are archived, or deleted if archive_memory is false."""
     row = _writable_agent(ctx, agent)

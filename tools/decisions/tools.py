@@ -220,7 +220,9 @@ def update_decision(
     decision: DecisionRef,
     status: NewStatus | None = None,
     outcome: Text | None = None,
-    comment: Annotated[str | None, Field(min_length=1, max_length=4000)] = None,
+    comment: Annotated[
+        str | None, Field(min_length=1, max_length=4000, description="Appended to the discussion.")
+    ] = None,
     agent: AgentRef | None = None,
 ) -> DecisionDetail:
     """Change status or outcome, or add a comment to the discussion."""
@@ -244,7 +246,7 @@ def search_decisions(
     status: Status | None = None,
     tags: Tags | None = None,
     limit: Annotated[int, Field(ge=1, le=50)] = 10,
-    min_similarity: Annotated[float, Field(ge=0, le=1)] = 0.0,
+    min_similarity: Annotated[float, Field(ge=0, le=1, description="Minimum cosine similarity.")] = 0.0,
 ) -> DecisionHits:
     """Search decisions by meaning and by words."""
     restricted = ctx.identity.project_id

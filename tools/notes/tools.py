@@ -124,7 +124,7 @@ def create_note(
 def list_notes(
     ctx: ToolContext,
     tag: Annotated[str | None, Field(max_length=50)] = None,
-    search: Annotated[str | None, Field(min_length=1, max_length=500)] = None,
+    search: Annotated[str | None, Field(min_length=1, max_length=500, description="Words in title or content.")] = None,
     project: ProjectRef | None = None,
     since: Since = None,
     until: Until = None,

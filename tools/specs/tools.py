@@ -126,7 +126,7 @@ def update_spec(
     title: Title | None = None,
     content: Content | None = None,
     status: Status | None = None,
-    change_note: Annotated[str | None, Field(max_length=500)] = None,
+    change_note: Annotated[str | None, Field(max_length=500, description="Why; kept with the version.")] = None,
     agent: AgentRef | None = None,
 ) -> SpecOut:
     """Edit a spec; title or content changes make a new immutable version."""
@@ -147,7 +147,7 @@ def update_spec(
 def get_spec(
     ctx: ToolContext,
     spec: SpecRef,
-    version: Annotated[int | None, Field(ge=1)] = None,
+    version: Annotated[int | None, Field(ge=1, description="Default: the latest.")] = None,
 ) -> SpecDetail:
     """One spec with a version's content (default: latest) and the version list."""
     row = selectors.spec_get(spec, restricted_to=ctx.identity.project_id)

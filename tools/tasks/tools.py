@@ -34,7 +34,7 @@ PriorityName = Literal["critical", "high", "medium", "low"]
 Priority = Annotated[PriorityName, WithJsonSchema({"enum": list(get_args(PriorityName))})]
 # Tasks are addressed by UUID only; `format: uuid` says so (and that it is a string)
 # without a description.
-TaskRef = Annotated[uuid.UUID, WithJsonSchema({"format": "uuid"})]
+TaskRef = Annotated[uuid.UUID, WithJsonSchema({"format": "uuid", "description": "Task id."})]
 AssigneeRef = Annotated[str, Field(max_length=254, description="Agent id/slug, member email/id.")]
 # Blank titles are refused by the service (after trimming), so no minLength in the schema.
 Title = Annotated[str, Field(max_length=300)]
@@ -42,7 +42,14 @@ Description = Annotated[str, Field(max_length=20_000)]
 BlockedBy = Annotated[
     list[uuid.UUID],
     Field(max_length=services.MAX_BLOCKERS),
-    WithJsonSchema({"type": "array", "items": {"format": "uuid"}, "maxItems": services.MAX_BLOCKERS}),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"format": "uuid"},
+            "maxItems": services.MAX_BLOCKERS,
+            "description": "Ids of tasks to finish first.",
+        }
+    ),
 ]
 Labels = Annotated[
     list[Annotated[str, Field(max_length=50)]],
@@ -53,7 +60,9 @@ ClearableName = Literal["assignee", "due_date", "parent"]
 Clear = Annotated[
     list[ClearableName],
     Field(max_length=3),
-    WithJsonSchema({"type": "array", "items": {"enum": list(get_args(ClearableName))}}),
+    WithJsonSchema(
+        {"type": "array", "items": {"enum": list(get_args(ClearableName))}, "description": "Fields to empty."}
+    ),
 ]
 
 
