@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import environ
@@ -73,6 +74,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
     "channels",
     "rest_framework",
     "drf_spectacular",
@@ -100,6 +105,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -270,6 +276,71 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["tools.mcp.rest.expand_tool_paths"],
 }
 
+# --- people: sign-up, login, mail (django-allauth) -------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "web:home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None  # people sign in with their email address
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a link preview or a mail scanner must not confirm
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_SESSION_REMEMBER = None  # the login form offers "remember me"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Orchestra] "
+# allauth's rate limits (per IP / per key), login throttling included.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # a GitHub login with a verified email finds its account
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+GITHUB_CLIENT_ID = env.str("GITHUB_CLIENT_ID", default="")
+GITHUB_CLIENT_SECRET = env.str("GITHUB_CLIENT_SECRET", default="")
+# GitHub Enterprise (or a test stand-in): its web URL; allauth then calls its API at
+# GITHUB_URL/api/v3. Read when allauth's GitHub adapter is imported: set it in the
+# environment, not at run time.
+GITHUB_URL = env.str("GITHUB_URL", default="https://github.com").rstrip("/")
+SOCIALACCOUNT_PROVIDERS: dict[str, Any] = {
+    "github": {
+        "SCOPE": ["read:user", "user:email"],
+        **({"GITHUB_URL": GITHUB_URL} if GITHUB_URL != "https://github.com" else {}),
+        **(
+            {"APPS": [{"client_id": GITHUB_CLIENT_ID, "secret": GITHUB_CLIENT_SECRET, "key": ""}]}
+            if GITHUB_CLIENT_ID
+            else {}
+        ),
+    }
+}
+
+# Mail: the console in the embedded default, SMTP (or any backend) from EMAIL_URL.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Orchestra <noreply@localhost>")
+if env.str("EMAIL_URL", default=""):
+    # smtp://user:password@host:587 (or smtp+tls://, smtp+ssl://): see django-environ.
+    _email = env.email_url("EMAIL_URL")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+    EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
 # --- security -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -278,6 +349,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 if _app.scheme == "https" and not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -291,6 +364,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves static files from Daphne itself (the admin needs them); without a
 # collectstatic run (a local checkout) it finds them in the apps directly.
 WHITENOISE_USE_FINDERS = not STATIC_ROOT.exists()

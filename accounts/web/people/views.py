@@ -1,0 +1,12 @@
+"""Onboarding: name the organization, invite teammates, make the first token."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+@login_required
+def onboarding(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/onboarding/start.html")
