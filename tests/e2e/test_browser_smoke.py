@@ -1,0 +1,12 @@
+"""The browser itself works: the login page renders in Debian's chromium."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import screenshot
+
+
+def test_login_page_renders(live, page) -> None:
+    page.goto(f"{live.url}/accounts/login/")
+    assert "Sign In" in page.title() or "Log in" in page.title()
+    assert page.locator("input[type=email], input[name=login]").count() == 1
+    assert screenshot(page, "login").stat().st_size > 1000
