@@ -294,6 +294,9 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_SESSION_REMEMBER = None  # the login form offers "remember me"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Orchestra] "
+# Where people land after signing in or up: a pending invitation, onboarding, or home.
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 # allauth's rate limits (per IP / per key), login throttling included.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
