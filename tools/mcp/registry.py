@@ -100,11 +100,15 @@ class UnknownTool(Exception):
 
 
 _REGISTRY: dict[str, ToolSpec] = {}
+_SORTED: dict[str, ToolSpec] | None = None  # registry() is on every request's path
 
 
 def registry() -> dict[str, ToolSpec]:
-    """Every registered tool by name (sorted, so listings are stable)."""
-    return dict(sorted(_REGISTRY.items()))
+    """Every registered tool by name (sorted, so listings are stable). Do not mutate."""
+    global _SORTED
+    if _SORTED is None:
+        _SORTED = dict(sorted(_REGISTRY.items()))
+    return _SORTED
 
 
 def get_tool(name: str) -> ToolSpec:
@@ -131,6 +135,8 @@ def tool(
         if spec.name in _REGISTRY and _REGISTRY[spec.name].func is not func:
             raise RuntimeError(f"tool {spec.name} is declared twice")
         _REGISTRY[spec.name] = spec
+        global _SORTED
+        _SORTED = None
         return func
 
     return decorate

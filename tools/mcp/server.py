@@ -159,21 +159,37 @@ def _decode_cursor(cursor: Any) -> int:
 def _tools_list(message: Message, ctx: CallContext) -> dict[str, Any]:
     cursor = message.params.get("cursor")
     offset = _decode_cursor(cursor) if cursor is not None else 0
-    page_size = settings.MCP_TOOLS_PAGE_SIZE
-    # Sorted by name: a stable order across pages and processes.
-    specs = toolsets.narrow(registry().values(), ctx.toolsets)
-    page = specs[offset : offset + page_size]
-    with_output = versions.structured_output(ctx.protocol_version)
-    tools = []
-    for spec in page:
-        listing = spec.listing()
-        if not with_output:
-            listing.pop("outputSchema", None)
-        tools.append(listing)
+    tools, has_more = _tools_page(offset, versions.structured_output(ctx.protocol_version), ctx.toolsets)
     result: dict[str, Any] = {"tools": tools}
-    if offset + page_size < len(specs):
-        result["nextCursor"] = _encode_cursor(offset + page_size)
+    if has_more:
+        result["nextCursor"] = _encode_cursor(offset + settings.MCP_TOOLS_PAGE_SIZE)
     return _cache_hints(result, ctx)
+
+
+_PAGES: dict[tuple[Any, ...], tuple[orjson.Fragment, bool]] = {}
+
+
+def _tools_page(offset: int, with_output: bool, selected: frozenset[str] | None) -> tuple[orjson.Fragment, bool]:
+    """One page of the catalogue as ready-made JSON, and whether more follow. The
+    catalogue only changes when tools are registered (a new registry() dict), so pages
+    are encoded once per process instead of once per request (tens of KB each)."""
+    specs = registry()
+    page_size = settings.MCP_TOOLS_PAGE_SIZE
+    key = (id(specs), offset, page_size, with_output, selected)
+    cached = _PAGES.get(key)
+    if cached is None:
+        # Sorted by name: a stable order across pages and processes.
+        listed = toolsets.narrow(specs.values(), selected)
+        tools = []
+        for spec in listed[offset : offset + page_size]:
+            listing = spec.listing()
+            if not with_output:
+                listing.pop("outputSchema", None)
+            tools.append(listing)
+        if len(_PAGES) > 256:  # bounded: toolsets combinations are few, but clients choose them
+            _PAGES.clear()
+        cached = _PAGES[key] = (orjson.Fragment(orjson.dumps(tools)), offset + page_size < len(listed))
+    return cached
 
 
 def _progress_reporter(
