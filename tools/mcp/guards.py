@@ -65,14 +65,12 @@ def _count(key_prefix: str, limit: int, *, increment: bool = True) -> RateLimit:
     window = now // WINDOW_SECONDS
     key = f"{key_prefix}:{window}"
     if increment:
-        if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
-            used = 1
-        else:
-            try:
-                used = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
-                used = 1
+        # incr first: one cache operation (one Redis round trip) per request once the
+        # window's counter exists; add only for the window's first request.
+        try:
+            used = cache.incr(key)
+        except ValueError:  # no counter yet in this window (or another request just made it)
+            used = 1 if cache.add(key, 1, timeout=WINDOW_SECONDS + 5) else cache.incr(key)
     else:
         used = int(cache.get(key, 0))
     return RateLimit(limit=limit, remaining=limit - used, reset_at=(window + 1) * WINDOW_SECONDS)

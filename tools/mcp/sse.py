@@ -34,6 +34,7 @@ from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
 from tools.mcp import control, endpoint, jsonrpc, versions
 from tools.mcp.consumers import (
+    NO_LAYER,
     DirectDispatchMixin,
     encode_headers,
     host_origin_refusal,
@@ -259,7 +260,7 @@ def post_message(request: endpoint.Request) -> tuple[endpoint.Reply, str | None]
 class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
     """POST /mcp/messages/?session_id=…: forwards to the stream, answers 202."""
 
-    channel_layer_alias = "__none__"  # sends through the default layer; never listens
+    channel_layer_alias = NO_LAYER  # sends through the default layer; never listens
 
     async def handle(self, body: bytes) -> None:
         headers = scope_headers(self.scope)
