@@ -25,5 +25,5 @@ def skip_twisted_form_parsing() -> None:
         kwargs.setdefault("parsePOSTFormSubmission", False)
         original(self, *args, **kwargs)
 
-    WebRequest.__init__ = __init__  # type: ignore[method-assign]
-    WebRequest._orchestra_tuned = True  # type: ignore[attr-defined]
+    WebRequest.__init__ = __init__
+    WebRequest._orchestra_tuned = True

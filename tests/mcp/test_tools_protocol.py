@@ -7,10 +7,13 @@ import asyncio
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 
 from tests.conftest import asgi_request
 from tests.mcp.helpers import auth, initialize, post, rpc
+from tools.mcp import consumers
 from tools.mcp.registry import registry
+from tools.projects import selectors as project_selectors
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -178,3 +181,31 @@ async def test_every_request_counts_once_against_the_rate_limit(settings, alice_
         remaining.append(int(response.headers["x-ratelimit-remaining"]))
     assert remaining == [3, 2, 1, 0]
     assert (await post(alice_token, session, rpc("ping"))).status == 429
+
+
+async def test_get_context_is_answered_from_memory_while_its_usage_is_fresh(alice_token, monkeypatch) -> None:
+    session = await initialize(alice_token)
+    call = rpc("tools/call", {"name": "get_context", "arguments": {}})
+    first = (await post(alice_token, session, call)).json()["result"]  # a worker thread: counts projects
+    real_run_db = consumers.run_db
+
+    async def no_thread(*args, **kwargs):
+        raise AssertionError("get_context should not need the database now")
+
+    monkeypatch.setattr("tools.mcp.consumers.run_db", no_thread)
+    cached = (await post(alice_token, session, call)).json()["result"]
+    assert cached["structuredContent"] == first["structuredContent"]
+    assert cached["structuredContent"]["usage"] == {"projects": 0}
+    # Once the usage is older than USAGE_CACHE_SECONDS, the call goes to the database again.
+    monkeypatch.setattr("tools.mcp.consumers.run_db", real_run_db)
+    await sync_to_async(project_create_for)(alice_token)
+    monkeypatch.setattr(project_selectors, "_usage", {})
+    fresh = (await post(alice_token, session, call)).json()["result"]
+    assert fresh["structuredContent"]["usage"] == {"projects": 1}
+
+
+def project_create_for(raw_token: str) -> None:
+    from accounts.auth import authenticate_token
+    from tools.mcp.dispatch import call_tool
+
+    assert not call_tool("create_project", {"name": "Counted"}, authenticate_token(raw_token)).is_error

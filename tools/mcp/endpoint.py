@@ -29,6 +29,7 @@ from accounts.auth import is_cached as is_token_cached
 from tools.mcp import guards, jsonrpc, toolsets, versions
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.modern import handle_modern
+from tools.mcp.registry import registry
 from tools.mcp.server import CallContext, handle_message
 from tools.mcp.sessions import is_cached as is_session_cached
 from tools.mcp.sessions import session_close, session_for_token
@@ -116,6 +117,17 @@ def authenticate(
 MEMORY_METHODS = frozenset({"tools/list", "ping"})
 
 
+def _in_memory(method: object, params: object, identity: TokenIdentity) -> bool:
+    """Whether this request needs no database: a memory method, or a call of a tool
+    that says it can run without one for this caller (get_context, mostly)."""
+    if method in MEMORY_METHODS:
+        return True
+    if method != "tools/call" or not isinstance(params, dict):
+        return False
+    spec = registry().get(params.get("name"))  # type: ignore[arg-type]
+    return spec is not None and spec.answerable_from_memory is not None and spec.answerable_from_memory(identity)
+
+
 def handle(
     request: Request,
     notify: Callable[[dict[str, Any]], None] | None = None,
@@ -159,12 +171,14 @@ def _answerable_from_memory(request: Request) -> bool:
     except ValueError:
         return False
     items = payload if isinstance(payload, list) else [payload]
-    if not all(isinstance(item, dict) and item.get("method") in MEMORY_METHODS for item in items):
+    if not all(isinstance(item, dict) for item in items):
         return False
     raw = bearer_from_header(request.headers.get("authorization"))
     if not is_token_cached(raw):
         return False
     identity = authenticate_token(raw, memory_only=True)
+    if not all(_in_memory(item.get("method"), item.get("params"), identity) for item in items):
+        return False
     return is_session_cached(request.headers.get(SESSION_HEADER, ""), identity.token_id)
 
 
@@ -229,7 +243,7 @@ def _post(
         except JsonRpcError as exc:
             messages.append(exc)
     valid = [m for m in messages if isinstance(m, Message)]
-    if memory_only and any(m.method not in MEMORY_METHODS for m in valid):
+    if memory_only and not all(_in_memory(m.method, m.params, identity) for m in valid):
         raise NeedsDatabase("a method that needs the database")
 
     initializing = any(m.kind == "request" and m.method == "initialize" for m in valid)

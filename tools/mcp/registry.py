@@ -79,6 +79,9 @@ class ToolSpec:
     annotations: dict[str, Any] = field(default_factory=dict)
     # Client capabilities the tool cannot work without (2026-07-28 answers -32021).
     requires: dict[str, Any] = field(default_factory=dict)
+    # For the few tools that can run without the database for a caller: given the
+    # identity, whether this call would (the MCP fast path then runs it on the event loop).
+    answerable_from_memory: Callable[[TokenIdentity], bool] | None = None
 
     def listing(self) -> dict[str, Any]:
         """The tool as `tools/list` shows it."""
@@ -125,6 +128,7 @@ def tool(
     destructive: bool = False,
     idempotent: bool = False,
     requires: dict[str, Any] | None = None,
+    answerable_from_memory: Callable[[TokenIdentity], bool] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a tool function (see module docstring). `requires` names client
     capabilities the tool cannot work without."""
@@ -132,6 +136,7 @@ def tool(
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         spec = build_spec(func, category=category, read_only=read_only, destructive=destructive, idempotent=idempotent)
         spec.requires = dict(requires or {})
+        spec.answerable_from_memory = answerable_from_memory
         if spec.name in _REGISTRY and _REGISTRY[spec.name].func is not func:
             raise RuntimeError(f"tool {spec.name} is declared twice")
         _REGISTRY[spec.name] = spec

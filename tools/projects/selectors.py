@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -62,3 +64,36 @@ def project_stats(project: Project) -> dict[str, Any]:
 
 def is_archived(project: Project) -> bool:
     return project.status == ProjectStatus.ARCHIVED
+
+
+# get_context's usage, per organization, for USAGE_CACHE_SECONDS: agents call it at
+# every start, and plan limits are enforced where rows are written, never from here.
+USAGE_CACHE_SECONDS = 1.0
+_usage: dict[Any, tuple[float, dict[str, int]]] = {}
+
+
+def organization_usage(organization_id: Any) -> dict[str, int]:
+    """What the organization in scope uses (for get_context), at most a second old.
+
+    On an event loop (the MCP fast path, which checked usage_is_cached first) a value
+    that went stale since that check is returned rather than touching the database."""
+    now = time.monotonic()
+    cached = _usage.get(organization_id)
+    if cached is not None and (cached[0] > now or _on_event_loop()):
+        return cached[1]
+    usage = {"projects": Project.objects.filter(status=ProjectStatus.ACTIVE).count()}
+    _usage[organization_id] = (now + USAGE_CACHE_SECONDS, usage)
+    return usage
+
+
+def usage_is_cached(organization_id: Any) -> bool:
+    cached = _usage.get(organization_id)
+    return cached is not None and cached[0] > time.monotonic()
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

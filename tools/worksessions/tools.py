@@ -14,7 +14,7 @@ from tools.agents.selectors import agent_get
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.models import Project
-from tools.projects.selectors import project_get
+from tools.projects.selectors import organization_usage, project_get, usage_is_cached
 from tools.worksessions import selectors, services
 from tools.worksessions.models import WorkSession
 
@@ -27,7 +27,13 @@ class ContextOut(TypedDict):
     usage: dict[str, Any]
 
 
-@tool(category="sessions", read_only=True, idempotent=True)
+def _context_in_memory(identity: Any) -> bool:
+    """get_context needs no database when its usage is cached and no project
+    restriction must be looked up: the MCP fast path may answer it on the event loop."""
+    return identity.project_id is None and usage_is_cached(identity.organization.pk)
+
+
+@tool(category="sessions", read_only=True, idempotent=True, answerable_from_memory=_context_in_memory)
 def get_context(ctx: ToolContext) -> ContextOut:
     """Who is calling: organization, user, token mode and scopes, plan limits and usage. Call it first."""
     identity = ctx.identity
@@ -57,7 +63,7 @@ def get_context(ctx: ToolContext) -> ContextOut:
             "name": "unlimited",
             "limits": {"projects": "unlimited", "memories": "unlimited", "members": "unlimited"},
         },
-        usage={"projects": Project.objects.filter(status="active").count()},
+        usage=organization_usage(org.pk),
     )
 
 
