@@ -1,4 +1,5 @@
-"""ASGI entry point: MCP transports on Channels, everything else through Django."""
+"""ASGI entry point: MCP transports and the live activity feed on Channels, everything else
+through Django."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchestra.settings")
 django_asgi_app = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
 from orchestra.daphne_tuning import skip_twisted_form_parsing  # noqa: E402
+from tools.activity.live import ActivityFeedConsumer  # noqa: E402
 from tools.mcp.consumers import StreamableHttpConsumer  # noqa: E402
 from tools.mcp.sse import LegacyMessagesConsumer, LegacySseConsumer  # noqa: E402
 
@@ -29,6 +33,10 @@ application = ProtocolTypeRouter(
                 path("mcp/messages", LegacyMessagesConsumer.as_asgi()),
                 re_path(r"", django_asgi_app),  # type: ignore[arg-type]  # an ASGI app, not a view
             ]
+        ),
+        # The dashboard's live activity feed: signed-in members, same-origin pages only.
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter([path("ws/activity/", ActivityFeedConsumer.as_asgi())]))
         ),
     }
 )

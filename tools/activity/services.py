@@ -11,6 +11,7 @@ from django.db import connection, models, transaction
 from orchestra.actor import Actor
 from orchestra.errors import InvalidArguments
 from orchestra.tenancy import current_organization_id
+from tools.activity.live import publish_on_commit
 from tools.activity.models import Activity
 
 
@@ -28,7 +29,7 @@ def activity_record(
     so that the change and its audit row land (or roll back) together."""
     if not connection.in_atomic_block:
         raise RuntimeError("activity_record must be called inside the change's transaction")
-    return Activity.objects.create(
+    activity = Activity.objects.create(
         organization_id=current_organization_id(),
         type=type,
         description=description,
@@ -42,6 +43,9 @@ def activity_record(
         project_id=project_id,
         session_id=session_id,
     )
+    # Browsers watching the organization's feed see the row once the change commits.
+    publish_on_commit(activity)
+    return activity
 
 
 # The first segment of the system's own event types ("project.created", "memory.stored",

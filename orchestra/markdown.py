@@ -1,0 +1,95 @@
+"""Markdown written by agents and people (notes, specs, decisions, task descriptions),
+rendered to HTML that is safe to put in a page.
+
+Markdown lets raw HTML through by design, so its output is never trusted: nh3 (ammonia)
+then keeps only an allow-list of tags and attributes, only http, https and mailto
+links (and relative ones), and marks every link rel="noopener noreferrer nofollow".
+Scripts, styles, frames, forms, event handlers, style attributes and data: or
+javascript: URLs never survive."""
+
+from __future__ import annotations
+
+import markdown as python_markdown
+import nh3
+from django.utils.safestring import SafeString, mark_safe
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "dd",
+        "del",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "kbd",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+LINK_REL = "noopener noreferrer nofollow"
+# Removed with everything inside them (other unknown tags are dropped, their text kept).
+DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "template", "noscript", "textarea"})
+EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+
+_cleaner = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(DROPPED_WITH_CONTENT),
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes=set(URL_SCHEMES),
+    link_rel=LINK_REL,
+    strip_comments=True,
+)
+
+
+def sanitize_html(html: str) -> str:
+    """Only the allow-listed tags, attributes and URL schemes of `html`."""
+    return _cleaner.clean(html)
+
+
+def render_markdown(text: str | None) -> SafeString:
+    """Markdown to sanitised HTML, ready for a template."""
+    if not text:
+        return mark_safe("")  # nothing to escape
+    html = python_markdown.markdown(text, extensions=EXTENSIONS, output_format="html")
+    return mark_safe(sanitize_html(html))  # noqa: S308  # sanitised just above

@@ -1,0 +1,76 @@
+"""Small helpers of the dashboard's templates (`{% load dashboard %}`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+# Where an activity's target is shown, by the target_type activity_record stores.
+TARGET_PAGES = {
+    "project": "web:project",
+    "task": "web:task",
+    "decision": "web:decision",
+    "spec": "web:spec",
+    "feature": "web:feature",
+    "note": "web:note",
+    "memory": "web:memory",
+}
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """ "just now", "5 minutes ago", "2 days, 3 hours ago"."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment)} ago"
+
+
+@register.filter
+def target_url(activity: Any) -> str:
+    """The dashboard page of an activity's target, or "" when it has none."""
+    name = TARGET_PAGES.get(activity.target_type)
+    if name is None or activity.target_id is None:
+        return ""
+    try:
+        return reverse(name, args=[activity.target_id])
+    except NoReverseMatch:
+        return ""
+
+
+@register.filter
+def actor(activity: Any) -> str:
+    """Who did it: the agent (for its user), else the user."""
+    user = activity.actor_user
+    who = (user.name or user.email) if user is not None else ""
+    if activity.agent is not None:
+        return f"{activity.agent.name} ({who})" if who else activity.agent.name
+    return who or "someone"
+
+
+@register.filter
+def percent(part: int, whole: int) -> int:
+    """part of whole, in whole percent (0 when whole is 0)."""
+    return round(100 * part / whole) if whole else 0
+
+
+@register.simple_tag(takes_context=True)
+def query(context: Any, **changes: Any) -> str:
+    """The current query string with `changes` applied (None or "" removes a key), e.g.
+    for a next-page link that keeps the filters."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"

@@ -1,0 +1,15 @@
+"""`{% load markdown %}` then `{{ text|markdown }}`: agents' markdown, sanitised."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import SafeString
+
+from orchestra.markdown import render_markdown
+
+register = template.Library()
+
+
+@register.filter(name="markdown")
+def markdown_filter(text: str | None) -> SafeString:
+    return render_markdown(text)
