@@ -72,6 +72,15 @@ LINK_REL = "noopener noreferrer nofollow"
 DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "template", "noscript", "textarea"})
 EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
 
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    # Images only from absolute http(s) URLs: a relative one would make every reader's
+    # browser request a path of ours.
+    if tag == "img" and attribute == "src" and not value.lower().startswith(("https://", "http://")):
+        return None
+    return value
+
+
 _cleaner = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
     clean_content_tags=set(DROPPED_WITH_CONTENT),
@@ -79,6 +88,7 @@ _cleaner = nh3.Cleaner(
     url_schemes=set(URL_SCHEMES),
     link_rel=LINK_REL,
     strip_comments=True,
+    attribute_filter=_attribute_filter,
 )
 
 

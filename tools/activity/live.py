@@ -61,6 +61,17 @@ def publish(organization_id: Any, event: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    try:
+        if loop is not None:
+            # Sync code inside an event loop's own thread (only possible with
+            # DJANGO_ALLOW_ASYNC_UNSAFE, as in browser tests): send from that loop.
+            task = loop.create_task(_send(layer, group_name(organization_id), event))
+            _sending.add(task)
+            task.add_done_callback(_sent)
+            return
         async_to_sync(_send)(layer, group_name(organization_id), event)
     except Exception:
         # The row is written either way; a browser that missed it sees it on reload.
@@ -69,6 +80,16 @@ def publish(organization_id: Any, event: dict[str, Any]) -> None:
 
 async def _send(layer: Any, group: str, event: dict[str, Any]) -> None:
     await asyncio.wait_for(layer.group_send(group, event), timeout=PUBLISH_TIMEOUT_SECONDS)
+
+
+# Sends scheduled on a running loop, kept until done (the loop holds tasks weakly).
+_sending: set[asyncio.Task[None]] = set()
+
+
+def _sent(task: asyncio.Task[None]) -> None:
+    _sending.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("an activity could not be published to the live feed", exc_info=task.exception())
 
 
 def is_member(user_id: Any, organization_id: Any) -> bool:
