@@ -6,12 +6,15 @@ Token digests are never shown; tokens are issued where they can be shown once
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from accounts.models import MCPToken, Membership, Organization, User
+from accounts.models import Invitation, MCPToken, Membership, Organization, User
 from accounts.services import organization_suspend, token_revoke
 
 
@@ -61,8 +64,9 @@ class OrganizationAdmin(admin.ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ("user", "organization", "role", "created_at")
-    list_filter = ("role",)
+    list_filter = ("role", "created_at")
     search_fields = ("user__email", "organization__name", "organization__slug")
+    list_select_related = ("user", "organization")
     autocomplete_fields = ("user", "organization")
 
 
@@ -121,3 +125,47 @@ class MCPTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             token_revoke(token=token)
         messages.success(request, f"Revoked {queryset.count()} token(s).")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are sent from the dashboard (the link is shown nowhere else); an
+    operator can read and revoke them. The digest is never displayed."""
+
+    list_display = ("email", "organization", "role", "state", "invited_by", "expires_at", "created_at")
+    list_filter = (
+        "role",
+        ("accepted_at", admin.EmptyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+        "created_at",
+    )
+    search_fields = ("email", "organization__name", "organization__slug", "invited_by__email")
+    list_select_related = ("organization", "invited_by")
+    fields = (
+        "email",
+        "organization",
+        "role",
+        "invited_by",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+        "created_at",
+    )
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    @admin.display(description="status")
+    def state(self, invitation: Invitation) -> str:
+        return invitation.status
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke: their links stop working")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        revoked = queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        messages.success(request, f"Revoked {revoked} invitation(s).")

@@ -10,13 +10,17 @@ class MemoryAdmin(TenantAdmin):
         "short_content",
         "organization",
         "scope",
+        "project",
+        "agent",
         "embedding_status",
         "importance",
         "archived",
         "created_at",
     )
-    list_filter = ("scope", "embedding_status", "archived", "created_at")
-    search_fields = ("content", "organization__slug")
+    list_filter = ("scope", "embedding_status", "archived", "importance", "created_at")
+    search_fields = ("content", "organization__slug", "project__slug", "agent__slug")
+    list_select_related = ("organization", "project", "agent")
+    # Vectors and search vectors are never shown (nor parsed for a page).
     exclude = ("embedding", "search_vector")
     readonly_fields = ("organization", "content_hash", "embedding_model", "embedding_error", "author", "created_at")
 

@@ -7,7 +7,7 @@ default manager) sees the right tenant.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.db import models
@@ -17,7 +17,7 @@ from orchestra.tenancy import TenantModel, tenant_scope
 
 
 class TenantAdmin(admin.ModelAdmin):
-    list_select_related = ("organization",)
+    list_select_related: ClassVar[bool | tuple[str, ...] | list[str]] = ("organization",)
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         return self.model.unscoped.select_related("organization")

@@ -11,10 +11,15 @@ from tools.activity.models import Activity
 class ActivityAdmin(TenantAdmin):
     """The audit trail: read-only."""
 
-    list_display = ("created_at", "type", "organization", "actor_user", "agent", "tool", "target_type", "target_id")
-    list_filter = ("type", "tool", "created_at")
-    search_fields = ("type", "description", "organization__slug", "actor_user__email")
+    list_display = ("created_at", "type", "short_description", "organization", "project", "actor_user", "agent", "tool")
+    list_filter = ("type", "tool", "target_type", "created_at")
+    search_fields = ("type", "description", "tool", "organization__slug", "actor_user__email", "agent__slug")
+    list_select_related = ("organization", "project", "actor_user", "agent")
     date_hierarchy = "created_at"
+
+    @admin.display(description="description")
+    def short_description(self, activity: Activity) -> str:
+        return activity.description[:80]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

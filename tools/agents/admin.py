@@ -6,7 +6,8 @@ from tools.agents.models import Agent
 
 @admin.register(Agent)
 class AgentAdmin(TenantAdmin):
-    list_display = ("name", "slug", "organization", "role", "memory_scope", "status", "deleted_at")
-    list_filter = ("status", "memory_scope")
-    search_fields = ("name", "slug", "organization__slug")
+    list_display = ("name", "slug", "organization", "project", "role", "memory_scope", "status", "deleted_at")
+    list_filter = ("status", "memory_scope", ("deleted_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("name", "slug", "role", "organization__slug", "project__slug")
+    list_select_related = ("organization", "project")
     readonly_fields = ("organization", "created_at", "updated_at")

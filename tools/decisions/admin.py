@@ -12,7 +12,8 @@ from tools.decisions.models import Decision, DecisionComment
 class DecisionAdmin(TenantAdmin):
     list_display = ("title", "organization", "project", "status", "embedding_status", "created_at", "updated_at")
     list_filter = ("status", "embedding_status", "created_at")
-    search_fields = ("title", "decision", "organization__slug")
+    search_fields = ("title", "decision", "organization__slug", "project__slug")
+    list_select_related = ("organization", "project")
     exclude = ("embedding", "search_vector")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
@@ -40,6 +41,7 @@ class DecisionCommentAdmin(TenantAdmin):
     list_display = ("short_text", "decision", "organization", "author", "agent", "created_at")
     list_filter = ("created_at",)
     search_fields = ("text", "decision__title", "organization__slug")
+    list_select_related = ("organization", "decision", "author", "agent")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).select_related("decision", "author", "agent")

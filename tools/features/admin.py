@@ -9,7 +9,8 @@ from tools.features.models import Feature, GateTransition, Review
 class FeatureAdmin(TenantAdmin):
     list_display = ("title", "slug", "organization", "project", "workflow", "gate", "status", "created_at")
     list_filter = ("status", "workflow", "gate", "created_at")
-    search_fields = ("title", "slug", "organization__slug")
+    search_fields = ("title", "slug", "organization__slug", "project__slug")
+    list_select_related = ("organization", "project")
     readonly_fields = ("organization", "project", "created_by", "created_at", "updated_at", "completed_at")
 
 
@@ -18,6 +19,7 @@ class GateTransitionAdmin(TenantAdmin):
     list_display = ("feature", "from_gate", "to_gate", "user", "organization", "created_at")
     list_filter = ("to_gate", "created_at")
     search_fields = ("feature__title", "feature__slug", "organization__slug")
+    list_select_related = ("organization", "feature", "user")
     readonly_fields = ("organization", "feature", "from_gate", "to_gate", "user", "created_at")
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -28,7 +30,8 @@ class GateTransitionAdmin(TenantAdmin):
 class ReviewAdmin(TenantAdmin):
     list_display = ("feature", "gate", "verdict", "reviewer", "agent", "organization", "created_at")
     list_filter = ("verdict", "gate", "created_at")
-    search_fields = ("feature__title", "feature__slug", "comments", "organization__slug")
+    search_fields = ("feature__title", "feature__slug", "comments", "organization__slug", "reviewer__email")
+    list_select_related = ("organization", "feature", "reviewer", "agent")
     readonly_fields = ("organization", "feature", "gate", "verdict", "reviewer", "agent", "created_at")
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:

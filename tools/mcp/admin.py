@@ -6,7 +6,9 @@ from tools.mcp.models import McpSession
 @admin.register(McpSession)
 class McpSessionAdmin(admin.ModelAdmin):
     list_display = ("short_id", "token", "protocol_version", "initialized", "created_at", "last_seen_at", "closed_at")
-    list_filter = ("protocol_version", "initialized")
+    list_filter = ("protocol_version", "initialized", ("closed_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("id", "token__name", "token__last_four", "token__organization__slug", "token__user__email")
+    list_select_related = ("token",)
     readonly_fields = ("token", "protocol_version", "client_info", "client_capabilities", "created_at", "last_seen_at")
     exclude = ("id",)
 

@@ -8,5 +8,5 @@ from tools.projects.models import Project
 class ProjectAdmin(TenantAdmin):
     list_display = ("name", "slug", "organization", "status", "created_at", "updated_at")
     list_filter = ("status", "created_at")
-    search_fields = ("name", "slug", "organization__slug")
+    search_fields = ("name", "slug", "description", "organization__slug", "organization__name")
     readonly_fields = ("organization", "created_by", "created_at", "updated_at", "archived_at")

@@ -9,7 +9,8 @@ from tools.specs.models import Spec, SpecVersion
 class SpecAdmin(TenantAdmin):
     list_display = ("title", "slug", "organization", "project", "status", "version", "created_at", "updated_at")
     list_filter = ("status", "created_at", "updated_at")
-    search_fields = ("title", "slug", "organization__slug")
+    search_fields = ("title", "slug", "organization__slug", "project__slug")
+    list_select_related = ("organization", "project")
     readonly_fields = ("organization", "project", "version", "created_by", "created_at", "updated_at")
 
 
@@ -18,6 +19,7 @@ class SpecVersionAdmin(TenantAdmin):
     list_display = ("spec", "number", "title", "author", "agent", "organization", "created_at")
     list_filter = ("created_at",)
     search_fields = ("title", "spec__slug", "change_note", "organization__slug")
+    list_select_related = ("organization", "spec", "author", "agent")
     readonly_fields = ("organization", "spec", "number", "title", "author", "agent", "created_at")
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
