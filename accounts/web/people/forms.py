@@ -42,7 +42,7 @@ class OrganizationForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"placeholder": "dana@example.com"}))
+    email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}))
     role = forms.ChoiceField(initial=Role.MEMBER)
 
     def __init__(self, *args: Any, by: Membership, **kwargs: Any) -> None:
@@ -56,7 +56,7 @@ class InviteManyForm(forms.Form):
     emails = forms.CharField(
         label="Email addresses",
         help_text="One per line, or separated by commas.",
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "dana@example.com\nlee@example.com"}),
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ada@example.com\ngrace@example.com"}),
     )
     role = forms.ChoiceField(initial=Role.MEMBER)
 
