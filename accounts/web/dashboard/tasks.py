@@ -15,7 +15,7 @@ def task_detail(request: HttpRequest, ref: str) -> HttpResponse:
     task = or_404(task_get, ref)
     prefetch_related_objects([task], "project", "assignee_agent", "assignee_user", "parent")
     history = task_history(task)
-    prefetch_related_objects(history, "actor_user", "agent")
+    prefetch_related_objects(history, "actor_user", "agent", "project")
     return page(
         request,
         "web/dashboard/tasks/detail.html",
