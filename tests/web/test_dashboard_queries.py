@@ -57,8 +57,10 @@ def grow(identity: Any, world: dict[str, Any], n: int) -> None:
         tool(identity, "store_memory", content=f"Deploys to staging, fact {i}", scope="agent", agent=agent)
         tool(identity, "update_decision", decision=world["decision"]["id"], comment=f"Comment {i}", agent=agent)
         tool(identity, "update_spec", spec=world["spec"]["slug"], content=f"# Draft {i + 3}", change_note=f"n{i}")
-        tool(identity, "submit_review", feature=world["feature"]["slug"], verdict="comment", comments=f"c{i}", agent=agent)
-        tool(identity, "create_note", title=f"Note {i}", content="notes", project=slug, links=[{"type": "task", "id": sub["id"]}])
+        feature = world["feature"]["slug"]
+        tool(identity, "submit_review", feature=feature, verdict="comment", comments=f"c{i}", agent=agent)
+        links = [{"type": "task", "id": sub["id"]}]
+        tool(identity, "create_note", title=f"Note {i}", content="notes", project=slug, links=links)
 
 
 def costs(client: Client, urls: list[str]) -> dict[str, int]:
