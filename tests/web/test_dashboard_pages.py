@@ -283,3 +283,15 @@ def test_overview_counts(alice, alice_id, world) -> None:
     assert "<strong>1</strong><span>active projects</span>" in body
     assert "<strong>5</strong><span>open tasks · 1 in progress</span>" in body
     assert "<strong>2</strong><span>decisions · 1 accepted</span>" in body
+
+
+def test_a_long_column_shows_the_most_urgent_fifty(alice, alice_id, world) -> None:
+    slug = world["project"]["slug"]
+    for n in range(51):
+        tool(alice_id, "create_task", title=f"Chore {n:02d}", project=slug, priority="low")
+    tool(alice_id, "create_task", title="Fire!", project=slug, priority="critical")
+    body = client_for(alice).get(f"/projects/{slug}/").content.decode()
+    todo = body.split('class="column status-todo"', 1)[1].split("</section>", 1)[0]
+    assert todo.count('class="item"') == 50 and "Showing 50 of 53" in todo
+    assert todo.index("Fire!") < todo.index("Apollo todo task") < todo.index("Chore 00")
+    assert "Chore 47" in todo and "Chore 48" not in todo  # low priority: oldest first
