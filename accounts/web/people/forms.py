@@ -31,6 +31,7 @@ class OrganizationForm(forms.Form):
         max_length=120,
         label="Organization name",
         help_text="Your team or company. You can invite people next.",
+        error_messages={"required": "Give your organization a name."},
         widget=forms.TextInput(attrs={"autofocus": True, "placeholder": "Acme Inc."}),
     )
 
