@@ -36,9 +36,10 @@ def ago(moment: datetime | None) -> str:
 
 @register.filter
 def target_url(activity: Any) -> str:
-    """The dashboard page of an activity's target, or "" when it has none."""
+    """The dashboard page of an activity's target, or "" when it has none (or the row
+    says the target was deleted: its page would be a 404)."""
     name = TARGET_PAGES.get(activity.target_type)
-    if name is None or activity.target_id is None:
+    if name is None or activity.target_id is None or activity.type.endswith(".deleted"):
         return ""
     try:
         return reverse(name, args=[activity.target_id])

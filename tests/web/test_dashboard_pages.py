@@ -261,6 +261,8 @@ def test_activity_feed_filters_by_project_and_type(alice, alice_id, acme, world)
     hermes = client.get("/activity/", {"project": other["slug"]}).content.decode()
     assert "Hermes shipped" in hermes and "Apollo note" not in hermes
     assert f'data-socket="/ws/activity/?organization={acme.pk}&amp;project={other["id"]}"' in hermes
+    deleted = client.get("/activity/", {"type": "task.deleted"}).content.decode()
+    assert "Apollo deleted task" in deleted and f"/tasks/{world['deleted_task']['id']}/" not in deleted
     deploys = client.get("/activity/", {"type": "deploy.finished"}).content.decode()
     assert "Hermes shipped" in deploys and "Apollo note" not in deploys
     assert "data-socket=" not in deploys  # a type filter is not live
