@@ -166,3 +166,90 @@ def test_account_pages_look_right(page, people_server, transactional_db) -> None
     page.click("form.auth-form button[type=submit]")
     assert "not correct" in page.content()
     screenshot(page, "people-16-login-failed")
+
+
+def person(email: str, name: str = "") -> User:
+    """A verified account whose password the server can check: this process hashes
+    with MD5 for speed (tests.conftest), which the server does not accept."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from tests.web.people_world import verified
+
+    user = User.objects.create_user(email, None, name=name)
+    user.password = PBKDF2PasswordHasher().encode(PASSWORD, "e2e-salt-e2e", iterations=1000)
+    user.save(update_fields=["password"])
+    return verified(user)
+
+
+def log_in(page, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_login", email)
+    page.fill("#id_password", password)
+    page.click("form.auth-form button[type=submit]")
+
+
+def test_pages_of_each_role_look_right(page, browser, people_server, transactional_db, mailoutbox) -> None:
+    """An owner with a team, a token of each kind and a pending invitation; a viewer;
+    someone signed in with another address than the invitation's."""
+    from accounts.invitations import invitation_create
+    from accounts.models import Role
+    from accounts.services import membership_set, organization_create, token_create
+
+    base = people_server.url
+    owner = person("olga@example.com", "Olga")
+    viewer = person("victor@example.com", "Victor")
+    stranger = person("sam@example.com")
+    org = organization_create(name="Zenith", owner=owner)
+    membership_set(organization=org, user=viewer, role=Role.VIEWER)
+    token_create(organization=org, user=viewer, name="CI", mode="test", scopes=["read"])
+    revoked = token_create(organization=org, user=viewer, name="old laptop").token
+    revoked.revoked_at = revoked.created_at
+    revoked.save()
+    invitation_create(organization=org, email="pat@example.com", role="admin", invited_by=owner, base_url=base)
+    link = link_in(mailoutbox[-1].body, "/invitations/")  # sent from this process
+
+    log_in(page, base, "olga@example.com", PASSWORD)
+    page.wait_for_url(f"{base}/")
+    assert page.locator(".setup-banner").count() == 1  # no live token of her own yet: one step left
+    screenshot(page, "people-20-home-setup-banner")
+    page.goto(f"{base}/tokens/")
+    page.fill("#id_name", "Olga's laptop")
+    page.check("#id_read_only")
+    page.fill("#id_expires_in_days", "30")
+    page.click("text=Create token")
+    assert page.locator("#new-token").count() == 1
+    screenshot(page, "people-21-token-created")
+    page.click("text=Done")
+    screenshot(page, "people-22-tokens-owner")
+    page.locator("a.button", has_text="Revoke").first.click()
+    screenshot(page, "people-23-token-revoke-confirm")
+    page.goto(f"{base}/members/")
+    screenshot(page, "people-24-members-owner")
+    page.goto(f"{base}/accounts/email/")
+    screenshot(page, "people-25-account-email")
+    page.goto(f"{base}/accounts/password/change/")
+    screenshot(page, "people-26-account-password")
+
+    viewer_context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    try:
+        phone = viewer_context.new_page()
+        log_in(phone, base, "victor@example.com", PASSWORD)
+        phone.goto(f"{base}/tokens/")
+        assert "always read-only" in phone.content()
+        screenshot(phone, "people-27-tokens-viewer-phone")
+        phone.goto(f"{base}/members/")
+        assert phone.locator("select").count() == 0
+        screenshot(phone, "people-28-members-viewer-phone")
+    finally:
+        viewer_context.close()
+
+    stranger_context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        other = stranger_context.new_page()
+        log_in(other, base, "sam@example.com", PASSWORD)
+        other.goto(link)
+        assert "for someone else" in other.content()
+        screenshot(other, "people-29-invitation-wrong-account")
+    finally:
+        stranger_context.close()
+    assert not Membership.objects.filter(user=stranger).exists()
