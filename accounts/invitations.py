@@ -8,7 +8,9 @@ that followed it) and an account whose address is the invited one.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,10 +25,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Organization, Role, User
-from orchestra.errors import Conflict, InvalidArguments, PermissionDenied
+from orchestra.errors import Conflict, InvalidArguments, PermissionDenied, ToolError
+
+logger = logging.getLogger(__name__)
 
 LIFETIME = timedelta(days=7)
 MANAGERS = (Role.OWNER, Role.ADMIN)
+
+
+class MailNotSent(ToolError):
+    """The mail server refused or could not be reached; nothing was kept."""
+
+    code = "mail_not_sent"
+    http_status = 502
 
 
 class InvitationUnusable(Conflict):
@@ -103,7 +114,13 @@ def invitation_create(
         )
         url = invitation_url(secret, base_url)
         # Sent inside the transaction: a mail that cannot be sent leaves no invitation.
-        _send(invitation, url)
+        try:
+            _send(invitation, url)
+        except (OSError, smtplib.SMTPException) as exc:
+            logger.warning("invitation mail to %s not sent: %s", email, type(exc).__name__)
+            raise MailNotSent(
+                f"the invitation mail to {email} could not be sent, so no invitation was made; try again later"
+            ) from exc
     return IssuedInvitation(invitation=invitation, url=url)
 
 

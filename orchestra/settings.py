@@ -343,6 +343,8 @@ if env.str("EMAIL_URL", default=""):
     EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# A mail server that does not answer must not hold a request (or a lock) for long.
+EMAIL_TIMEOUT = 10
 
 # --- security -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

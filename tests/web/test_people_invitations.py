@@ -13,7 +13,14 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.adapters import PENDING_INVITATION
-from accounts.invitations import LIFETIME, InvitationUnusable, digest, invitation_accept, invitation_create
+from accounts.invitations import (
+    LIFETIME,
+    InvitationUnusable,
+    MailNotSent,
+    digest,
+    invitation_accept,
+    invitation_create,
+)
 from accounts.models import Invitation, Membership, Role, User
 from accounts.web.context import SESSION_KEY
 from orchestra.errors import PermissionDenied
@@ -60,8 +67,11 @@ def test_inviting_again_replaces_the_open_invitation(team, alice, mailoutbox) ->
 def test_a_mail_that_cannot_be_sent_leaves_no_invitation(team, alice, settings) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
-    with pytest.raises(OSError):
+    with pytest.raises(MailNotSent, match="could not be sent"):
         invitation_create(organization=team, email="dana@example.com", role="member", invited_by=alice)
+    assert not Invitation.objects.exists()
+    response = signed_in(alice).post("/members/invite", {"email": "dana@example.com", "role": "member"})
+    assert response.status_code == 400 and "could not be sent" in text(response)
     assert not Invitation.objects.exists()
 
 
