@@ -1,11 +1,14 @@
-"""`{% setup_banner %}`: "Finish setting up" while onboarding steps remain."""
+"""`{% setup_banner %}`: "Finish setting up" while onboarding steps remain; `|ago`."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from accounts import onboarding
 
@@ -24,3 +27,13 @@ def setup_banner(context: dict[str, Any]) -> dict[str, Any]:
     todo = [{"title": s.title, "url": reverse(STEP_URLS[s.key])} for s in steps if not s.done and s.key in STEP_URLS]
     done = len(steps) - len(todo)
     return {"todo": todo, "percent": round(100 * done / len(steps)), "csrf_token": context.get("csrf_token")}
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """ "just now", "3 hours ago", or "never"."""
+    if moment is None:
+        return "never"
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment)} ago"

@@ -190,3 +190,10 @@ def test_connect_page_has_urls_snippets_and_toolsets(as_member, settings) -> Non
     assert "claude mcp add --transport http orchestra" in page
     assert "?toolsets=" in page and 'href="/tokens/"' in page
     assert TOKEN_RE.search(page) is None
+
+
+def test_last_use_is_shown_in_words(tokens_of, as_owner) -> None:
+    MCPToken.objects.filter(pk=tokens_of["bob"].pk).update(last_used_at=timezone.now())
+    MCPToken.objects.filter(pk=tokens_of["vera"].pk).update(last_used_at=timezone.now() - timezone.timedelta(hours=3))
+    page = text(as_owner.get("/tokens/"))
+    assert "just now" in page and "3\xa0hours ago" in page and "never" in page
