@@ -39,9 +39,11 @@ def memberships_of(user: Any) -> list[Membership]:
     )
 
 
-def current_membership(request: HttpRequest) -> Membership | None:
-    """The membership of the organization the session names, else the user's first."""
-    memberships = memberships_of(request.user)
+def current_membership(request: HttpRequest, memberships: list[Membership] | None = None) -> Membership | None:
+    """The membership of the organization the session names, else the user's first
+    (among `memberships`, when the caller already has them)."""
+    if memberships is None:
+        memberships = memberships_of(request.user)
     wanted = request.session.get(SESSION_KEY)
     chosen = next((m for m in memberships if str(m.organization_id) == wanted), None)
     chosen = chosen or (memberships[0] if memberships else None)
@@ -58,12 +60,13 @@ def organization_required(view: View) -> View:
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        membership = current_membership(request)
+        memberships = memberships_of(request.user)
+        membership = current_membership(request, memberships)
         if membership is None:
             return redirect(ONBOARDING_URL_NAME)
         request.membership = membership  # type: ignore[attr-defined]
         request.organization = membership.organization  # type: ignore[attr-defined]
-        request.memberships = memberships_of(request.user)  # type: ignore[attr-defined]
+        request.memberships = memberships  # type: ignore[attr-defined]
         with tenant_scope(membership.organization):
             return view(request, *args, **kwargs)
 
