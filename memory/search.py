@@ -6,16 +6,15 @@ given say which model, which organization and which filters."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from pgvector.django import CosineDistance
 
 from memory.embeddings import get_provider
+from memory.keywords import keyword_plan
 from memory.models import OWNER_FIELD, Embedded, EmbeddingStatus, Scope
 
 RRF_K = 60  # the usual constant: damps the weight of the very top ranks
@@ -25,22 +24,6 @@ EF_SEARCH = 100  # HNSW candidate list: recall ~0.96 on realistic vectors (STACK
 VECTOR_FLOOR = 0.2
 # Columns search results never need: a vector is 384 floats to parse per row.
 HEAVY = ("embedding", "search_vector")
-
-
-MAX_KEYWORD_TERMS = 12
-
-
-def keyword_query(query: str) -> SearchQuery:
-    """Any of the query's words (OR), not all of them: agents ask in questions whose
-    wording rarely matches the memory word for word; ts_rank still favours entries
-    that match more of them."""
-    words = [w for w in re.findall(r"[\w'-]+", query.lower()) if len(w) > 1][:MAX_KEYWORD_TERMS]
-    if not words:
-        return SearchQuery(query, search_type="plain", config="english")
-    combined = SearchQuery(words[0], search_type="plain", config="english")
-    for word in words[1:]:
-        combined |= SearchQuery(word, search_type="plain", config="english")
-    return combined
 
 
 E = TypeVar("E", bound=Embedded)
@@ -89,30 +72,42 @@ def _distance(row: Any) -> float | None:
     return None if row.distance is None else float(row.distance)
 
 
-def search(rows: QuerySet[E], query: str, *, limit: int, min_similarity: float = 0.0) -> list[Hit[E]]:
-    provider = get_provider()
-    vector = provider.embed([query])[0].tolist()
-    candidates = max(limit * 4, 40)
+def vector_candidates(rows: QuerySet[E], vector: list[float], candidates: int, model_id: str) -> list[E]:
+    """The `candidates` nearest rows with a current embedding (HNSW), closest first."""
     with transaction.atomic():  # SET LOCAL lasts for this transaction only
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
             # pgvector 0.8 iterative scans: a small organization in a big table still
             # gets its full top-k after the tenant filter.
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        by_vector = list(
-            rows.filter(embedding_status=EmbeddingStatus.READY, embedding_model=provider.model_id)
+        return list(
+            rows.filter(embedding_status=EmbeddingStatus.READY, embedding_model=model_id)
             .defer(*HEAVY)
             .annotate(distance=CosineDistance("embedding", vector))
             .order_by("distance")[:candidates]
         )
-    text_query = keyword_query(query)
-    # The distance of keyword candidates comes along (NULL while an entry has no vector).
-    by_words = list(
-        rows.filter(search_vector=text_query)
+
+
+def keyword_candidates(rows: QuerySet[E], query: str, vector: list[float], candidates: int) -> list[E]:
+    """The `candidates` best full-text matches (memory.keywords), best first; each
+    carries its cosine distance to `vector` (NULL while it has no embedding)."""
+    plan = keyword_plan(query, rows.model._meta.db_table)
+    if plan is None:
+        return []
+    return list(
+        rows.filter(search_vector=plan.match)
         .defer(*HEAVY)
-        .annotate(rank=SearchRank(F("search_vector"), text_query), distance=CosineDistance("embedding", vector))
+        .annotate(rank=plan.rank(), distance=CosineDistance("embedding", vector))
         .order_by("-rank", "-created_at")[:candidates]
     )
+
+
+def search(rows: QuerySet[E], query: str, *, limit: int, min_similarity: float = 0.0) -> list[Hit[E]]:
+    provider = get_provider()
+    vector = provider.embed([query])[0].tolist()
+    candidates = max(limit * 4, 40)
+    by_vector = vector_candidates(rows, vector, candidates, provider.model_id)
+    by_words = keyword_candidates(rows, query, vector, candidates)
     hits: dict[Any, Hit[E]] = {}
     for position, row in enumerate(by_vector, start=1):
         distance = _distance(row)

@@ -50,7 +50,7 @@ class LocalMiniLM:
             single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
         )
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")  # noqa: S106  (a vocabulary token)
+        self.pad_id = tokenizer.token_to_id("[PAD]")
         self.tokenizer = tokenizer
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
@@ -61,18 +61,24 @@ class LocalMiniLM:
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        # Batch texts of similar length together: a batch is padded to its longest text.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        # Tokenize everything at once (fast, in Rust), then batch texts of similar
+        # token counts: a batch is padded to its longest member, and padding is work
+        # the model does for nothing.
+        ids = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         result = np.empty((len(texts), self.dimensions), dtype=np.float32)
         for start in range(0, len(order), BATCH_SIZE):
             chunk = order[start : start + BATCH_SIZE]
-            result[chunk] = self._embed_batch([texts[i] for i in chunk])
+            result[chunk] = self._embed_batch([ids[i] for i in chunk])
         return result
 
-    def _embed_batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _embed_batch(self, batch: list[list[int]]) -> npt.NDArray[np.float32]:
+        width = max(len(row) for row in batch)
+        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for n, row in enumerate(batch):
+            ids[n, : len(row)] = row
+            mask[n, : len(row)] = 1
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
             feed["token_type_ids"] = np.zeros_like(ids)

@@ -51,6 +51,16 @@ def test_batching_gives_the_same_vectors(model) -> None:
     assert np.allclose(together[:3], alone, atol=1e-4)
 
 
+def test_padding_never_changes_a_vector(model) -> None:
+    # Batches group texts by token count; a short text padded next to a long one must
+    # come out exactly as it does alone.
+    texts = ["ok", "a much longer sentence about retries, backoff and idempotent Celery tasks " * 3, "short note"]
+    together = model.embed(texts * 12)
+    alone = np.vstack([model.embed([t]) for t in texts])
+    assert np.allclose(together[:3], alone, atol=1e-4)
+    assert np.allclose(together[33:36], alone, atol=1e-4)
+
+
 def test_long_text_is_truncated_not_rejected(model) -> None:
     assert model.embed(["word " * 5000]).shape == (1, 384)
 

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from pgvector.django import HnswIndex
 
-from memory.models import Embedded
+from memory.models import HNSW_EF_CONSTRUCTION, HNSW_M, Embedded
 from orchestra.ids import new_id
 from orchestra.tenancy import TenantModel
 
@@ -75,8 +75,8 @@ class Decision(Embedded):
             HnswIndex(
                 name="decision_embedding_hnsw",
                 fields=["embedding"],
-                m=16,
-                ef_construction=64,
+                m=HNSW_M,
+                ef_construction=HNSW_EF_CONSTRUCTION,
                 opclasses=["vector_cosine_ops"],
             ),
             GinIndex(fields=["search_vector"], name="decision_search_gin"),
