@@ -90,3 +90,24 @@ def test_migrate_seed_migrates_then_seeds(db) -> None:
     output = run("migrate", "--seed", "--verbosity", "0")
     assert "Organization Demo (demo)" in output
     assert Organization.objects.filter(slug="demo").exists()
+
+
+def test_migrate_runs_without_the_request_statement_timeout(db, monkeypatch) -> None:
+    """An index build on a big table outlasts DB_STATEMENT_TIMEOUT_MS: migrate lifts
+    it for its own work and puts it back after."""
+    from django.core.management.commands.migrate import Command as DjangoMigrate
+    from django.db import connection
+
+    seen = []
+
+    def fake_handle(self, *args, **options) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            seen.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(DjangoMigrate, "handle", fake_handle)
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        after = cursor.fetchone()[0]
+    assert seen == ["0"] and after == "30s"
