@@ -26,6 +26,9 @@ COMMON_SHARE = 0.03
 # Rows are found by the words in at most this share of rows (when the query has any):
 # a few hundred rows of 100,000 to rank, not tens of thousands.
 RARE_SHARE = 0.005
+# ...and by at most this many of them, the rarest: each adds up to RARE_SHARE of the
+# rows to rank, and the rarest carry the most weight anyway.
+MAX_MATCH_TERMS = 3
 STATS_REFRESH_SECONDS = 600.0
 # Before ANALYZE has seen the table every word counts as rare.
 DEFAULT_FLOOR = 0.001
@@ -112,7 +115,7 @@ def keyword_plan(query: str, table: str) -> KeywordPlan | None:
     stats = lexeme_stats(table)
     by_rarity = sorted(lexemes, key=stats.of)[:MAX_TERMS]
     useful = [lexeme for lexeme in by_rarity if stats.of(lexeme) <= COMMON_SHARE]
-    rare = [lexeme for lexeme in useful if stats.of(lexeme) <= RARE_SHARE]
+    rare = [lexeme for lexeme in useful if stats.of(lexeme) <= RARE_SHARE][:MAX_MATCH_TERMS]
     if rare:  # rare words find few rows, and the right ones
         match = " | ".join(map(_quoted, rare))
     elif useful:
