@@ -411,3 +411,14 @@ def test_embedding_runs_in_process_after_commit(call, alice_id, acme) -> None:
     assert row.embedding_status == EmbeddingStatus.READY and row.embedding is not None
     found = ok(call(alice_id, "search_decisions", query="embedded once committed"))["items"]
     assert found[0]["id"] == logged["id"] and "vector" in found[0]["matched"]
+
+
+def test_activity_rows_of_updates_and_supersessions_name_the_decision(call, alice_id, acme) -> None:
+    from tools.activity.models import Activity
+
+    old = ok(call(alice_id, "log_decision", title="Use MySQL", decision="MySQL", status="accepted"))
+    new = ok(call(alice_id, "log_decision", title="Use PostgreSQL", decision="PostgreSQL", supersedes=old["id"]))
+    ok(call(alice_id, "update_decision", decision=new["id"], comment="Agreed"))
+    rows = {a.type: a.description for a in Activity.unscoped.filter(organization=acme)}
+    assert rows["decision.superseded"] == "Use MySQL superseded by Use PostgreSQL"
+    assert rows["decision.updated"] == "Use PostgreSQL"

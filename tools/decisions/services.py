@@ -122,6 +122,7 @@ def decision_log(
             type="decision.superseded",
             target=replaced,
             project_id=project_id,
+            description=f"{replaced.title[:100]} superseded by {title[:100]}",
             metadata={"from": previous, "by": str(row.pk)},
         )
     transaction.on_commit(lambda: schedule_embedding([row.pk], Decision._meta.label))
@@ -175,5 +176,13 @@ def decision_update(
     metadata: dict[str, Any] = {"fields": sorted([*changes, *(["discussion"] if comment is not None else [])])}
     if "status" in changes:
         metadata["from"] = locked.status
-    activity_record(actor=actor, type=kind, target=decision, project_id=decision.project_id, metadata=metadata)
+    activity_record(
+        actor=actor,
+        type=kind,
+        target=decision,
+        project_id=decision.project_id,
+        # The feed shows this line: the decision's title, not just "decision".
+        description=decision.title[:120],
+        metadata=metadata,
+    )
     return decision
