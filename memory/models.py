@@ -62,7 +62,13 @@ class Embedded(TenantModel):
         abstract = True
 
     def embedding_text(self) -> str:
-        raise NotImplementedError
+        """The text the row is embedded from (and hashed: see content_hash)."""
+        return embedding_text_of(*(getattr(self, name) for name in self.EMBEDDING_FIELDS))
+
+
+def embedding_text_of(*parts: str) -> str:
+    """The non-empty parts, a blank line apart: what an embedded row's text is made of."""
+    return "\n\n".join(part for part in parts if part)
 
 
 def text_hash(text: str) -> str:
@@ -150,6 +156,3 @@ class Memory(Embedded):
 
     def __str__(self) -> str:
         return self.content[:60]
-
-    def embedding_text(self) -> str:
-        return self.content

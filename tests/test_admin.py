@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts.auth import AuthenticationFailed, authenticate_token
 from accounts.models import MCPToken, User
 from orchestra.tenancy import tenant_scope
+from tests.tools.world import our_app_labels
 from tools.projects.models import Project
 
 
@@ -80,27 +81,11 @@ def test_non_staff_cannot_open_the_admin(alice, db) -> None:
     assert client.get(reverse("admin:accounts_mcptoken_changelist")).status_code == 302
 
 
-OUR_APPS = {
-    "accounts",
-    "mcp",
-    "projects",
-    "agents",
-    "worksessions",
-    "activity",
-    "tasks",
-    "decisions",
-    "notes",
-    "features",
-    "specs",
-    "memory",
-}
-
-
 def test_every_model_of_our_apps_is_registered_with_search_and_filters() -> None:
     from django.apps import apps
 
     for model in apps.get_models():
-        if model._meta.app_label not in OUR_APPS:
+        if model._meta.app_label not in our_app_labels():
             continue
         assert model in admin.site._registry, f"{model._meta.label} is not in the admin"
         model_admin = admin.site._registry[model]
@@ -115,7 +100,7 @@ def test_every_changelist_searches_and_filters_over_real_rows(operator, alice_id
     build(alice_id, hostile="<b>bold</b>")
     build(charlie_id, "Zeus")
     for model in admin.site._registry:
-        if model._meta.app_label not in OUR_APPS:
+        if model._meta.app_label not in our_app_labels():
             continue
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert operator.get(url, {"q": "apollo"}).status_code == 200, url

@@ -12,8 +12,8 @@ from django.utils.timesince import timesince
 
 register = template.Library()
 
-# Where an activity's target is shown, by the target_type activity_record stores.
-TARGET_PAGES = {
+# The dashboard page of a row, by its kind (activity_record's target_type, a note link's type).
+ROW_PAGES = {
     "project": "web:project",
     "task": "web:task",
     "decision": "web:decision",
@@ -38,7 +38,7 @@ def ago(moment: datetime | None) -> str:
 def target_url(activity: Any) -> str:
     """The dashboard page of an activity's target, or "" when it has none (or the row
     says the target was deleted: its page would be a 404)."""
-    name = TARGET_PAGES.get(activity.target_type)
+    name = ROW_PAGES.get(activity.target_type)
     if name is None or activity.target_id is None or activity.type.endswith(".deleted"):
         return ""
     try:

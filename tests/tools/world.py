@@ -4,31 +4,27 @@ tests that call every tool (properties, REST/MCP parity)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
 from django.db import connection
 
 from orchestra.errors import ToolError
+from tests.conftest import ROOT
 from tools.mcp.dispatch import call_tool
 
-# The apps whose tables a tool may write (the row-count snapshot covers them all).
-OUR_APPS = (
-    "accounts",
-    "mcp",
-    "projects",
-    "agents",
-    "worksessions",
-    "activity",
-    "tasks",
-    "decisions",
-    "notes",
-    "features",
-    "specs",
-    "memory",
-    "billing",
-    "githubint",
-)
+
+def our_app_labels() -> set[str]:
+    """The labels of this repository's apps (not Django's or a library's)."""
+    venv = ROOT / ".venv"
+    return {
+        config.label
+        for config in apps.get_app_configs()
+        if Path(config.path).is_relative_to(ROOT) and not Path(config.path).is_relative_to(venv)
+    }
+
+
 # Arguments that name a row, and the key of build_world's answer that fills them.
 REFERENCES = {
     "project": "project",
@@ -99,7 +95,7 @@ def row_counts() -> tuple[int, ...]:
         {
             model._meta.db_table
             for model in apps.get_models()
-            if model._meta.app_label in OUR_APPS and not model._meta.proxy and model._meta.managed
+            if model._meta.app_label in our_app_labels() and not model._meta.proxy and model._meta.managed
         }
     )
     # Table names come from the model registry, quoted: nothing here is user input.

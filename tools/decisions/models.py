@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from pgvector.django import HnswIndex
 
-from memory.models import HNSW_EF_CONSTRUCTION, HNSW_M, Embedded
+from memory.models import HNSW_EF_CONSTRUCTION, HNSW_M, Embedded, embedding_text_of
 from orchestra.ids import new_id
 from orchestra.tenancy import TenantModel
 
@@ -92,13 +92,10 @@ class Decision(Embedded):
     def __str__(self) -> str:
         return self.title
 
-    def embedding_text(self) -> str:
-        return decision_text(title=self.title, decision=self.decision, rationale=self.rationale, context=self.context)
-
 
 def decision_text(*, title: str, decision: str, rationale: str, context: str) -> str:
     """The text a decision is embedded from (and hashed: see Embedded.content_hash)."""
-    return "\n\n".join(part for part in (title, decision, rationale, context) if part)
+    return embedding_text_of(title, decision, rationale, context)
 
 
 class DecisionComment(TenantModel):

@@ -42,14 +42,9 @@ def decision_list(
     *, project: Any = None, status: str | None = None, tag: str | None = None, restricted_to: Any = None
 ) -> QuerySet[Decision]:
     """The organization's decisions (or one project's), for paginate()."""
-    rows = _visible(restricted_to)
-    if project is not None:
-        rows = rows.filter(project=project)
-    if status:
-        rows = rows.filter(status=status)
-    if tag:
-        rows = rows.filter(tags__contains=[tag.strip().lower()])
-    return with_successor(rows)
+    return with_successor(
+        decision_search_rows(project=project, status=status, tags=[tag] if tag else None, restricted_to=restricted_to)
+    )
 
 
 def decision_search_rows(

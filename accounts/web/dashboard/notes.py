@@ -11,18 +11,8 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.web.context import organization_required
 from accounts.web.dashboard.common import FilterForm, or_404, page, page_of, project_field
+from orchestra.templatetags.dashboard import ROW_PAGES
 from tools.notes.selectors import note_get, note_list, resolve_links
-
-# Row links point at dashboard pages where there is one.
-LINK_PAGES = {
-    "project": "web:project",
-    "task": "web:task",
-    "decision": "web:decision",
-    "spec": "web:spec",
-    "feature": "web:feature",
-    "note": "web:note",
-    "memory": "web:memory",
-}
 
 
 class NoteFilters(FilterForm):
@@ -54,7 +44,7 @@ def note_detail(request: HttpRequest, ref: str) -> HttpResponse:
     links = []
     for link in resolve_links(note.links or []):
         if isinstance(link, dict):
-            name = LINK_PAGES.get(link["type"]) if link["exists"] else None
+            name = ROW_PAGES.get(link["type"]) if link["exists"] else None
             links.append({**link, "page": name})
         else:
             # Stored links are checked http(s) URLs; anything else is shown, not linked.
