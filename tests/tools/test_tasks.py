@@ -335,7 +335,10 @@ def test_next_and_open_tasks_walk_their_indexes(call, alice_id, acme, apollo, co
         new(call, alice_id, f"t{n}", assignee="coder")
     with tenant_scope(acme):
         with connection.cursor() as cursor:
-            cursor.execute("SET enable_seqscan = off")  # a handful of rows would be scanned otherwise
+            # A handful of rows would be scanned and sorted otherwise; with both off, only
+            # an index whose predicate and order match the query can answer it.
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("SET enable_sort = off")
         try:
             for rows, index in (
                 (next_task_rows(project=apollo["id"]), "task_next_in_project"),
@@ -347,6 +350,7 @@ def test_next_and_open_tasks_walk_their_indexes(call, alice_id, acme, apollo, co
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("RESET enable_seqscan")
+                cursor.execute("RESET enable_sort")
 
 
 def test_delete_task_is_soft(call, alice_id, acme, apollo) -> None:
