@@ -1,4 +1,4 @@
-# Orchestra: one image for the web server (Daphne), the Celery worker and beat,
+# Orchestra: one image for the web server (uvicorn), the Celery worker and beat,
 # and the one-shot `migrate --seed` (see docker-compose.yml).
 
 # --- build stage: dependencies into a virtualenv that the runtime stage copies ------
@@ -54,5 +54,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-# No Daphne HTTP timeout option: it would cut the long-lived MCP streams (SSE, GET /mcp).
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "orchestra.asgi:application"]
+# The web server alone (compose runs the worker and beat as their own services).
+# Behind a reverse proxy, set FORWARDED_ALLOW_IPS to the proxy's address.
+CMD ["python", "manage.py", "serve", "--host", "0.0.0.0", "--port", "8000", "--no-worker"]

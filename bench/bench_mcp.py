@@ -20,12 +20,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx2
+import orjson
 import psutil
+import uvloop
+from loadgen import Connection, EventStream, Response
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -77,134 +84,175 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+@dataclass
+class Sample:
+    """What one or more load runs saw."""
+
+    latencies: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    errors: int = 0
+
+    def add(self, other: Sample) -> None:
+        self.latencies += other.latencies
+        self.wall += other.wall
+        self.server_cpu += other.server_cpu
+        self.client_cpu += other.client_cpu
+        self.errors += other.errors
+
+    def figures(self) -> dict[str, float]:
+        count = max(1, len(self.latencies))
+        return {
+            "rps": len(self.latencies) / self.wall,
+            "p50": percentile(self.latencies, 50) * 1000,
+            "p95": percentile(self.latencies, 95) * 1000,
+            "p99": percentile(self.latencies, 99) * 1000,
+            "errors": self.errors,
+            "server_us": self.server_cpu / count * 1e6,
+            "client_us": self.client_cpu / count * 1e6,
+        }
+
+
 class Target:
-    def __init__(self, name: str, url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]):
+    def __init__(self, name: str, url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any], pid: int):
         self.name, self.url, self.headers, self.tool, self.arguments = name, url, headers, tool, arguments
+        self.path = urlsplit(url).path
+        self.process = psutil.Process(pid)
 
-    async def open(self, http: httpx2.AsyncClient) -> dict[str, str]:
-        """A new MCP session (one per simulated client); the headers its requests carry."""
-        base = {**self.headers, "Accept": "application/json, text/event-stream"}
+    def cpu_seconds(self) -> float:
+        """CPU time of the server's process and its children (a server may fork workers)."""
+        total = 0.0
+        for process in (self.process, *self.process.children(recursive=True)):
+            times = process.cpu_times()
+            total += times.user + times.system
+        return total
+
+    async def open(self) -> tuple[Connection, dict[str, str]]:
+        """A connection with a new MCP session (one per simulated client) and the headers its requests carry."""
+        connection = await Connection.open(self.url)
+        base = {**self.headers, "Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
         params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
-        response = await http.post(
-            self.url, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}, headers=base
-        )
-        response.raise_for_status()
+        initialize = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}
+        response = await connection.post(self.path, base, orjson.dumps(initialize))
+        if response.status != 200:
+            raise RuntimeError(f"{self.name}: initialize answered {response.status}: {response.body[:200]!r}")
         session = {**base, "Mcp-Session-Id": response.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
-        await http.post(self.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
-        return session
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        await connection.post(self.path, session, orjson.dumps(initialized))
+        return connection, session
 
-    def body(self, workload: str, request_id: int) -> dict[str, Any]:
+    def body(self, workload: str, request_id: int) -> bytes:
         if workload == "tools/list":
-            return {"jsonrpc": "2.0", "id": request_id, "method": "tools/list", "params": {}}
+            return orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/list", "params": {}})
         params = {"name": self.tool, "arguments": self.arguments}
-        return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+        return orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
 
 
-async def load(target: Target, workload: str, clients: int, seconds: float) -> dict[str, float]:
-    """`clients` concurrent sessions, each sending requests back to back for `seconds`."""
-    limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx2.AsyncClient(limits=limits, timeout=30) as http:
-        sessions = [await target.open(http) for _ in range(clients)]
-        for session in sessions:  # warm up
-            await http.post(target.url, json=target.body(workload, 1), headers=session)
-        latencies: list[float] = []
-        errors = 0
-        deadline = time.monotonic() + seconds
+def failed(response: Response) -> bool:
+    return response.status != 200 or b'"error"' in response.body[:200]
 
-        async def worker(n: int) -> None:
-            nonlocal errors
-            request_id = 1  # never reused within a session (the SDK's server drops repeats)
-            while time.monotonic() < deadline:
-                request_id += 1
-                started = time.perf_counter()
-                response = await http.post(target.url, json=target.body(workload, request_id), headers=sessions[n])
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200 or b'"error"' in response.content[:200]:
-                    errors += 1
 
-        began = time.monotonic()
-        await asyncio.gather(*(worker(n) for n in range(clients)))
-        wall = time.monotonic() - began
-    return {
-        "rps": len(latencies) / wall,
-        "p50": percentile(latencies, 50) * 1000,
-        "p95": percentile(latencies, 95) * 1000,
-        "p99": percentile(latencies, 99) * 1000,
-        "errors": errors,
-    }
+async def load(target: Target, workload: str, clients: int, seconds: float) -> Sample:
+    """`clients` concurrent sessions, each on its own connection, sending requests back to back."""
+    opened = [await target.open() for _ in range(clients)]
+    for connection, session in opened:  # warm up
+        await connection.post(target.path, session, target.body(workload, 1))
+    sample = Sample()
+    deadline = time.monotonic() + seconds
+
+    async def worker(connection: Connection, session: dict[str, str]) -> None:
+        request_id = 1  # never reused within a session (the SDK's server drops repeats)
+        while time.monotonic() < deadline:
+            request_id += 1
+            request = connection.encode(target.path, session, target.body(workload, request_id))
+            started = time.perf_counter()
+            response = await connection.send(request)
+            sample.latencies.append(time.perf_counter() - started)
+            sample.errors += failed(response)
+
+    cpu_before, client_before, began = target.cpu_seconds(), time.process_time(), time.monotonic()
+    await asyncio.gather(*(worker(connection, session) for connection, session in opened))
+    sample.wall = time.monotonic() - began
+    sample.server_cpu = target.cpu_seconds() - cpu_before
+    sample.client_cpu = time.process_time() - client_before
+    for connection, _ in opened:
+        await connection.close()
+    return sample
 
 
 async def revocation_under_load(ours: Target, token: str) -> float:
-    """Seconds between `revoketoken` exiting and the token's requests being refused."""
-    async with httpx2.AsyncClient(timeout=30) as http:
-        session = await ours.open(http)
-        stop = asyncio.Event()
-        refused_at: list[float] = []
+    """Seconds between `revoketoken` reporting the revocation (it has committed) and
+    the first refusal of the token's requests, while 10 clients hammer the server."""
+    opened = [await ours.open() for _ in range(10)]
+    stop = asyncio.Event()
+    refused_at: list[float] = []
 
-        async def hammer(n: int) -> None:
-            request_id = n * 1_000_000
-            while not stop.is_set():
-                request_id += 1
-                response = await http.post(ours.url, json=ours.body("call", request_id), headers=session)
-                if response.status_code == 401 and not refused_at:
-                    refused_at.append(time.monotonic())
-                    stop.set()
+    async def hammer(n: int, connection: Connection, session: dict[str, str]) -> None:
+        request_id = n * 1_000_000
+        while not stop.is_set():
+            request_id += 1
+            response = await connection.post(ours.path, session, ours.body("call", request_id))
+            if response.status == 401 and not refused_at:
+                refused_at.append(time.monotonic())
+                stop.set()
 
-        workers = [asyncio.create_task(hammer(n)) for n in range(10)]
-        await asyncio.sleep(1)
-        await asyncio.to_thread(manage, "revoketoken", token)
-        revoked_at = time.monotonic()
-        await asyncio.wait_for(stop.wait(), 10)
-        for worker in workers:
-            worker.cancel()
-        return refused_at[0] - revoked_at
+    workers = [asyncio.create_task(hammer(n, *pair)) for n, pair in enumerate(opened)]
+    await asyncio.sleep(1)
+    revoked_at = await asyncio.to_thread(revoke_and_time, token)
+    await asyncio.wait_for(stop.wait(), 10)
+    for worker in workers:
+        worker.cancel()
+    for connection, _ in opened:
+        await connection.close()
+    return refused_at[0] - revoked_at
 
 
-async def sse_capacity(base: str, token: str, streams: int, pid: int) -> dict[str, float]:
-    """Open `streams` legacy SSE streams, idle them, then post one ping to each."""
-    process = psutil.Process(pid)
+def revoke_and_time(token: str) -> float:
+    """Run `revoketoken`; the monotonic time at which it printed that it had revoked."""
+    process = subprocess.Popen(
+        [PY, "manage.py", "revoketoken", token], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    reported = time.monotonic()
+    process.wait()
+    if "revoked" not in line:
+        raise RuntimeError(f"revoketoken printed {line!r}")
+    return reported
+
+
+async def sse_capacity(base: str, token: str, streams: int, process: psutil.Process) -> dict[str, float]:
+    """Open `streams` legacy SSE streams, idle them, then post one ping to each (20 in
+    flight) and time until its answer arrives on the stream."""
     rss_before = process.memory_info().rss
-    limits = httpx2.Limits(max_connections=streams + 50, max_keepalive_connections=streams + 50)
     auth = {"Authorization": f"Bearer {token}"}
-    async with httpx2.AsyncClient(limits=limits, timeout=httpx2.Timeout(60, read=600)) as http:
-        ready: list[tuple[str, asyncio.Queue[float]]] = []
-        opened = asyncio.Event()
+    opened: list[tuple[EventStream, str]] = []
+    while len(opened) < streams:
+        batch = min(50, streams - len(opened))
+        for stream in await asyncio.gather(*(EventStream.open(f"{base}/mcp/sse", auth) for _ in range(batch))):
+            opened.append((stream, await stream.next_data()))  # the endpoint event
+    await asyncio.sleep(2)  # idle: keepalives only
+    rss_after = process.memory_info().rss
+    latencies: list[float] = []
+    pending = list(opened)
+    ping = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"})
 
-        async def hold() -> None:
-            arrivals: asyncio.Queue[float] = asyncio.Queue()
-            async with http.stream("GET", f"{base}/mcp/sse", headers=auth) as response:
-                lines = response.aiter_lines()
-                async for line in lines:
-                    if line.startswith("data:"):
-                        ready.append((line[5:].strip(), arrivals))
-                        break
-                if len(ready) == streams:
-                    opened.set()
-                async for line in lines:
-                    if line.startswith("data:"):
-                        arrivals.put_nowait(time.perf_counter())
+    async def poster() -> None:
+        connection = await Connection.open(base)
+        while pending:
+            stream, endpoint = pending.pop()
+            sent = time.perf_counter()
+            response = await connection.post(endpoint, {**auth, "Content-Type": "application/json"}, ping)
+            if response.status != 202:
+                raise RuntimeError(f"posting to a stream answered {response.status}")
+            await asyncio.wait_for(stream.next_data(), 30)
+            latencies.append(time.perf_counter() - sent)
+        await connection.close()
 
-        holders = []
-        for i in range(streams):
-            holders.append(asyncio.create_task(hold()))
-            if i % 50 == 49:
-                await asyncio.sleep(0.05)
-        await asyncio.wait_for(opened.wait(), 300)
-        await asyncio.sleep(2)  # idle: keepalives only
-        rss_after = process.memory_info().rss
-        latencies: list[float] = []
-        in_flight = asyncio.Semaphore(20)
-
-        async def deliver(endpoint: str, arrivals: asyncio.Queue[float]) -> None:
-            async with in_flight:
-                sent = time.perf_counter()
-                ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-                await http.post(f"{base}{endpoint}", json=ping, headers=auth)
-                latencies.append(await asyncio.wait_for(arrivals.get(), 30) - sent)
-
-        await asyncio.gather(*(deliver(endpoint, arrivals) for endpoint, arrivals in ready))
-        for task in holders:
-            task.cancel()
+    await asyncio.gather(*(poster() for _ in range(20)))
+    for stream, _ in opened:
+        await stream.close()
     return {
         "streams": streams,
         "rss_before_mb": rss_before / 2**20,
@@ -215,13 +263,29 @@ async def sse_capacity(base: str, token: str, streams: int, pid: int) -> dict[st
     }
 
 
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop, as the servers do: the load generator's own overhead stays small."""
+    return uvloop.run(coroutine)
+
+
+def measure(targets: list[Target], workload: str, clients: int, seconds: float, rounds: int) -> list[Sample]:
+    """Each target `rounds` times, interleaved, so drift of a shared machine hits all alike."""
+    samples = [Sample() for _ in targets]
+    for _ in range(rounds):
+        for target, sample in zip(targets, samples, strict=True):
+            sample.add(run(load(target, workload, clients, seconds / rounds)))
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("--seconds", type=float, default=6, help="measuring time of each cell, per server")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs each cell's time is split into")
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--clients", default="1,10,50")
     parser.add_argument("--tasks", type=int, default=10_000, help="tasks in the task tools' project")
     parser.add_argument("--only-tasks", action="store_true", help="run only the task tools' section")
+    parser.add_argument("--skip-tasks", action="store_true", help="skip the task tools' section")
     args = parser.parse_args()
     concurrency = [int(c) for c in args.clients.split(",")]
 
@@ -235,20 +299,21 @@ def main() -> None:
 
     token = new_token()
     ours_port, ref_port = free_port(), free_port()
-    daphne = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(ours_port), "orchestra.asgi:application"]
-    ours_proc = start(daphne, f"http://127.0.0.1:{ours_port}/healthz")
+    serve = [PY, "manage.py", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(ours_port)]
+    ours_proc = start(serve, f"http://127.0.0.1:{ours_port}/healthz")
     ref_proc = start([PY, "bench/reference_server.py", str(ref_port)], f"http://127.0.0.1:{ref_port}/mcp")
-    ours = Target(
-        "orchestra", f"http://127.0.0.1:{ours_port}/mcp", {"Authorization": f"Bearer {token}"}, "get_context", {}
-    )
-    ref = Target("reference", f"http://127.0.0.1:{ref_port}/mcp", {}, "echo", {"text": "hi"})
+    ours_url, auth = f"http://127.0.0.1:{ours_port}/mcp", {"Authorization": f"Bearer {token}"}
+    ours = Target("orchestra", ours_url, auth, "get_context", {}, ours_proc.pid)
+    ref = Target("reference", f"http://127.0.0.1:{ref_port}/mcp", {}, "echo", {"text": "hi"}, ref_proc.pid)
     try:
         if not args.only_tasks:
-            transport_figures(args, concurrency, ours, ref, token, new_token, ours_port, ours_proc.pid)
-        # The transport section revokes its token; the task tools get their own.
-        task_token = new_token()
-        task_target = Target("orchestra", ours.url, {"Authorization": f"Bearer {task_token}"}, "get_context", {})
-        task_tool_figures(args, task_target, task_token, f"{slug}-tasks")
+            transport_figures(args, concurrency, ours, ref, token, new_token, ours_port)
+        if not args.skip_tasks:
+            # The transport section revokes its token; the task tools get their own.
+            task_token = new_token()
+            task_auth = {"Authorization": f"Bearer {task_token}"}
+            task_target = Target("orchestra", ours_url, task_auth, "get_context", {}, ours_proc.pid)
+            task_tool_figures(args, task_target, task_token, f"{slug}-tasks")
     finally:
         for process in (ours_proc, ref_proc):
             process.terminate()
@@ -256,6 +321,17 @@ def main() -> None:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def row(figures: dict[str, float]) -> str:
+    f = figures
+    return (
+        f"{f['rps']:>9.0f}{f['p50']:>9.2f}{f['p95']:>9.2f}{f['p99']:>9.2f}{f['errors']:>8.0f}"
+        f"{f['server_us']:>11.0f}{f['client_us']:>11.0f}"
+    )
+
+
+COLUMNS = f"{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'server µs':>11}{'client µs':>11}"
 
 
 def transport_figures(
@@ -266,25 +342,25 @@ def transport_figures(
     token: str,
     new_token: Callable[[], str],
     ours_port: int,
-    ours_pid: int,
 ) -> None:
-    columns = f"{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-    print(f"\n{'workload':<12}{'clients':>8} | {'server':<10}{columns} | ratio")
+    print(f"\n{'workload':<12}{'clients':>8} | {'server':<10}{COLUMNS} | ratio")
     for workload in ("tools/list", "call"):
         label = workload if workload == "tools/list" else "tool call"
         for clients in concurrency:
-            results: dict[str, dict[str, float]] = {}
-            for target in (ref, ours):
-                r = results[target.name] = asyncio.run(load(target, workload, clients, args.seconds))
-                ratio = f"{r['rps'] / results['reference']['rps']:.2f}" if target is ours else ""
-                row = f"{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8.0f}"
-                print(f"{label:<12}{clients:>8} | {target.name:<10}{row} | {ratio}", flush=True)
-    print("(ours: the tool call is get_context, with token auth, rate limit and tenancy on; reference: an echo tool)")
+            ref_sample, ours_sample = measure([ref, ours], workload, clients, args.seconds, args.rounds)
+            ref_figures, ours_figures = ref_sample.figures(), ours_sample.figures()
+            ratio = ours_figures["rps"] / ref_figures["rps"]
+            print(f"{label:<12}{clients:>8} | {'reference':<10}{row(ref_figures)} |")
+            print(f"{label:<12}{clients:>8} | {'orchestra':<10}{row(ours_figures)} | {ratio:.2f}", flush=True)
+    print(
+        "(ours: the tool call is get_context, with token auth, rate limit and tenancy on; reference: an echo tool;"
+        " server µs and client µs: CPU time per request of the server's processes and of this load generator)"
+    )
 
-    elapsed = asyncio.run(revocation_under_load(ours, token))
-    print(f"\nrevocation under load (10 clients): refused {elapsed * 1000:.0f} ms after revoketoken exited")
+    elapsed = run(revocation_under_load(ours, token))
+    print(f"\nrevocation under load (10 clients): refused {elapsed * 1000:.0f} ms after revoketoken committed")
 
-    sse = asyncio.run(sse_capacity(f"http://127.0.0.1:{ours_port}", new_token(), args.streams, ours_pid))
+    sse = run(sse_capacity(f"http://127.0.0.1:{ours_port}", new_token(), args.streams, ours.process))
     print(
         f"\n{sse['streams']} idle legacy SSE streams on one process: RSS {sse['rss_before_mb']:.0f} MB -> "
         f"{sse['rss_after_mb']:.0f} MB ({sse['per_stream_kb']:.1f} KB per stream); "
@@ -302,13 +378,12 @@ def task_tool_figures(args: argparse.Namespace, ours: Target, token: str, projec
         ("get_next_task", {"project": project}),
         ("resume_session", {"session": session}),
     ]
-    print(f"\n{'tool':<16}{'clients':>8} |{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(f"\n{'tool':<16}{'clients':>8} |{COLUMNS}")
     for tool, arguments in workloads:
-        target = Target(tool, ours.url, ours.headers, tool, arguments)
+        target = Target(tool, ours.url, ours.headers, tool, arguments, ours.process.pid)
         for clients in (1, 10):
-            r = asyncio.run(load(target, "call", clients, args.seconds))
-            row = f"{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8.0f}"
-            print(f"{tool:<16}{clients:>8} |{row}", flush=True)
+            (sample,) = measure([target], "call", clients, args.seconds, 1)
+            print(f"{tool:<16}{clients:>8} |{row(sample.figures())}", flush=True)
     print(f"(a project with {args.tasks:,} tasks; list_tasks: a page of 20 open tasks; resume_session: 20 memories)")
 
 

@@ -15,12 +15,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
-from orchestra.daphne_tuning import skip_twisted_form_parsing  # noqa: E402
 from tools.activity.live import ActivityFeedConsumer  # noqa: E402
 from tools.mcp.consumers import StreamableHttpConsumer  # noqa: E402
 from tools.mcp.sse import LegacyMessagesConsumer, LegacySseConsumer  # noqa: E402
-
-skip_twisted_form_parsing()
 
 application = ProtocolTypeRouter(
     {

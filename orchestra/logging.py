@@ -2,7 +2,9 @@
 
 The request id lives in a context variable set by the HTTP middleware, the MCP
 consumers and Celery tasks. RedactSecretsFilter masks anything shaped like an
-Orchestra token or a bearer credential, wherever it appears in a record.
+Orchestra token or a bearer credential, wherever it appears in a record. Request
+paths are logged as the URL pattern they matched (`logged_path`), because some links
+carry a secret in their path (invitations, email confirmations, password resets).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 request_id_var: ContextVar[str] = ContextVar("orchestra_request_id", default="-")
 
@@ -38,6 +41,27 @@ def redact(text: str) -> str:
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        return True
+
+
+def logged_path(request: Any) -> str:
+    """A Django request's path as logs may show it: the URL pattern when one matched
+    (`/invitations/<str:secret>/`), else the path; never the query string."""
+    match = getattr(request, "resolver_match", None)
+    return "/" + match.route if match is not None and match.route else str(request.path)
+
+
+class RequestPathFilter(logging.Filter):
+    """Django's own request records (django.request: "Not Found: /path", errors)
+    name the raw path; put the URL pattern in its place."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        path = getattr(request, "path", None)
+        if isinstance(path, str) and isinstance(record.args, tuple):
+            raw = {path, path.encode("unicode_escape").decode("ascii")}
+            shown = logged_path(request)
+            record.args = tuple(shown if isinstance(arg, str) and arg in raw else arg for arg in record.args)
         return True
 
 

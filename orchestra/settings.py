@@ -7,6 +7,7 @@ with no REDIS_URL the channel layer, cache and Celery broker need no server.
 
 from __future__ import annotations
 
+import ipaddress
 import warnings
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,6 @@ SECRET_KEY = _secret
 
 # --- applications ---------------------------------------------------------------------
 INSTALLED_APPS = [
-    "daphne",
     "orchestra.apps.OrchestraConfig",
     "accounts",
     "django.contrib.admin",
@@ -362,6 +362,21 @@ if _app.scheme == "https" and not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The web server believes X-Forwarded-For and X-Forwarded-Proto (the client's address,
+# which the failed-auth throttle counts by, and the scheme) only from these addresses:
+# your reverse proxy's. "*" trusts every peer: only when nothing reaches the server
+# except through a proxy that always sets both headers.
+FORWARDED_ALLOW_IPS = [item.strip() for item in env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1").split(",")]
+for _item in FORWARDED_ALLOW_IPS:
+    if _item == "*":
+        continue
+    try:
+        ipaddress.ip_network(_item, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FORWARDED_ALLOW_IPS must be '*' or comma-separated addresses or networks, got {_item!r}"
+        ) from None
+
 # --- i18n / static --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -370,7 +385,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# WhiteNoise serves static files from Daphne itself (the admin needs them); without a
+# WhiteNoise serves static files from the web server itself (the admin needs them); without a
 # collectstatic run (a local checkout) it finds them in the apps directly.
 WHITENOISE_USE_FINDERS = not STATIC_ROOT.exists()
 if WHITENOISE_USE_FINDERS:
@@ -391,6 +406,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "orchestra.logging.RequestIdFilter"},
+        "request_path": {"()": "orchestra.logging.RequestPathFilter"},
         "redact": {"()": "orchestra.logging.RedactSecretsFilter"},
     },
     "formatters": {
@@ -400,7 +416,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id", "redact"],
+            "filters": ["request_id", "request_path", "redact"],  # in this order: redact freezes the text
             "formatter": LOG_FORMAT,
         }
     },

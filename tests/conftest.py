@@ -1,5 +1,5 @@
 """Shared fixtures: three users (alice and bob share Acme, charlie is in Globex),
-tokens, tool calls, an in-process ASGI client and a real Daphne server."""
+tokens, tool calls, an in-process ASGI client and a real server (`manage.py serve`)."""
 
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ def http_scope(
     query_string: str = "",
     client: tuple[str, int] = ("127.0.0.1", 50000),
 ) -> dict[str, Any]:
-    """An ASGI HTTP scope as Daphne builds it (headers may repeat)."""
+    """An ASGI HTTP scope as the web server builds it (headers may repeat)."""
     return {
         "type": "http",
         "http_version": "1.1",
@@ -206,7 +206,7 @@ async def asgi_request(
     client: tuple[str, int] = ("127.0.0.1", 50000),
     timeout: float = 10,
 ) -> AsgiResponse:
-    """One request through orchestra.asgi.application, the way Daphne would send it.
+    """One request through orchestra.asgi.application, the way the web server would send it.
 
     (orchestra.asgi is imported at the top of this module: importing it runs
     django.setup(), which reconfigures logging and would drop pytest's capture
@@ -237,7 +237,7 @@ async def asgi_request(
     )
 
 
-# --- a real Daphne server --------------------------------------------------------------
+# --- a real server: `manage.py serve`, as users run it ----------------------------------
 
 
 def free_port() -> int:
@@ -273,7 +273,7 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
-def start_daphne(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> LiveServer:
+def start_server(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> LiveServer:
     port = free_port()
     env = {
         **os.environ,
@@ -285,10 +285,10 @@ def start_daphne(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> Live
         "MCP_SSE_KEEPALIVE_SECONDS": "1",
         **(extra_env or {}),
     }
-    log_path = tmp_dir / f"daphne-{port}.log"
+    log_path = tmp_dir / f"server-{port}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "orchestra.asgi:application"],
+        [sys.executable, "manage.py", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -298,17 +298,17 @@ def start_daphne(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> Live
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"daphne exited early:\n{log_path.read_text()}")
+            raise RuntimeError(f"the server exited early:\n{log_path.read_text()}")
         try:
             if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return LiveServer(url=url, process=process, log_path=log_path)
         except httpx2.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"daphne did not start:\n{log_path.read_text()}")
+    raise RuntimeError(f"the server did not start:\n{log_path.read_text()}")
 
 
-def stop_daphne(server: LiveServer) -> None:
+def stop_server(server: LiveServer) -> None:
     server.process.terminate()
     try:
         server.process.wait(timeout=10)
@@ -317,19 +317,19 @@ def stop_daphne(server: LiveServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def daphne_server(
+def live_server_process(
     django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     with django_db_blocker.unblock():
-        server = start_daphne(tmp_path_factory.mktemp("daphne"))
+        server = start_server(tmp_path_factory.mktemp("server"))
     yield server
-    stop_daphne(server)
+    stop_server(server)
 
 
 @pytest.fixture
-def live(daphne_server: LiveServer, transactional_db: Any) -> LiveServer:
-    """The Daphne server, with this test's rows committed so it can see them."""
-    return daphne_server
+def live(live_server_process: LiveServer, transactional_db: Any) -> LiveServer:
+    """The live server, with this test's rows committed so it can see them."""
+    return live_server_process
 
 
 # --- a real Celery worker --------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Fixtures of the people tests, loaded with `pytest_plugins = ["tests.people_fixtures"]`:
-Acme with one person of each role and clients signed in as each; a Daphne that sends
+Acme with one person of each role and clients signed in as each; a server that sends
 its mail to a real SMTP stand-in and signs people in through the GitHub stand-in
 (one per test module; tests using it also ask for `transactional_db`, so the rows
 they make are committed where the server can see them)."""
@@ -14,7 +14,7 @@ from django.test import Client
 
 from accounts.models import Organization, Role, User
 from accounts.services import membership_set
-from tests.conftest import start_daphne, stop_daphne
+from tests.conftest import start_server, stop_server
 from tests.github_standin import GitHubStandIn
 from tests.mailbox import Mailbox
 from tests.people_live import PeopleServer
@@ -79,10 +79,10 @@ def people_server(
         "GITHUB_CLIENT_SECRET": github.client_secret,
     }
     with django_db_blocker.unblock():
-        server = start_daphne(tmp_path_factory.mktemp("people"), env)
+        server = start_server(tmp_path_factory.mktemp("people"), env)
     try:
         yield PeopleServer(server=server, mailbox=mailbox, github=github)
     finally:
-        stop_daphne(server)
+        stop_server(server)
         github.stop()
         mailbox.stop()

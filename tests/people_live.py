@@ -1,4 +1,4 @@
-"""Helpers of the people tests that drive a real Daphne (tests.people_fixtures
+"""Helpers of the people tests that drive a real server (tests.people_fixtures
 starts it): its mailbox, the GitHub stand-in, forms posted the way a browser does."""
 
 from __future__ import annotations

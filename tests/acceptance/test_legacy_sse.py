@@ -1,4 +1,4 @@
-"""The legacy HTTP+SSE transport against a real Daphne: the official client, the wire
+"""The legacy HTTP+SSE transport against a real server: the official client, the wire
 format, and revocation closing open streams."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from accounts.models import MCPToken
 from accounts.services import token_revoke
 from orchestra.db import run_db
 from tests.acceptance.sse_reader import open_sse
-from tests.conftest import LiveServer, start_daphne, stop_daphne
+from tests.conftest import LiveServer, start_server, stop_server
 
 pytestmark = [pytest.mark.acceptance]
 
@@ -28,11 +28,11 @@ def pair(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[tuple
     redis.Redis.from_url(REDIS_URL).flushdb()
     env = {"REDIS_URL": REDIS_URL}
     with django_db_blocker.unblock():
-        a = start_daphne(tmp_path_factory.mktemp("a"), env)
-        b = start_daphne(tmp_path_factory.mktemp("b"), env)
+        a = start_server(tmp_path_factory.mktemp("a"), env)
+        b = start_server(tmp_path_factory.mktemp("b"), env)
     yield a, b
-    stop_daphne(a)
-    stop_daphne(b)
+    stop_server(a)
+    stop_server(b)
 
 
 @pytest.fixture

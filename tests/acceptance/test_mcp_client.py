@@ -1,4 +1,4 @@
-"""Acceptance: a real Daphne server driven by the official `mcp` client."""
+"""Acceptance: a real server server driven by the official `mcp` client."""
 
 from __future__ import annotations
 

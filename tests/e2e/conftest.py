@@ -1,5 +1,5 @@
 """End-to-end fixtures: Debian's chromium driven by Playwright (never a downloaded
-browser), against a real Daphne. Screenshots land in test-artifacts/screenshots/."""
+browser), against a real server. Screenshots land in test-artifacts/screenshots/."""
 
 from __future__ import annotations
 

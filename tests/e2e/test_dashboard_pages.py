@@ -1,4 +1,4 @@
-"""The dashboard in a real browser against a real Daphne: every page renders (on a
+"""The dashboard in a real browser against a real server: every page renders (on a
 desktop and, for a few, on a phone), agents' hostile text stays text, and the activity
 feed shows a tool call's row without a reload."""
 

@@ -1,5 +1,5 @@
 """Sign-up mail over real SMTP and GitHub sign-in through the stand-in, against a
-real Daphne (EMAIL_URL and GITHUB_URL set in its environment)."""
+real server (EMAIL_URL and GITHUB_URL set in its environment)."""
 
 from __future__ import annotations
 

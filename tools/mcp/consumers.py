@@ -57,6 +57,15 @@ def request_from_scope(scope: dict[str, Any], body: bytes = b"") -> endpoint.Req
     )
 
 
+def reply_headers(reply: endpoint.Reply, body: bytes, extra: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
+    """The headers of a whole (not streamed) reply: its own, its type and its length
+    (a length saves the server chunked framing)."""
+    headers = {**(extra or {}), **reply.headers, "Content-Length": str(len(body))}
+    if reply.payload is not None:
+        headers["Content-Type"] = "application/json"
+    return encode_headers(headers)
+
+
 def host_origin_refusal(headers: dict[str, str]) -> endpoint.Reply | None:
     """403 for a Host or Origin that is neither APP_URL nor local (DNS rebinding)."""
     if not guards.host_allowed(headers.get("host")) or not guards.origin_allowed(headers.get("origin")):
@@ -258,9 +267,8 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         return None
 
     async def _send_reply(self, reply: endpoint.Reply) -> None:
-        headers = {"X-Request-ID": self.request_id, **reply.headers}
         body = reply.body()
-        if reply.payload is not None:
-            headers["Content-Type"] = "application/json"
-        await self.send_headers(status=reply.status, headers=encode_headers(headers))
+        await self.send_headers(
+            status=reply.status, headers=reply_headers(reply, body, {"X-Request-ID": self.request_id})
+        )
         await self.send_body(body)

@@ -153,3 +153,15 @@ def listener() -> ControlListener:
         current = _listeners[loop] = ControlListener()
     current.start()
     return current
+
+
+async def close_local_streams() -> int:
+    """End every stream this process holds (the server is shutting down); how many.
+
+    Clients of the legacy transport reconnect, to another process if there is one."""
+    current = _listeners.get(asyncio.get_running_loop())
+    if current is None:
+        return 0
+    streams = list(current.streams.values())
+    await asyncio.gather(*(stream.close() for stream in streams), return_exceptions=True)
+    return len(streams)

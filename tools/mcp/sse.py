@@ -38,6 +38,7 @@ from tools.mcp.consumers import (
     DirectDispatchMixin,
     encode_headers,
     host_origin_refusal,
+    reply_headers,
     request_from_scope,
     scope_headers,
     sse_event,
@@ -107,10 +108,9 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         else:
             opened = await run_db(open_stream, request_from_scope(self.scope), self.channel_name)
         if isinstance(opened, endpoint.Reply):
-            await self.send_headers(
-                status=opened.status, headers=encode_headers({**opened.headers, "Content-Type": "application/json"})
-            )
-            await self.send_body(opened.body())
+            body = opened.body()
+            await self.send_headers(status=opened.status, headers=reply_headers(opened, body))
+            await self.send_body(body)
             raise StopConsumer()
         identity, session = opened.identity, opened.session
         self.identity, self.session_id, self.toolsets = identity, session.id, opened.toolsets
@@ -278,11 +278,5 @@ class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
                 layer = get_channel_layer()
                 assert layer is not None
                 await layer.send(channel, {"type": "mcp.incoming", "body": body.decode("utf-8", "replace")})
-        out = {**reply.headers}
-        if reply.payload is not None:
-            out["Content-Type"] = "application/json"
-        await self.send_response(
-            reply.status,
-            reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b"",
-            headers=encode_headers(out),
-        )
+        body = reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b""
+        await self.send_response(reply.status, body, headers=reply_headers(reply, body))

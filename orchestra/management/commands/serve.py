@@ -1,4 +1,5 @@
-"""Serve Orchestra: Daphne, plus (in the embedded default) a Celery worker and beat.
+"""Serve Orchestra: the web server (uvicorn, in this process), plus, in the embedded
+default, a Celery worker and beat as child processes.
 
 With REDIS_URL set, production runs the worker and beat as their own processes
 (see docker-compose.yml), so they are only started here when asked.
@@ -10,17 +11,20 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from argparse import BooleanOptionalAction
-from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from orchestra import web_server
+
 
 class Command(BaseCommand):
-    help = "Serve Orchestra with Daphne (and a Celery worker and beat in the embedded default)."
+    help = "Serve Orchestra with uvicorn (and a Celery worker and beat in the embedded default)."
+    # The web server imports the whole application anyway; checks add nothing here.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -33,54 +37,52 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        celery = [sys.executable, "-m", "celery", "-A", "orchestra"]
-        commands: dict[str, list[str]] = {
-            "daphne": [
-                *[sys.executable, "-m", "daphne", "-b", options["host"], "-p", str(options["port"])],
-                "orchestra.asgi:application",
-            ]
-        }
-        if options["worker"]:
-            commands["worker"] = [*celery, "worker", "--loglevel", "INFO", "--concurrency", "1"]
-            commands["beat"] = [
-                *celery,
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                settings.CELERY_BEAT_SCHEDULE_FILENAME,
-            ]
-        processes: dict[str, subprocess.Popen[bytes]] = {}
-        for name, argv in commands.items():
-            processes[name] = subprocess.Popen(argv, env=os.environ.copy())
+        host, port = options["host"], options["port"]
+        children = self.start_children() if options["worker"] else {}
+        server = web_server.Server(web_server.config(host, port))
+        exited: list[str] = []
+
+        def watch(name: str, process: subprocess.Popen[bytes]) -> None:
+            # A dead worker or beat would leave the server quietly half-working.
+            process.wait()
+            if not server.should_exit:
+                exited.append(name)
+                server.should_exit = True
+
+        for name, process in children.items():
+            threading.Thread(target=watch, args=(name, process), daemon=True).start()
+        # uvicorn re-raises the signal that stopped it once it is done; ours only
+        # notes it, so the children are still stopped below.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, frame: None)
         self.stdout.write(
-            self.style.SUCCESS(f"Orchestra is serving on http://{options['host']}:{options['port']} (MCP at /mcp)")
-            + f"  [{', '.join(processes)}]; Ctrl-C stops everything."
+            self.style.SUCCESS(f"Orchestra is serving on http://{host}:{port} (MCP at /mcp)")
+            + f"  [web{''.join(', ' + name for name in children)}]; Ctrl-C stops everything.",
         )
-        stopping = False
+        self.stdout.flush()
+        server.run()
+        self.stop_children(children)
+        if exited:
+            name = exited[0]
+            self.stderr.write(f"{name} exited with {children[name].returncode}; stopped the others")
+            sys.exit(children[name].returncode or 1)
+        if not server.started:
+            sys.exit(1)  # uvicorn has said why (the port is taken, say)
 
-        def stop(signum: int, frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
+    def start_children(self) -> dict[str, subprocess.Popen[bytes]]:
+        celery = [sys.executable, "-m", "celery", "-A", "orchestra"]
+        commands = {
+            "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "1"],
+            "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+        }
+        return {name: subprocess.Popen(argv, env=os.environ.copy()) for name, argv in commands.items()}
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        exit_code = 0
-        while not stopping:
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    self.stderr.write(f"{name} exited with {process.returncode}; stopping the others")
-                    exit_code = process.returncode or 1
-                    stopping = True
-            time.sleep(0.5)
-        for process in processes.values():
+    def stop_children(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
+        for process in children.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for process in processes.values():
+        for process in children.values():
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if exit_code:
-            sys.exit(exit_code)

@@ -1,0 +1,57 @@
+"""The ASGI server Orchestra runs on: uvicorn, with httptools and uvloop.
+
+Every way of serving Orchestra goes through here (`manage.py serve`, the Docker image,
+the tests' live servers, the benchmark), so the server that is tested is the one that
+ships. Why uvicorn and not Daphne: docs/decisions/0008.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import uvicorn
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Requests still running at shutdown get this long to finish; streams are closed
+# at once (they never finish on their own).
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+def config(host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        "orchestra.asgi:application",
+        host=host,
+        port=port,
+        # Named, not "auto": a missing accelerator must fail at start, not quietly
+        # halve the throughput (they are pinned in requirements.txt).
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        # Channels' router has no lifespan protocol, and nothing needs one.
+        lifespan="off",
+        # Logging is Django's (JSON, request ids, secrets redacted); Django views and
+        # the MCP consumers log each request themselves, without query strings.
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        # X-Forwarded-For / -Proto are believed only from these proxy addresses.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+class Server(uvicorn.Server):
+    """uvicorn waits at shutdown for every response to end; an SSE stream never
+    does. Close ours first (clients reconnect to another process), then shut down."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        from tools.mcp.control import close_local_streams
+
+        closed = await close_local_streams()
+        if closed:
+            logger.info("closed %d open stream(s) for shutdown", closed)
+        await super().shutdown(sockets)
