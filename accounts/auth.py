@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from django.utils import timezone
 from accounts import tokens
 from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenMode
 from orchestra.actor import Actor
+from orchestra.ttl_cache import TtlCache
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,6 @@ def _tokens() -> QuerySet[MCPToken]:
 @dataclass
 class _Cached:
     identity: TokenIdentity
-    expires_at: float  # time.monotonic()
     last_used_at: datetime | None
     token_expires_at: datetime | None
 
@@ -84,28 +83,28 @@ class _Cached:
 # second by default). Every change that removes access also empties the matching
 # entries at once, here and in every other process (accounts.signals and the control
 # bus), so the cache saves the lookups of busy agents without delaying a revocation.
-_cache: dict[str, _Cached] = {}
-_cache_lock = threading.Lock()
+_cache: TtlCache[str, _Cached] = TtlCache()
 
 
 def forget(*, token: Any = None, user: Any = None, organization: Any = None) -> None:
     """Drop cached identities matching every given field (None matches anything)."""
-    with _cache_lock:
-        for digest_, entry in list(_cache.items()):
-            identity = entry.identity
-            if (
-                (token is None or str(identity.token_id) == str(token))
-                and (user is None or str(identity.user_id) == str(user))
-                and (organization is None or str(identity.live_organization.pk) == str(organization))
-            ):
-                _cache.pop(digest_, None)
+
+    def matches(_: str, entry: _Cached) -> bool:
+        identity = entry.identity
+        return (
+            (token is None or str(identity.token_id) == str(token))
+            and (user is None or str(identity.user_id) == str(user))
+            and (organization is None or str(identity.live_organization.pk) == str(organization))
+        )
+
+    _cache.discard_where(matches)
 
 
 def is_cached(raw: str | None) -> bool:
     """Whether authenticate_token(raw) would answer from this process's cache alone."""
     parsed = tokens.parse(raw) if raw else None
     cached = _cache.get(parsed.digest) if parsed else None
-    return cached is not None and cached.expires_at > time.monotonic() and not _needs_touch(cached.last_used_at)
+    return cached is not None and not _needs_touch(cached.last_used_at)
 
 
 def authenticate_token(raw: str | None, *, memory_only: bool = False) -> TokenIdentity:
@@ -118,28 +117,51 @@ def authenticate_token(raw: str | None, *, memory_only: bool = False) -> TokenId
     parsed = tokens.parse(raw)
     if parsed is None:
         raise AuthenticationFailed("malformed token")
-    now = time.monotonic()
-    cached = _cache.get(parsed.digest)
-    if cached is not None and cached.expires_at > now:
-        if cached.token_expires_at is not None and cached.token_expires_at <= timezone.now():
-            _cache.pop(parsed.digest, None)
-            raise AuthenticationFailed("expired token")
-        if _needs_touch(cached.last_used_at):
-            if memory_only:
-                raise NeedsDatabase("last_used_at is due")
-            cached.last_used_at = _touch_id(cached.identity.token_id)
-        return cached.identity
+    return authenticate_digest(parsed.digest, memory_only=memory_only)
+
+
+def authenticate_digest(token_digest: str, *, memory_only: bool = False) -> TokenIdentity:
+    """authenticate_token for a token known by its digest: a long-lived stream keeps
+    the digest of the token that opened it (never the token) and checks it again,
+    through the same cache, for every message."""
+    identity = _from_cache(token_digest, memory_only=memory_only)
+    if identity is not None:
+        return identity
     if memory_only:
         raise NeedsDatabase("token not cached")
-    token = _tokens().filter(digest=parsed.digest).first()
-    if token is None:
-        raise AuthenticationFailed("unknown token")
-    identity = _check(token)
-    last_used = _touch_id(token.pk) if _needs_touch(token.last_used_at) else token.last_used_at
-    ttl = settings.AUTH_CACHE_SECONDS
-    if ttl > 0:
-        _cache[parsed.digest] = _Cached(identity, now + ttl, last_used, token.expires_at)
-    return identity
+    # When a busy token's entry expires, every request in flight finds it expired at
+    # once: they wait for the first one's lookup instead of each making their own.
+    with _LOOKUP_LOCKS[hash(token_digest) % len(_LOOKUP_LOCKS)]:
+        identity = _from_cache(token_digest, memory_only=False)
+        if identity is not None:
+            return identity
+        token = _tokens().filter(digest=token_digest).first()
+        if token is None:
+            raise AuthenticationFailed("unknown token")
+        identity = _check(token)
+        last_used = _touch_id(token.pk) if _needs_touch(token.last_used_at) else token.last_used_at
+        if settings.AUTH_CACHE_SECONDS > 0:
+            _cache.put(token_digest, _Cached(identity, last_used, token.expires_at), settings.AUTH_CACHE_SECONDS)
+        return identity
+
+
+# Striped, so that the locks never grow with the number of tokens presented.
+_LOOKUP_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _from_cache(digest_: str, *, memory_only: bool) -> TokenIdentity | None:
+    """The cached identity of a token, if its entry is fresh; None otherwise."""
+    cached = _cache.get(digest_)
+    if cached is None:
+        return None
+    if cached.token_expires_at is not None and cached.token_expires_at <= timezone.now():
+        _cache.pop(digest_)
+        raise AuthenticationFailed("expired token")
+    if _needs_touch(cached.last_used_at):
+        if memory_only:
+            raise NeedsDatabase("last_used_at is due")
+        cached.last_used_at = _touch_id(cached.identity.token_id)
+    return cached.identity
 
 
 def reauthenticate(token_id: uuid.UUID) -> TokenIdentity:

@@ -1,13 +1,20 @@
 """MCP server benchmark (not a test): Orchestra next to the official SDK's server.
 
 Prints requests/s and p50/p95/p99 for `tools/list` and a cheap tool call at 1, 10 and
-50 concurrent clients (each its own MCP session) on both servers (ours with token
-auth, rate limiting and tenancy on), the ratio ours/reference, how long a revoked
-token keeps working under load, and the memory and delivery latency of idle legacy
-SSE streams on one process.
+50 concurrent clients (each its own MCP session on its own connection) on both servers
+(ours with token auth, rate limiting and tenancy on), the ratio ours/reference, and the
+CPU time per request of each server and of the load generator. Then how soon a revoked
+token is refused under load, the memory and delivery latency of idle legacy SSE
+streams on one process, and the task tools on a project of 10,000 tasks.
 
-Run: `make bench`, or `.venv/bin/python bench/bench_mcp.py [--seconds 4] [--streams 1000]`.
-It uses its own embedded database (orchestra_bench) and free ports on 127.0.0.1.
+The load comes from bench/loadgen.py, a lean HTTP/1.1 client (tens of microseconds a
+request): with a general-purpose client the generator itself saturates a core first on
+a small machine and every server measures the same. Each cell's time is split into
+interleaved rounds (reference, ours, reference, ...) so drift hits both alike.
+
+Run: `make bench`, or `.venv/bin/python bench/bench_mcp.py [--seconds 6] [--rounds 3]
+[--streams 1000] [--skip-tasks]`. It uses its own embedded database (orchestra_bench)
+and free ports on 127.0.0.1, and serves Orchestra with `manage.py serve`, as users do.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -180,3 +181,34 @@ def test_the_cache_never_outlives_a_second(settings) -> None:
         text=True,
     )
     assert result.returncode != 0 and "AUTH_CACHE_SECONDS" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expired_check_is_redone_once_however_many_requests_find_it(alice_token, monkeypatch) -> None:
+    """Under load a busy token's entry expires with many requests in flight: one of
+    them looks it up; the others wait for that lookup instead of making their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from accounts import auth
+
+    lookups = []
+    real_tokens = auth._tokens
+
+    def counted_tokens():
+        lookups.append(1)
+        time.sleep(0.2)  # a slow database: the other threads arrive meanwhile
+        return real_tokens()
+
+    monkeypatch.setattr(auth, "_tokens", counted_tokens)
+
+    def check(_: int) -> str:
+        try:
+            return str(authenticate_token(alice_token).token_id)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        identities = set(pool.map(check, range(8)))
+    assert len(identities) == 1 and len(lookups) == 1

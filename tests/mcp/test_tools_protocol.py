@@ -9,6 +9,7 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
+from orchestra.ttl_cache import TtlCache
 from tests.conftest import asgi_request
 from tests.mcp.helpers import auth, initialize, post, rpc
 from tools.mcp import consumers
@@ -167,6 +168,18 @@ async def test_cached_requests_are_answered_without_a_worker_thread(alice_token,
     assert (await post(alice_token, session, rpc("ping"))).json()["result"] == {}
 
 
+async def test_a_new_session_is_answered_from_memory_at_once(alice_token, monkeypatch) -> None:
+    """The process that made a session remembers it: the client's first request after
+    the handshake needs no lookup."""
+    session = await initialize(alice_token)
+
+    async def no_thread(*args, **kwargs):
+        raise AssertionError("this request should not need the database")
+
+    monkeypatch.setattr("tools.mcp.consumers.run_db", no_thread)
+    assert (await post(alice_token, session, rpc("tools/list", {}))).status == 200
+
+
 async def test_every_request_counts_once_against_the_rate_limit(settings, alice_token) -> None:
     settings.MCP_RATE_LIMIT_PER_MINUTE = 6
     session = await initialize(alice_token)  # 2 requests, through worker threads
@@ -199,7 +212,7 @@ async def test_get_context_is_answered_from_memory_while_its_usage_is_fresh(alic
     # Once the usage is older than USAGE_CACHE_SECONDS, the call goes to the database again.
     monkeypatch.setattr("tools.mcp.consumers.run_db", real_run_db)
     await sync_to_async(project_create_for)(alice_token)
-    monkeypatch.setattr(project_selectors, "_usage", {})
+    monkeypatch.setattr(project_selectors, "_usage", TtlCache())
     fresh = (await post(alice_token, session, call)).json()["result"]
     assert fresh["structuredContent"]["usage"] == {"projects": 1}
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
 
 from accounts.auth import NeedsDatabase
+from orchestra.ttl_cache import TtlCache
 from tools.mcp.models import McpSession
 
 # last_seen_at is a hint for clean-up, not an audit: write it at most this often.
@@ -18,9 +18,11 @@ TOUCH_RESOLUTION = timedelta(seconds=30)
 
 def session_open_stream(*, token_id: Any, channel_name: str) -> McpSession:
     """A legacy SSE session: opened by GET /mcp/sse, before any initialize."""
-    return McpSession.objects.create(
+    session = McpSession.objects.create(
         id=secrets.token_urlsafe(32), token_id=token_id, transport="sse", channel_name=channel_name
     )
+    _remember(session)
+    return session
 
 
 def session_initialize(
@@ -38,24 +40,26 @@ def session_initialize(
         existing.save(update_fields=list(fields))
         forget_session(existing.pk)
         return existing
-    return McpSession.objects.create(id=secrets.token_urlsafe(32), token_id=token_id, **fields)
+    session = McpSession.objects.create(id=secrets.token_urlsafe(32), token_id=token_id, **fields)
+    _remember(session)
+    return session
 
 
 # Open sessions this process looked up recently, by (id, token id): a busy client's
-# requests skip the lookup for a second. Closing a session forgets it here at once
-# and, through the control bus, in every other process.
-CACHE_SECONDS = 1.0
-_recent: dict[tuple[str, str], tuple[float, McpSession]] = {}
+# requests skip the lookup for a few seconds. Closing a session forgets it here at
+# once and, through the control bus, in every other process; the time bounds how long
+# a closed session could still be used should that event be lost. (What a session may
+# do is the token's business, checked on every request.)
+CACHE_SECONDS = 5.0
+_recent: TtlCache[tuple[str, str], McpSession] = TtlCache()
 
 
 def forget_session(session_id: str) -> None:
-    for key in [key for key in _recent if key[0] == session_id]:
-        _recent.pop(key, None)
+    _recent.discard_where(lambda key, _: key[0] == session_id)
 
 
 def is_cached(session_id: str, token_id: Any) -> bool:
-    hit = _recent.get((session_id, str(token_id)))
-    return hit is not None and hit[0] > time.monotonic()
+    return _recent.get((session_id, str(token_id))) is not None
 
 
 def session_for_token(session_id: str, token_id: Any, *, memory_only: bool = False) -> McpSession | None:
@@ -64,19 +68,23 @@ def session_for_token(session_id: str, token_id: Any, *, memory_only: bool = Fal
     the cache or raise NeedsDatabase."""
     if not session_id or len(session_id) > 64:
         return None
-    key = (session_id, str(token_id))
-    now = time.monotonic()
-    hit = _recent.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    hit = _recent.get((session_id, str(token_id)))
+    if hit is not None:
+        return hit
     if memory_only:
         raise NeedsDatabase("session not cached")
     session = McpSession.objects.filter(id=session_id, token_id=token_id, closed_at__isnull=True).first()
     if session is not None:
         if timezone.now() - session.last_seen_at >= TOUCH_RESOLUTION:
             McpSession.objects.filter(pk=session.pk).update(last_seen_at=timezone.now())
-        _recent[key] = (now + CACHE_SECONDS, session)
+        _remember(session)
     return session
+
+
+def _remember(session: McpSession) -> None:
+    """Cache a session this process just made or read: a client's next requests, and
+    the messages of a legacy stream held here, skip the lookup."""
+    _recent.put((session.pk, str(session.token_id)), session, CACHE_SECONDS)
 
 
 def session_mark_initialized(session: McpSession) -> None:

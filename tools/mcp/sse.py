@@ -29,7 +29,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.auth import AuthenticationFailed, TokenIdentity, reauthenticate
+from accounts import tokens
+from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_digest, bearer_from_header
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
 from tools.mcp import control, endpoint, jsonrpc, versions
@@ -46,7 +47,7 @@ from tools.mcp.consumers import (
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.models import McpSession
 from tools.mcp.server import CallContext, handle_message
-from tools.mcp.sessions import session_open_stream
+from tools.mcp.sessions import forget_session, session_for_token, session_open_stream
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ SSE_HEADERS = {
 @dataclass
 class OpenedStream:
     identity: TokenIdentity
+    token_digest: str  # each message is checked again against the token's digest, never the token
     session: McpSession
     toolsets: frozenset[str] | None  # fixed for the stream's life: its messages carry no URL
 
@@ -75,11 +77,14 @@ def open_stream(request: endpoint.Request, channel_name: str) -> OpenedStream | 
     if refusal is not None:
         return refusal
     session = session_open_stream(token_id=identity.token_id, channel_name=channel_name)
-    return OpenedStream(identity=identity, session=session, toolsets=selected)
+    parsed = tokens.parse(bearer_from_header(request.headers.get("authorization")) or "")
+    assert parsed is not None  # authenticate accepted it
+    return OpenedStream(identity=identity, token_digest=parsed.digest, session=session, toolsets=selected)
 
 
 def mark_stream_closed(session_id: str) -> None:
     McpSession.objects.filter(pk=session_id, closed_at__isnull=True).update(closed_at=timezone.now())
+    forget_session(session_id)
 
 
 class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
@@ -89,6 +94,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         super().__init__(*args, **kwargs)
         self.session_id: str | None = None
         self.identity: TokenIdentity | None = None
+        self.token_digest = ""
         self.toolsets: frozenset[str] | None = None
         self.tasks: dict[str, asyncio.Task[None]] = {}  # running requests by JSON of their id
         self.keepalive: asyncio.Task[None] | None = None
@@ -114,6 +120,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             raise StopConsumer()
         identity, session = opened.identity, opened.session
         self.identity, self.session_id, self.toolsets = identity, session.id, opened.toolsets
+        self.token_digest = opened.token_digest
         control.listener().streams[self.channel_name] = control.Stream(
             token_id=identity.token_id,
             user_id=identity.user_id,
@@ -187,9 +194,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
 
         assert self.session_id is not None and self.identity is not None  # set when the stream opened
         try:
-            answer = await run_db(
-                _process, self.session_id, self.identity.token_id, message, notify, cancel, self.toolsets
-            )
+            answer = await run_db(_process, self.session_id, self.token_digest, message, notify, cancel, self.toolsets)
         except asyncio.CancelledError:
             cancel.set()
             return
@@ -212,11 +217,13 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
 
 
 def _process(
-    session_id: str, token_id: Any, message: Message, notify: Any, cancel: Any, toolsets: frozenset[str] | None
+    session_id: str, token_digest: str, message: Message, notify: Any, cancel: Any, toolsets: frozenset[str] | None
 ) -> dict[str, Any] | None:
     """Run one message of a legacy SSE session (in a worker thread)."""
-    identity = reauthenticate(token_id)  # the token may have lost access since the stream opened
-    session = McpSession.objects.filter(pk=session_id, closed_at__isnull=True).first()
+    # The token may have lost access since the stream opened: checked again, through
+    # the same cache (at most a second old, emptied at once by revocations) as a POST.
+    identity = authenticate_digest(token_digest)
+    session = session_for_token(session_id, identity.token_id)
     if session is None:
         raise AuthenticationFailed("session closed")
     ctx = CallContext(
@@ -238,14 +245,8 @@ def post_message(request: endpoint.Request) -> tuple[endpoint.Reply, str | None]
         return refusal, None
     assert identity is not None
     session_id = (parse_qs(request.query_string).get("session_id") or [""])[0]
-    session = (
-        McpSession.objects.filter(pk=session_id, token_id=identity.token_id, transport="sse", closed_at__isnull=True)
-        .only("channel_name")
-        .first()
-        if session_id
-        else None
-    )
-    if session is None:
+    session = session_for_token(session_id, identity.token_id)
+    if session is None or session.transport != "sse":
         return endpoint.Reply(404, {"error": "session not found"}, limit_headers), None
     try:
         items, is_batch = jsonrpc.parse_body(request.body)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
+from orchestra.ttl_cache import TtlCache
 from tools.projects.models import Project, ProjectStatus
 
 
@@ -69,7 +69,7 @@ def is_archived(project: Project) -> bool:
 # get_context's usage, per organization, for USAGE_CACHE_SECONDS: agents call it at
 # every start, and plan limits are enforced where rows are written, never from here.
 USAGE_CACHE_SECONDS = 1.0
-_usage: dict[Any, tuple[float, dict[str, int]]] = {}
+_usage: TtlCache[Any, dict[str, int]] = TtlCache()
 
 
 def organization_usage(organization_id: Any) -> dict[str, int]:
@@ -77,18 +77,16 @@ def organization_usage(organization_id: Any) -> dict[str, int]:
 
     On an event loop (the MCP fast path, which checked usage_is_cached first) a value
     that went stale since that check is returned rather than touching the database."""
-    now = time.monotonic()
-    cached = _usage.get(organization_id)
-    if cached is not None and (cached[0] > now or _on_event_loop()):
-        return cached[1]
+    cached = _usage.get(organization_id, stale_ok=_on_event_loop())
+    if cached is not None:
+        return cached
     usage = {"projects": Project.objects.filter(status=ProjectStatus.ACTIVE).count()}
-    _usage[organization_id] = (now + USAGE_CACHE_SECONDS, usage)
+    _usage.put(organization_id, usage, USAGE_CACHE_SECONDS)
     return usage
 
 
 def usage_is_cached(organization_id: Any) -> bool:
-    cached = _usage.get(organization_id)
-    return cached is not None and cached[0] > time.monotonic()
+    return _usage.get(organization_id) is not None
 
 
 def _on_event_loop() -> bool:
