@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -21,8 +22,15 @@ def session_open_stream(*, token_id: Any, channel_name: str) -> McpSession:
     session = McpSession.objects.create(
         id=secrets.token_urlsafe(32), token_id=token_id, transport="sse", channel_name=channel_name
     )
-    _remember(session)
+    # The process holding the stream remembers its session until the stream closes
+    # (mark_stream_closed forgets it): posts to it that land here need no lookup.
+    _remember(session, ttl=math.inf)
     return session
+
+
+def session_touch(session_id: str) -> None:
+    """A long-lived stream's session is in use: keep it from the purge of idle ones."""
+    McpSession.objects.filter(pk=session_id, closed_at__isnull=True).update(last_seen_at=timezone.now())
 
 
 def session_initialize(
@@ -81,10 +89,10 @@ def session_for_token(session_id: str, token_id: Any, *, memory_only: bool = Fal
     return session
 
 
-def _remember(session: McpSession) -> None:
-    """Cache a session this process just made or read: a client's next requests, and
-    the messages of a legacy stream held here, skip the lookup."""
-    _recent.put((session.pk, str(session.token_id)), session, CACHE_SECONDS)
+def _remember(session: McpSession, ttl: float = CACHE_SECONDS) -> None:
+    """Cache a session this process just made or read: a client's next requests skip
+    the lookup."""
+    _recent.put((session.pk, str(session.token_id)), session, ttl)
 
 
 def session_mark_initialized(session: McpSession) -> None:

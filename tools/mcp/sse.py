@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -47,7 +48,7 @@ from tools.mcp.consumers import (
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.models import McpSession
 from tools.mcp.server import CallContext, handle_message
-from tools.mcp.sessions import forget_session, session_for_token, session_open_stream
+from tools.mcp.sessions import forget_session, session_for_token, session_open_stream, session_touch
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,12 @@ def open_stream(request: endpoint.Request, channel_name: str) -> OpenedStream | 
 
 def mark_stream_closed(session_id: str) -> None:
     McpSession.objects.filter(pk=session_id, closed_at__isnull=True).update(closed_at=timezone.now())
-    forget_session(session_id)
+
+
+# A stream uses its session without looking it up again; while the stream stays open,
+# the session's last_seen_at is refreshed this often, so that the daily purge of idle
+# sessions (tools.mcp.tasks) leaves it alone.
+SESSION_TOUCH_SECONDS = 3600.0
 
 
 class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
@@ -93,6 +99,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.session_id: str | None = None
+        self.session: McpSession | None = None
         self.identity: TokenIdentity | None = None
         self.token_digest = ""
         self.toolsets: frozenset[str] | None = None
@@ -119,7 +126,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             await self.send_body(body)
             raise StopConsumer()
         identity, session = opened.identity, opened.session
-        self.identity, self.session_id, self.toolsets = identity, session.id, opened.toolsets
+        self.identity, self.session, self.session_id, self.toolsets = identity, session, session.id, opened.toolsets
         self.token_digest = opened.token_digest
         control.listener().streams[self.channel_name] = control.Stream(
             token_id=identity.token_id,
@@ -134,9 +141,13 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         self.keepalive = asyncio.create_task(self._keepalive())
 
     async def _keepalive(self) -> None:
+        touched = time.monotonic()
         while True:
             await asyncio.sleep(settings.MCP_SSE_KEEPALIVE_SECONDS)
             await self.send_body(b": keepalive\n\n", more_body=True)
+            if self.session_id and time.monotonic() - touched >= SESSION_TOUCH_SECONDS:
+                touched = time.monotonic()
+                await run_db(session_touch, self.session_id)
 
     async def close_stream(self) -> None:
         """End the response (revocation, or the client went away)."""
@@ -147,6 +158,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             task.cancel()
         control.listener().streams.pop(self.channel_name, None)
         if self.session_id:
+            forget_session(self.session_id)
             await run_db(mark_stream_closed, self.session_id)
         try:
             await self.send_body(b"", more_body=False)
@@ -192,9 +204,9 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         def notify(payload: dict[str, Any]) -> None:  # from the worker thread
             loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._send_event(payload)))
 
-        assert self.session_id is not None and self.identity is not None  # set when the stream opened
+        assert self.session is not None  # set when the stream opened
         try:
-            answer = await run_db(_process, self.session_id, self.token_digest, message, notify, cancel, self.toolsets)
+            answer = await run_db(_process, self.session, self.token_digest, message, notify, cancel, self.toolsets)
         except asyncio.CancelledError:
             cancel.set()
             return
@@ -217,15 +229,18 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
 
 
 def _process(
-    session_id: str, token_digest: str, message: Message, notify: Any, cancel: Any, toolsets: frozenset[str] | None
+    session: McpSession,
+    token_digest: str,
+    message: Message,
+    notify: Any,
+    cancel: Any,
+    toolsets: frozenset[str] | None,
 ) -> dict[str, Any] | None:
-    """Run one message of a legacy SSE session (in a worker thread)."""
-    # The token may have lost access since the stream opened: checked again, through
-    # the same cache (at most a second old, emptied at once by revocations) as a POST.
+    """Run one message of a legacy SSE session (in a worker thread). The session is the
+    stream's own (only the stream closes it); the token may have lost access since the
+    stream opened, so it is checked again, through the same cache as a POST (at most a
+    second old, emptied at once by revocations)."""
     identity = authenticate_digest(token_digest)
-    session = session_for_token(session_id, identity.token_id)
-    if session is None:
-        raise AuthenticationFailed("session closed")
     ctx = CallContext(
         identity=identity,
         session=session,
