@@ -100,13 +100,6 @@ def forget(*, token: Any = None, user: Any = None, organization: Any = None) -> 
     _cache.discard_where(matches)
 
 
-def is_cached(raw: str | None) -> bool:
-    """Whether authenticate_token(raw) would answer from this process's cache alone."""
-    parsed = tokens.parse(raw) if raw else None
-    cached = _cache.get(parsed.digest) if parsed else None
-    return cached is not None and not _needs_touch(cached.last_used_at)
-
-
 def authenticate_token(raw: str | None, *, memory_only: bool = False) -> TokenIdentity:
     """Resolve a raw bearer token to its identity, or raise AuthenticationFailed.
 

@@ -180,6 +180,27 @@ async def test_a_new_session_is_answered_from_memory_at_once(alice_token, monkey
     assert (await post(alice_token, session, rpc("tools/list", {}))).status == 200
 
 
+async def test_a_token_that_expires_while_cached_is_refused_not_an_error(alice_token) -> None:
+    """Its cached check is still fresh, but the token's own expiry has just passed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts import auth, tokens
+    from accounts.models import MCPToken
+
+    session = await initialize(alice_token)
+    parsed = tokens.parse(alice_token)
+    assert parsed is not None
+    cached = auth._cache.get(parsed.digest)
+    assert cached is not None
+    just_now = timezone.now() - timedelta(seconds=1)
+    await sync_to_async(MCPToken.objects.update)(expires_at=just_now)
+    cached.token_expires_at = just_now  # as if the check had been cached a moment before
+    refused = await post(alice_token, session, rpc("tools/list", {}))
+    assert refused.status == 401 and refused.json()["error"] == "invalid_token"
+
+
 async def test_every_request_counts_once_against_the_rate_limit(settings, alice_token) -> None:
     settings.MCP_RATE_LIMIT_PER_MINUTE = 6
     session = await initialize(alice_token)  # 2 requests, through worker threads

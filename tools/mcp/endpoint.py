@@ -25,7 +25,6 @@ from accounts.auth import (
     authenticate_token,
     bearer_from_header,
 )
-from accounts.auth import is_cached as is_token_cached
 from tools.mcp import guards, jsonrpc, toolsets, versions
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.modern import handle_modern
@@ -173,10 +172,10 @@ def _answerable_from_memory(request: Request) -> bool:
     items = payload if isinstance(payload, list) else [payload]
     if not all(isinstance(item, dict) for item in items):
         return False
-    raw = bearer_from_header(request.headers.get("authorization"))
-    if not is_token_cached(raw):
+    try:
+        identity = authenticate_token(bearer_from_header(request.headers.get("authorization")), memory_only=True)
+    except (NeedsDatabase, AuthenticationFailed):  # a refusal is answered (and counted) the usual way
         return False
-    identity = authenticate_token(raw, memory_only=True)
     if not all(_in_memory(item.get("method"), item.get("params"), identity) for item in items):
         return False
     return is_session_cached(request.headers.get(SESSION_HEADER, ""), identity.token_id)
