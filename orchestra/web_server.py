@@ -52,8 +52,9 @@ class Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # Everything loaded so far (Django, the apps, the tool registry: about 150,000
         # objects) lives as long as the process. Frozen, the collector stops walking it
-        # in every full collection, which otherwise stalls every request and stream of
-        # the process for 150-250 ms at a time on a small machine.
+        # in every full collection; each of those stalls every request and stream of
+        # the process (measured on 2 cores with 1,000 streams open: 160-230 ms each,
+        # 70-120 ms once frozen). It shortens the pauses; it saves no CPU per request.
         gc.collect()
         gc.freeze()
         await super().startup(sockets)

@@ -98,7 +98,6 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.session_id: str | None = None
         self.session: McpSession | None = None
         self.identity: TokenIdentity | None = None
         self.token_digest = ""
@@ -126,7 +125,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             await self.send_body(body)
             raise StopConsumer()
         identity, session = opened.identity, opened.session
-        self.identity, self.session, self.session_id, self.toolsets = identity, session, session.id, opened.toolsets
+        self.identity, self.session, self.toolsets = identity, session, opened.toolsets
         self.token_digest = opened.token_digest
         control.listener().streams[self.channel_name] = control.Stream(
             token_id=identity.token_id,
@@ -139,6 +138,10 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             f"event: endpoint\ndata: {MESSAGES_PATH}?session_id={session.id}\n\n".encode(), more_body=True
         )
         self.keepalive = asyncio.create_task(self._keepalive())
+
+    @property
+    def session_id(self) -> str | None:
+        return self.session.id if self.session is not None else None
 
     async def _keepalive(self) -> None:
         touched = time.monotonic()
