@@ -7,8 +7,8 @@ CPU time per request of each server and of the load generator. Then how soon a r
 token is refused under load, the memory and delivery latency of idle legacy SSE
 streams on one process, and the task tools on a project of 10,000 tasks.
 
-The load comes from bench/loadgen.py, a lean HTTP/1.1 client (tens of microseconds a
-request): with a general-purpose client the generator itself saturates a core first on
+The load comes from bench/loadgen.py, a lean HTTP/1.1 client (about a tenth of a
+millisecond a request): with a general-purpose client the generator itself saturates a core first on
 a small machine and every server measures the same. Each cell's time is split into
 interleaved rounds (reference, ours, reference, ...) so drift hits both alike.
 
@@ -128,12 +128,9 @@ class Target:
         self.process = psutil.Process(pid)
 
     def cpu_seconds(self) -> float:
-        """CPU time of the server's process and its children (a server may fork workers)."""
-        total = 0.0
-        for process in (self.process, *self.process.children(recursive=True)):
-            times = process.cpu_times()
-            total += times.user + times.system
-        return total
+        """CPU time of the server's process (each server under test is one process)."""
+        times = self.process.cpu_times()
+        return times.user + times.system
 
     async def open(self) -> tuple[Connection, dict[str, str]]:
         """A connection with a new MCP session (one per simulated client) and the headers its requests carry."""

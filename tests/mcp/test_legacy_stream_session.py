@@ -44,4 +44,4 @@ async def test_an_open_streams_session_is_kept_from_the_purge(alice_token, setti
     await communicator.wait(5)
     closed = await sync_to_async(McpSession.objects.get)(pk=session_id)
     assert closed.closed_at is not None
-    assert not sessions.is_cached(session_id, closed.token_id)  # forgotten with the stream
+    assert not sessions.is_cached(session_id)  # forgotten with the stream

@@ -178,7 +178,7 @@ def _answerable_from_memory(request: Request) -> bool:
         return False
     if not all(_in_memory(item.get("method"), item.get("params"), identity) for item in items):
         return False
-    return is_session_cached(request.headers.get(SESSION_HEADER, ""), identity.token_id)
+    return is_session_cached(request.headers.get(SESSION_HEADER, ""))
 
 
 def _delete(request: Request, identity: TokenIdentity) -> Reply:

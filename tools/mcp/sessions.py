@@ -53,21 +53,23 @@ def session_initialize(
     return session
 
 
-# Open sessions this process looked up recently, by (id, token id): a busy client's
+# Open sessions this process looked up recently, by id: a busy client's
 # requests skip the lookup for a few seconds. Closing a session forgets it here at
 # once and, through the control bus, in every other process; the time bounds how long
 # a closed session could still be used should that event be lost. (What a session may
-# do is the token's business, checked on every request.)
+# do is the token's business, checked on every request.) A session's token never
+# changes, so a cached row also answers for any other token: not theirs.
 CACHE_SECONDS = 5.0
-_recent: TtlCache[tuple[str, str], McpSession] = TtlCache()
+_recent: TtlCache[str, McpSession] = TtlCache()
 
 
 def forget_session(session_id: str) -> None:
-    _recent.discard_where(lambda key, _: key[0] == session_id)
+    _recent.pop(session_id)
 
 
-def is_cached(session_id: str, token_id: Any) -> bool:
-    return _recent.get((session_id, str(token_id))) is not None
+def is_cached(session_id: str) -> bool:
+    """Whether session_for_token would answer from this process's memory alone."""
+    return _recent.get(session_id) is not None
 
 
 def session_for_token(session_id: str, token_id: Any, *, memory_only: bool = False) -> McpSession | None:
@@ -76,9 +78,9 @@ def session_for_token(session_id: str, token_id: Any, *, memory_only: bool = Fal
     the cache or raise NeedsDatabase."""
     if not session_id or len(session_id) > 64:
         return None
-    hit = _recent.get((session_id, str(token_id)))
+    hit = _recent.get(session_id)
     if hit is not None:
-        return hit
+        return hit if str(hit.token_id) == str(token_id) else None
     if memory_only:
         raise NeedsDatabase("session not cached")
     session = McpSession.objects.filter(id=session_id, token_id=token_id, closed_at__isnull=True).first()
@@ -92,7 +94,7 @@ def session_for_token(session_id: str, token_id: Any, *, memory_only: bool = Fal
 def _remember(session: McpSession, ttl: float = CACHE_SECONDS) -> None:
     """Cache a session this process just made or read: a client's next requests skip
     the lookup."""
-    _recent.put((session.pk, str(session.token_id)), session, ttl)
+    _recent.put(session.pk, session, ttl)
 
 
 def session_mark_initialized(session: McpSession) -> None:
