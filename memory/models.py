@@ -97,6 +97,8 @@ HNSW_EF_CONSTRUCTION = 200
 
 
 class Memory(Embedded):
+    PROJECT_PATHS = ("project_id", "agent__project_id", "session__project_id")
+
     EMBEDDING_FIELDS = ("content",)
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
@@ -123,7 +125,7 @@ class Memory(Embedded):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(Embedded.Meta):
         verbose_name_plural = "memories"
         constraints = [
             # An exact duplicate in the same scope is stored once; NULLS NOT DISTINCT

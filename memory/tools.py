@@ -17,7 +17,7 @@ from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef, Since, Tags, Until
 from tools.mcp.registry import ToolContext, tool
-from tools.projects.selectors import project_get
+from tools.projects.selectors import project_get, project_or_default
 from tools.worksessions.selectors import work_session_get
 
 ScopeName = Literal["agent", "project", "session", "organization"]
@@ -85,10 +85,9 @@ def memory_out(memory: Memory) -> MemoryOut:
 
 
 def _owners(ctx: ToolContext, agent: str | None, project: str | None, session: str | None) -> dict[str, Any]:
-    restricted = ctx.identity.project_id
     return {
         "agent": agent_get(agent) if agent else None,
-        "project": project_get(project, restricted_to=restricted) if project else None,
+        "project": project_get(project) if project else None,
         "session": work_session_get(session) if session else None,
     }
 
@@ -105,7 +104,10 @@ def _memory(ref: str) -> Memory:
 def store_memory(
     ctx: ToolContext,
     content: Annotated[str, Field(min_length=1, max_length=65536, description="What to remember (64 KiB max).")],
-    scope: Annotated[ScopeName, Field(description="Owner; agent/project/session need that argument.")] = "organization",
+    scope: Annotated[
+        ScopeName | None,
+        Field(description="Owner; agent/session need that argument. Default organization (a project token: project)."),
+    ] = None,
     agent: AgentRef | None = None,
     project: ProjectRef | None = None,
     session: SessionRef | None = None,
@@ -114,7 +116,14 @@ def store_memory(
     metadata: dict[str, Any] | None = None,
 ) -> StoreOut:
     """Remember something for the team; the scope names its owner. Identical content in a scope is kept once."""
+    restricted = ctx.identity.project_id is not None
+    if scope is None:
+        # A project-restricted token's memories belong to its project (organization-wide
+        # ones would be out of its own reach).
+        scope = "project" if restricted else "organization"
     owners = _owners(ctx, agent, project, session)
+    if scope == "project" and owners["project"] is None:
+        owners["project"] = project_or_default(None)
     memory, created = services.memory_store(
         actor=ctx.actor, content=content, scope=scope, tags=tags, importance=importance, metadata=metadata, **owners
     )

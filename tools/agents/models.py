@@ -22,6 +22,9 @@ class AgentStatus(models.TextChoices):
 class Agent(TenantModel):
     """An AI agent of the team. Soft-deleted agents keep their history."""
 
+    PROJECT_PATHS = ("project_id",)
+    ORGANIZATION_LEVEL_READABLE = True
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=80)
@@ -38,7 +41,7 @@ class Agent(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "slug"],

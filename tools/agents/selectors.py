@@ -19,13 +19,7 @@ NEWEST_MEMORIES = 5
 RECENT_ACTIVITY = 10
 
 
-def _visible_to(restricted_to: Any) -> Q:
-    # A project-restricted token sees its project's agents and the organization-wide
-    # ones (no project); agents of other projects answer like missing ones.
-    return Q(project__isnull=True) | Q(project_id=restricted_to)
-
-
-def agent_get(ref: str, *, argument: str = "agent", restricted_to: Any = None, include_deleted: bool = False) -> Agent:
+def agent_get(ref: str, *, argument: str = "agent", include_deleted: bool = False) -> Agent:
     """An agent of the organization in scope by id or slug (soft-deleted ones are gone).
     `include_deleted` also finds a soft-deleted agent by its id (its history still points
     at it); a slug always means the live agent, since a deleted agent's slug can be reused."""
@@ -33,23 +27,19 @@ def agent_get(ref: str, *, argument: str = "agent", restricted_to: Any = None, i
     rows = Agent.objects.filter(Q(pk=uid) if uid is not None else Q(slug=ref))
     if not (include_deleted and uid is not None):
         rows = rows.filter(deleted_at__isnull=True)
-    if restricted_to is not None:
-        rows = rows.filter(_visible_to(restricted_to))
     agent = rows.select_related("project").first()
     if agent is None:
         raise not_found(argument, ref)
     return agent
 
 
-def agent_list(*, project: Any = None, status: str | None = None, restricted_to: Any = None) -> QuerySet[Agent]:
+def agent_list(*, project: Any = None, status: str | None = None) -> QuerySet[Agent]:
     """Live agents, of one project when `project` is given, otherwise of the organization."""
     rows = Agent.objects.filter(deleted_at__isnull=True)
     if project is not None:
         rows = rows.filter(project=project)
     if status:
         rows = rows.filter(status=status)
-    if restricted_to is not None:
-        rows = rows.filter(_visible_to(restricted_to))
     return rows.select_related("project")
 
 
@@ -72,9 +62,6 @@ def agent_memory_stats(agent: Agent) -> MemoryStats:
     return MemoryStats(count=counts["live"], archived=counts["archived"], newest=newest)
 
 
-def agent_activity(agent: Agent, *, restricted_to: Any = None, limit: int = RECENT_ACTIVITY) -> list[Activity]:
+def agent_activity(agent: Agent, *, limit: int = RECENT_ACTIVITY) -> list[Activity]:
     """The newest activity rows naming the agent (for a restricted token: of its project)."""
-    rows = Activity.objects.filter(agent=agent)
-    if restricted_to is not None:
-        rows = rows.filter(project_id=restricted_to)
-    return list(rows.order_by("-created_at", "-id")[:limit])
+    return list(Activity.objects.filter(agent=agent).order_by("-created_at", "-id")[:limit])

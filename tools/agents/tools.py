@@ -15,7 +15,7 @@ from tools.agents import selectors, services
 from tools.agents.models import Agent
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
 from tools.mcp.registry import ToolContext, tool
-from tools.projects.selectors import project_get
+from tools.projects.selectors import project_get, project_or_default
 
 # Blank names are refused by the service (one message for "" and "  ").
 Name = Annotated[str, Field(max_length=120)]
@@ -92,9 +92,8 @@ def agent_out(agent: Agent) -> AgentOut:
 
 
 def _writable_agent(ctx: ToolContext, ref: str) -> Agent:
-    restricted = ctx.identity.project_id
-    agent = selectors.agent_get(ref, restricted_to=restricted)
-    if restricted is not None and agent.project_id is None:
+    agent = selectors.agent_get(ref)
+    if ctx.identity.project_id is not None and agent.project_id is None:
         raise PermissionDenied("this token is restricted to one project and cannot change organization-wide agents")
     return agent
 
@@ -113,17 +112,14 @@ def create_agent(
     model: ModelName | None = None,
 ) -> AgentOut:
     """Create an agent; memory_scope sets what memory searches naming it cover."""
-    restricted = ctx.identity.project_id
-    if project is None and restricted is not None:
-        # A project-restricted token's agents belong to its project, so it can change them again.
-        project = str(restricted)
     agent = services.agent_create(
         actor=ctx.actor,
         name=name,
         role=role or "",
         skills=skills,
         memory_scope=memory_scope,
-        project=project_get(project, restricted_to=restricted) if project else None,
+        # A project-restricted token's agents belong to its project, so it can change them again.
+        project=project_or_default(project),
         description=description or "",
         model=model or "",
     )
@@ -139,12 +135,7 @@ def list_agents(
     cursor: Cursor = None,
 ) -> AgentList:
     """List agents, newest first."""
-    restricted = ctx.identity.project_id
-    rows = selectors.agent_list(
-        project=project_get(project, restricted_to=restricted) if project else None,
-        status=status,
-        restricted_to=restricted,
-    )
+    rows = selectors.agent_list(project=project_get(project) if project else None, status=status)
     page = paginate(rows, limit=limit, cursor=cursor)
     return AgentList(items=[agent_out(a) for a in page.items], next_cursor=page.next_cursor)
 
@@ -152,8 +143,7 @@ def list_agents(
 @tool(category="agents", read_only=True, idempotent=True)
 def get_agent(ctx: ToolContext, agent: AgentRef) -> AgentDetail:
     """One agent with its memory stats and recent activity."""
-    restricted = ctx.identity.project_id
-    row = selectors.agent_get(agent, restricted_to=restricted)
+    row = selectors.agent_get(agent)
     stats = selectors.agent_memory_stats(row)
     return AgentDetail(
         **agent_out(row),
@@ -164,7 +154,7 @@ def get_agent(ctx: ToolContext, agent: AgentRef) -> AgentDetail:
                 MemoryBrief(id=str(m["id"]), content=m["excerpt"], created_at=m["created_at"]) for m in stats.newest
             ],
         ),
-        recent_activity=[activity_out(a) for a in selectors.agent_activity(row, restricted_to=restricted)],
+        recent_activity=[activity_out(a) for a in selectors.agent_activity(row)],
     )
 
 

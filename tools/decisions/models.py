@@ -40,6 +40,8 @@ class Decision(Embedded):
     embedded and searched is title, decision, rationale and context: it never changes
     after the decision is logged (update_decision changes status, outcome, discussion)."""
 
+    PROJECT_PATHS = ("project_id",)
+
     EMBEDDING_FIELDS = ("title", "decision", "rationale", "context")
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
@@ -101,6 +103,8 @@ def decision_text(*, title: str, decision: str, rationale: str, context: str) ->
 class DecisionComment(TenantModel):
     """One discussion entry. Entries are only ever added: there is no update path, and
     save() refuses to write an existing row."""
+
+    PROJECT_PATHS = ("decision__project_id",)
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="comments")

@@ -12,46 +12,34 @@ from orchestra.ids import parse_uuid
 from tools.decisions.models import Decision, DecisionComment
 
 
-def _visible(restricted_to: Any = None) -> QuerySet[Decision]:
-    """Decisions the caller may see: a project-restricted token sees its project's only."""
-    rows = Decision.objects.all()
-    if restricted_to is not None:
-        rows = rows.filter(project_id=restricted_to)
-    return rows
-
-
 def with_successor(rows: QuerySet[Decision]) -> QuerySet[Decision]:
     """Adds `successor_id` (the decision that superseded each row, if any) in the same
     query, and leaves out the columns no answer shows."""
-    successor = Decision.unscoped.filter(supersedes=OuterRef("pk")).values("pk")[:1]
+    successor = Decision.objects.filter(supersedes=OuterRef("pk")).values("pk")[:1]
     return rows.defer(*HEAVY).annotate(successor_id=Subquery(successor))
 
 
-def decision_get(ref: str, *, restricted_to: Any = None, argument: str = "decision") -> Decision:
+def decision_get(ref: str, *, argument: str = "decision") -> Decision:
     """A decision of the organization in scope, with `successor_id`. For a
     project-restricted token, other projects' decisions answer exactly like missing ones."""
     uid = parse_uuid(ref)
-    rows = _visible(restricted_to).filter(pk=uid) if uid is not None else Decision.objects.none()
+    rows = Decision.objects.filter(pk=uid) if uid is not None else Decision.objects.none()
     decision = with_successor(rows).first()
     if decision is None:
         raise not_found(argument, ref)
     return decision
 
 
-def decision_list(
-    *, project: Any = None, status: str | None = None, tag: str | None = None, restricted_to: Any = None
-) -> QuerySet[Decision]:
+def decision_list(*, project: Any = None, status: str | None = None, tag: str | None = None) -> QuerySet[Decision]:
     """The organization's decisions (or one project's), for paginate()."""
-    return with_successor(
-        decision_search_rows(project=project, status=status, tags=[tag] if tag else None, restricted_to=restricted_to)
-    )
+    return with_successor(decision_search_rows(project=project, status=status, tags=[tag] if tag else None))
 
 
 def decision_search_rows(
-    *, project: Any = None, status: str | None = None, tags: list[str] | None = None, restricted_to: Any = None
+    *, project: Any = None, status: str | None = None, tags: list[str] | None = None
 ) -> QuerySet[Decision]:
     """What search_decisions covers: the filters go inside both of the search's queries."""
-    rows = _visible(restricted_to)
+    rows = Decision.objects.all()
     if project is not None:
         rows = rows.filter(project=project)
     if status:

@@ -15,7 +15,7 @@ from tools.decisions import selectors, services
 from tools.decisions.models import Decision, DecisionComment
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, Tags
 from tools.mcp.registry import ToolContext, tool
-from tools.projects.selectors import project_get
+from tools.projects.selectors import project_get, project_or_default
 
 StatusName = Literal["proposed", "accepted", "superseded", "rejected"]
 # An enum says its type: "type" would only cost bytes in every listing.
@@ -165,11 +165,8 @@ def log_decision(
     ] = None,
 ) -> DecisionOut:
     """Record a decision, its rationale and the alternatives not taken."""
-    restricted = ctx.identity.project_id
-    project_row = project_get(project, restricted_to=restricted) if project else None
-    if project_row is None and restricted is not None:
-        # A project-restricted token's decisions belong to its project, so it can see them again.
-        project_row = project_get(str(restricted), restricted_to=restricted)
+    # A project-restricted token's decisions belong to its project, so it can see them again.
+    project_row = project_or_default(project)
     row = services.decision_log(
         actor=ctx.actor,
         title=title,
@@ -180,9 +177,7 @@ def log_decision(
         status=status,
         project=project_row,
         tags=tags,
-        supersedes=selectors.decision_get(supersedes, restricted_to=restricted, argument="supersedes")
-        if supersedes
-        else None,
+        supersedes=selectors.decision_get(supersedes, argument="supersedes") if supersedes else None,
     )
     return decision_out(row)
 
@@ -197,12 +192,10 @@ def list_decisions(
     cursor: Cursor = None,
 ) -> DecisionList:
     """List decisions, newest first."""
-    restricted = ctx.identity.project_id
     rows = selectors.decision_list(
-        project=project_get(project, restricted_to=restricted) if project else None,
+        project=project_get(project) if project else None,
         status=status,
         tag=tag,
-        restricted_to=restricted,
     )
     page = paginate(rows, limit=limit, cursor=cursor)
     return DecisionList(items=[decision_out(d) for d in page.items], next_cursor=page.next_cursor)
@@ -211,7 +204,7 @@ def list_decisions(
 @tool(category="decisions", read_only=True, idempotent=True)
 def get_decision(ctx: ToolContext, decision: DecisionRef) -> DecisionDetail:
     """One decision with its discussion and supersession links."""
-    return decision_detail(selectors.decision_get(decision, restricted_to=ctx.identity.project_id))
+    return decision_detail(selectors.decision_get(decision))
 
 
 @tool(category="decisions", read_only=False)
@@ -226,7 +219,7 @@ def update_decision(
     agent: AgentRef | None = None,
 ) -> DecisionDetail:
     """Change status or outcome, or add a comment to the discussion."""
-    row = selectors.decision_get(decision, restricted_to=ctx.identity.project_id)
+    row = selectors.decision_get(decision)
     updated = services.decision_update(
         actor=ctx.actor,
         decision=row,
@@ -249,12 +242,10 @@ def search_decisions(
     min_similarity: Annotated[float, Field(ge=0, le=1, description="Minimum cosine similarity.")] = 0.0,
 ) -> DecisionHits:
     """Search decisions by meaning and by words."""
-    restricted = ctx.identity.project_id
     rows = selectors.decision_search_rows(
-        project=project_get(project, restricted_to=restricted) if project else None,
+        project=project_get(project) if project else None,
         status=status,
         tags=tags,
-        restricted_to=restricted,
     )
     return DecisionHits(
         items=[

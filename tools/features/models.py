@@ -27,6 +27,8 @@ class Feature(TenantModel):
     `{"name": slug, "review": bool}`. `gate` is the current gate's name, kept beside
     `gate_index` so that lists can filter on it with an index."""
 
+    PROJECT_PATHS = ("project_id",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="features")
     title = models.CharField(max_length=200)
@@ -44,7 +46,7 @@ class Feature(TenantModel):
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="feature_slug_per_org")]
         indexes = [
             models.Index(fields=["organization", "-created_at", "-id"], name="feature_org_feed"),
@@ -59,6 +61,8 @@ class Feature(TenantModel):
 class GateTransition(TenantModel):
     """One gate move (the first row, with no from_gate, is the feature's start)."""
 
+    PROJECT_PATHS = ("feature__project_id",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="transitions")
     from_gate = models.CharField(max_length=30, blank=True)
@@ -68,7 +72,7 @@ class GateTransition(TenantModel):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["organization", "feature", "created_at"], name="feature_transition_feed")]
 
     def __str__(self) -> str:
@@ -78,6 +82,8 @@ class GateTransition(TenantModel):
 class Review(TenantModel):
     """A verdict on a feature's gate by a reviewer: the user, and the agent if one was
     named. Reviews are never edited; a later review supersedes an earlier one."""
+
+    PROJECT_PATHS = ("feature__project_id",)
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="reviews")
@@ -90,7 +96,7 @@ class Review(TenantModel):
     agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["organization", "feature", "-created_at"], name="feature_review_feed"),
             models.Index(fields=["organization", "feature", "gate"], name="feature_review_gate"),

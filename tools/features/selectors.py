@@ -14,13 +14,11 @@ HISTORY_LIMIT = 50
 REVIEWS_LIMIT = 50
 
 
-def feature_get(ref: str, *, restricted_to: Any = None, argument: str = "feature", for_update: bool = False) -> Feature:
+def feature_get(ref: str, *, argument: str = "feature", for_update: bool = False) -> Feature:
     """A feature of the organization in scope by id or slug. For a project-restricted
     token, other projects' features answer exactly like missing ones."""
     uid = parse_uuid(ref)
     rows = Feature.objects.filter(Q(pk=uid) if uid is not None else Q(slug=ref))
-    if restricted_to is not None:
-        rows = rows.filter(project_id=restricted_to)
     if for_update:
         rows = rows.select_for_update()
     feature = rows.first()
@@ -29,12 +27,8 @@ def feature_get(ref: str, *, restricted_to: Any = None, argument: str = "feature
     return feature
 
 
-def feature_list(
-    *, project: Any = None, gate: str | None = None, status: str | None = None, restricted_to: Any = None
-) -> QuerySet[Feature]:
+def feature_list(*, project: Any = None, gate: str | None = None, status: str | None = None) -> QuerySet[Feature]:
     rows = Feature.objects.all()
-    if restricted_to is not None:
-        rows = rows.filter(project_id=restricted_to)
     if project is not None:
         rows = rows.filter(project=project)
     if gate:

@@ -165,7 +165,7 @@ def create_feature(
     workflow: Workflow = "default",
 ) -> FeatureOut:
     """Start a feature at the first gate of its workflow."""
-    row = project_get(project, restricted_to=ctx.identity.project_id)
+    row = project_get(project)
     feature = services.feature_create(
         actor=ctx.actor,
         project=row,
@@ -180,7 +180,7 @@ def create_feature(
 @tool(category="features", read_only=False)
 def advance_feature(ctx: ToolContext, feature: FeatureRef) -> FeatureOut:
     """Move a feature to its next gate; a review gate needs an approval and no reviewer still requesting changes."""
-    row = selectors.feature_get(feature, restricted_to=ctx.identity.project_id)
+    row = selectors.feature_get(feature)
     return feature_out(services.feature_advance(actor=ctx.actor, feature=row))
 
 
@@ -193,7 +193,7 @@ def submit_review(
     agent: AgentRef | None = None,
 ) -> Reviewed:
     """Review a feature's current gate (a review gate)."""
-    row = selectors.feature_get(feature, restricted_to=ctx.identity.project_id)
+    row = selectors.feature_get(feature)
     updated, review = services.review_submit(
         actor=ctx.actor,
         feature=row,
@@ -214,12 +214,10 @@ def list_features(
     cursor: Cursor = None,
 ) -> FeatureList:
     """List features with their gate progress (e.g. 3/6 review)."""
-    restricted = ctx.identity.project_id
     rows = selectors.feature_list(
-        project=project_get(project, restricted_to=restricted) if project else None,
+        project=project_get(project) if project else None,
         gate=gate,
         status=status,
-        restricted_to=restricted,
     )
     page = paginate(rows, limit=limit, cursor=cursor)
     return FeatureList(items=[feature_out(f) for f in page.items], next_cursor=page.next_cursor)
@@ -228,7 +226,7 @@ def list_features(
 @tool(category="features", read_only=True, idempotent=True)
 def get_feature(ctx: ToolContext, feature: FeatureRef) -> FeatureDetail:
     """One feature with its gates, unmet requirements, history and reviews."""
-    row = selectors.feature_get(feature, restricted_to=ctx.identity.project_id)
+    row = selectors.feature_get(feature)
     return FeatureDetail(
         **feature_out(row),
         description=row.description,

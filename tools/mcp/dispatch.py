@@ -9,8 +9,8 @@ from typing import Any
 from django.db import transaction
 
 from accounts.auth import TokenIdentity
-from orchestra.errors import InvalidArguments, ToolError
-from orchestra.tenancy import tenant_scope
+from orchestra.errors import InvalidArguments, PermissionDenied, ToolError
+from orchestra.tenancy import ProjectScopeError, project_scope, tenant_scope
 from tools.mcp.interaction import InputRequired, Interaction
 from tools.mcp.registry import (
     ProgressFn,
@@ -51,8 +51,13 @@ def call_tool(
         kwargs = validate_arguments(spec, arguments)
         ctx = ToolContext(identity=identity, tool_name=name, progress=progress, interaction=interaction)
         # A tool that writes runs in one transaction with its audit rows; a read-only
-        # tool runs in autocommit, saving the BEGIN and COMMIT round trips.
-        with tenant_scope(identity.organization), transaction.atomic() if not spec.read_only else nullcontext():
+        # tool runs in autocommit, saving the BEGIN and COMMIT round trips. A
+        # project-restricted token's project scope is applied by the managers.
+        with (
+            tenant_scope(identity.organization),
+            project_scope(identity.project_id),
+            transaction.atomic() if not spec.read_only else nullcontext(),
+        ):
             result = spec.func(ctx, **kwargs)
             if cancel is not None and cancel.is_set():
                 raise RequestCancelled(name)
@@ -64,5 +69,10 @@ def call_tool(
             error = ToolError(f"{name} needs input from the client, which needs protocol revision 2026-07-28")
             return ToolOutcome(structured=error.as_dict(), is_error=True, http_status=error.http_status)
         return ToolOutcome(structured={}, is_error=False, input_required=needed)
+    except ProjectScopeError:
+        # A write the managers refused (rolled back with the transaction): the token
+        # is confined to its project, whatever the tool tried to touch.
+        error = PermissionDenied("this token is restricted to one project; the change would reach outside it")
+        return ToolOutcome(structured=error.as_dict(), is_error=True, http_status=error.http_status)
     except ToolError as exc:
         return ToolOutcome(structured=exc.as_dict(), is_error=True, http_status=exc.http_status)

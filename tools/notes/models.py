@@ -20,6 +20,8 @@ class Note(TenantModel):
     """A markdown note. `links` is a list whose items are http(s) URLs (strings) or
     row references `{"type": ..., "id": ...}`. Soft-deleted notes keep their row."""
 
+    PROJECT_PATHS = ("project_id",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     title = models.CharField(max_length=200)
     content = models.TextField(blank=True)
@@ -43,7 +45,7 @@ class Note(TenantModel):
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         indexes = [
             GinIndex(fields=["search_vector"], name="note_search_gin"),
             GinIndex(fields=["tags"], name="note_tags_gin"),

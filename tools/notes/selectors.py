@@ -36,13 +36,11 @@ LABEL_FIELDS = ("name", "title", "content")
 LABEL_CHARS = 80
 
 
-def note_get(ref: str, *, restricted_to: Any = None, argument: str = "note") -> Note:
+def note_get(ref: str, *, argument: str = "note") -> Note:
     """A live note of the organization in scope. Soft-deleted notes, and for a
     project-restricted token other projects' notes, answer exactly like missing ones."""
     uid = parse_uuid(ref)
     rows = Note.objects.filter(pk=uid, deleted_at__isnull=True) if uid is not None else Note.objects.none()
-    if restricted_to is not None:
-        rows = rows.filter(project_id=restricted_to)
     note = rows.defer("search_vector").first()
     if note is None:
         raise not_found(argument, ref)
@@ -58,13 +56,10 @@ def note_list(
     until: datetime | None = None,
     updated_since: datetime | None = None,
     updated_until: datetime | None = None,
-    restricted_to: Any = None,
 ) -> QuerySet[Note]:
     """Live notes matching every filter given. Rows carry an `excerpt` instead of the
     content (up to 64 KiB each) and never load the search vector."""
     rows = Note.objects.filter(deleted_at__isnull=True)
-    if restricted_to is not None:
-        rows = rows.filter(project_id=restricted_to)
     if project is not None:
         rows = rows.filter(project=project)
     if tag:
@@ -97,9 +92,9 @@ def _field_names(model: type[models.Model]) -> set[str]:
     return {f.name for f in model._meta.get_fields()}
 
 
-def _resolve_kind(kind: str, ids: set[str], restricted_to: Any) -> dict[str, str]:
+def _resolve_kind(kind: str, ids: set[str]) -> dict[str, str]:
     """{reference as given: label} for the references of one type that exist in the
-    organization in scope, in one query."""
+    organization (and project scope) in scope, in one query."""
     model = _link_model(kind)
     if model is None:
         return {}
@@ -112,8 +107,6 @@ def _resolve_kind(kind: str, ids: set[str], restricted_to: Any) -> dict[str, str
     rows = model.objects.filter(lookup)  # type: ignore[attr-defined]
     if "deleted_at" in fields:
         rows = rows.filter(deleted_at__isnull=True)
-    if kind == "project" and restricted_to is not None:
-        rows = rows.filter(pk=restricted_to)
     label_field = next(f for f in LABEL_FIELDS if f in fields)
     found: dict[str, str] = {}
     for row in rows.only("pk", label_field, *(["slug"] if "slug" in fields else [])):
@@ -127,15 +120,16 @@ def _resolve_kind(kind: str, ids: set[str], restricted_to: Any) -> dict[str, str
     }
 
 
-def resolve_links(links: list[Any], *, restricted_to: Any = None) -> list[Any]:
+def resolve_links(links: list[Any]) -> list[Any]:
     """URL links as given; row links as {type, id, label, exists}. One query per
     referenced type, whatever the number of links. A missing row, or another
-    organization's, resolves as exists=false with no label."""
+    organization's (or, for a project-restricted token, another project's), resolves as
+    exists=false with no label: the managers' scopes decide what exists."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for link in links:
         if isinstance(link, dict):
             wanted[link["type"]].add(link["id"])
-    found = {kind: _resolve_kind(kind, ids, restricted_to) for kind, ids in wanted.items()}
+    found = {kind: _resolve_kind(kind, ids) for kind, ids in wanted.items()}
     resolved: list[Any] = []
     for link in links:
         if isinstance(link, dict):

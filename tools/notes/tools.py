@@ -13,7 +13,7 @@ from tools.mcp.args import DEFAULT_PAGE, Cursor, Limit, ProjectRef, Since, Tags,
 from tools.mcp.registry import ToolContext, tool
 from tools.notes import selectors, services
 from tools.notes.models import Note
-from tools.projects.selectors import project_get
+from tools.projects.selectors import project_get, project_or_default
 
 NoteRef = Annotated[str, Field(min_length=1, max_length=64, description="Note id.")]
 Title = Annotated[str, Field(min_length=1, max_length=200)]
@@ -109,11 +109,8 @@ def create_note(
     project: ProjectRef | None = None,
 ) -> NoteOut:
     """Write a markdown note."""
-    restricted = ctx.identity.project_id
-    project_row = project_get(project, restricted_to=restricted) if project else None
-    if project_row is None and restricted is not None:
-        # A project-restricted token's notes belong to its project, so it can see them again.
-        project_row = project_get(str(restricted), restricted_to=restricted)
+    # A project-restricted token's notes belong to its project, so it can see them again.
+    project_row = project_or_default(project)
     note = services.note_create(
         actor=ctx.actor, title=title, content=content or "", tags=tags, links=links, project=project_row
     )
@@ -134,16 +131,14 @@ def list_notes(
     cursor: Cursor = None,
 ) -> NoteList:
     """List notes, newest first."""
-    restricted = ctx.identity.project_id
     rows = selectors.note_list(
         tag=tag,
         search=search,
-        project=project_get(project, restricted_to=restricted) if project else None,
+        project=project_get(project) if project else None,
         since=since,
         until=until,
         updated_since=updated_since,
         updated_until=updated_until,
-        restricted_to=restricted,
     )
     page = paginate(rows, limit=limit, cursor=cursor)
     return NoteList(
@@ -155,9 +150,8 @@ def list_notes(
 @tool(category="notes", read_only=True, idempotent=True)
 def get_note(ctx: ToolContext, note: NoteRef) -> NoteOut:
     """One note with its links resolved."""
-    restricted = ctx.identity.project_id
-    row = selectors.note_get(note, restricted_to=restricted)
-    return note_out(row, selectors.resolve_links(row.links, restricted_to=restricted))
+    row = selectors.note_get(note)
+    return note_out(row, selectors.resolve_links(row.links))
 
 
 @tool(category="notes", read_only=False, idempotent=True)
@@ -170,7 +164,7 @@ def update_note(
     links: Links | None = None,
 ) -> NoteOut:
     """Edit a note; lists given replace the old ones."""
-    row = selectors.note_get(note, restricted_to=ctx.identity.project_id)
+    row = selectors.note_get(note)
     return note_out(
         services.note_update(actor=ctx.actor, note=row, title=title, content=content, tags=tags, links=links)
     )
@@ -179,5 +173,5 @@ def update_note(
 @tool(category="notes", read_only=False, destructive=True, idempotent=True)
 def delete_note(ctx: ToolContext, note: NoteRef) -> NoteOut:
     """Soft-delete a note."""
-    row = selectors.note_get(note, restricted_to=ctx.identity.project_id)
+    row = selectors.note_get(note)
     return note_out(services.note_delete(actor=ctx.actor, note=row))

@@ -14,6 +14,8 @@ class ProjectStatus(models.TextChoices):
 
 
 class Project(TenantModel):
+    PROJECT_PATHS = ("pk",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80)
@@ -27,7 +29,7 @@ class Project(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="project_slug_per_org")]
         indexes = [models.Index(fields=["organization", "status", "-created_at"], name="project_org_status")]
 

@@ -9,28 +9,36 @@ from django.db.models import Count, Q, QuerySet
 
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
+from orchestra.tenancy import current_project_id
 from orchestra.ttl_cache import TtlCache
 from tools.projects.models import Project, ProjectStatus
 
 
-def project_list(*, status: str = "active", restricted_to: Any = None) -> QuerySet[Project]:
+def project_list(*, status: str = "active") -> QuerySet[Project]:
     projects = Project.objects.all()
     if status != "all":
         projects = projects.filter(status=status)
-    if restricted_to is not None:
-        projects = projects.filter(pk=restricted_to)
     return projects
 
 
-def project_get(ref: str, *, restricted_to: Any = None, argument: str = "project") -> Project:
+def project_get(ref: str, *, argument: str = "project") -> Project:
     """A project of the organization in scope by id or slug. A token restricted to one
-    project sees no other: they answer exactly like missing ones."""
+    project sees no other (the manager's project scope): they answer like missing ones."""
     uid = parse_uuid(ref)
     lookup = Q(pk=uid) if uid is not None else Q(slug=ref)
     project = Project.objects.filter(lookup).first()
-    if project is None or (restricted_to is not None and project.pk != restricted_to):
+    if project is None:
         raise not_found(argument, ref)
     return project
+
+
+def project_or_default(ref: str | None, *, argument: str = "project") -> Project | None:
+    """The project named by `ref`; when none is named, the project a restricted caller
+    is confined to (its rows belong there), else None."""
+    if ref is not None:
+        return project_get(ref, argument=argument)
+    restricted = current_project_id()
+    return None if restricted is None else project_get(str(restricted), argument=argument)
 
 
 def project_stats(project: Project) -> dict[str, Any]:
@@ -80,7 +88,9 @@ def organization_usage(organization_id: Any) -> dict[str, int]:
     cached = _usage.get(organization_id, stale_ok=_on_event_loop())
     if cached is not None:
         return cached
-    usage = {"projects": Project.objects.filter(status=ProjectStatus.ACTIVE).count()}
+    # The organization's usage, whatever project the caller is confined to (the cache
+    # is per organization): plan limits count every project.
+    usage = {"projects": Project.unscoped.filter(organization_id=organization_id, status=ProjectStatus.ACTIVE).count()}
     _usage.put(organization_id, usage, USAGE_CACHE_SECONDS)
     return usage
 

@@ -75,16 +75,14 @@ def list_projects(
     cursor: Cursor = None,
 ) -> ProjectList:
     """List projects, newest first (active ones unless status says otherwise)."""
-    page = paginate(
-        selectors.project_list(status=status, restricted_to=ctx.identity.project_id), limit=limit, cursor=cursor
-    )
+    page = paginate(selectors.project_list(status=status), limit=limit, cursor=cursor)
     return ProjectList(items=[project_out(p) for p in page.items], next_cursor=page.next_cursor)
 
 
 @tool(category="projects", read_only=True, idempotent=True)
 def get_project(ctx: ToolContext, project: ProjectRef) -> ProjectDetail:
     """One project with its stats and latest activity."""
-    row = selectors.project_get(project, restricted_to=ctx.identity.project_id)
+    row = selectors.project_get(project)
     return ProjectDetail(
         **project_out(row),
         stats=selectors.project_stats(row),
@@ -107,7 +105,7 @@ def update_project(
     ] = None,
 ) -> ProjectOut:
     """Change a project's name, description, settings or status."""
-    row = selectors.project_get(project, restricted_to=ctx.identity.project_id)
+    row = selectors.project_get(project)
     return project_out(
         services.project_update(
             actor=ctx.actor,
@@ -124,5 +122,5 @@ def update_project(
 @tool(category="projects", read_only=False, idempotent=True)
 def archive_project(ctx: ToolContext, project: ProjectRef) -> ProjectOut:
     """Archive a project: hidden from the active list, every row kept; update_project restores it."""
-    row = selectors.project_get(project, restricted_to=ctx.identity.project_id)
+    row = selectors.project_get(project)
     return project_out(services.project_archive(actor=ctx.actor, project=row))

@@ -24,6 +24,8 @@ class SpecStatus(models.TextChoices):
 
 
 class Spec(TenantModel):
+    PROJECT_PATHS = ("project_id",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="specs")
     title = models.CharField(max_length=200)
@@ -36,7 +38,7 @@ class Spec(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="spec_slug_per_org")]
         indexes = [
             models.Index(fields=["organization", "project", "-created_at", "-id"], name="spec_org_project"),
@@ -52,6 +54,8 @@ class SpecVersion(TenantModel):
     (migration 0002) refuses any UPDATE except the foreign keys' SET NULL when the
     author or agent is deleted."""
 
+    PROJECT_PATHS = ("spec__project_id",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     spec = models.ForeignKey(Spec, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -64,7 +68,7 @@ class SpecVersion(TenantModel):
     agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         constraints = [models.UniqueConstraint(fields=["spec", "number"], name="spec_version_number")]
         indexes = [models.Index(fields=["organization", "spec", "-number"], name="spec_version_feed")]
 

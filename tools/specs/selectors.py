@@ -14,13 +14,11 @@ from tools.specs.models import Spec, SpecVersion
 VERSIONS_LIMIT = 100
 
 
-def spec_get(ref: str, *, restricted_to: Any = None, argument: str = "spec", for_update: bool = False) -> Spec:
+def spec_get(ref: str, *, argument: str = "spec", for_update: bool = False) -> Spec:
     """A spec of the organization in scope by id or slug. For a project-restricted token,
     other projects' specs answer exactly like missing ones."""
     uid = parse_uuid(ref)
     rows = Spec.objects.filter(Q(pk=uid) if uid is not None else Q(slug=ref))
-    if restricted_to is not None:
-        rows = rows.filter(project_id=restricted_to)
     if for_update:
         rows = rows.select_for_update()
     spec = rows.first()

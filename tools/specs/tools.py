@@ -93,7 +93,7 @@ def create_spec(
     agent: AgentRef | None = None,
 ) -> SpecOut:
     """Write a markdown spec (version 1)."""
-    row = project_get(project, restricted_to=ctx.identity.project_id)
+    row = project_get(project)
     spec = services.spec_create(
         actor=ctx.actor,
         project=row,
@@ -114,7 +114,7 @@ def list_specs(
     cursor: Cursor = None,
 ) -> SpecList:
     """List a project's specs."""
-    row = project_get(project, restricted_to=ctx.identity.project_id)
+    row = project_get(project)
     page = paginate(selectors.spec_list(project=row, status=status), limit=limit, cursor=cursor)
     return SpecList(items=[spec_out(s) for s in page.items], next_cursor=page.next_cursor)
 
@@ -130,7 +130,7 @@ def update_spec(
     agent: AgentRef | None = None,
 ) -> SpecOut:
     """Edit a spec; title or content changes make a new immutable version."""
-    row = selectors.spec_get(spec, restricted_to=ctx.identity.project_id)
+    row = selectors.spec_get(spec)
     updated = services.spec_update(
         actor=ctx.actor,
         spec=row,
@@ -150,7 +150,7 @@ def get_spec(
     version: Annotated[int | None, Field(ge=1, description="Default: the latest.")] = None,
 ) -> SpecDetail:
     """One spec with a version's content (default: latest) and the version list."""
-    row = selectors.spec_get(spec, restricted_to=ctx.identity.project_id)
+    row = selectors.spec_get(spec)
     shown = selectors.version_get(row, version)
     return SpecDetail(
         **spec_out(row),

@@ -76,6 +76,8 @@ class Task(TenantModel):
     never both. Soft-deleted tasks keep their row (and their activity trail) but are
     gone from every read and block nothing."""
 
+    PROJECT_PATHS = ("project_id",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(max_length=300)
@@ -182,6 +184,8 @@ class Task(TenantModel):
 
 class TaskDependency(TenantModel):
     """`task` cannot start before `blocker` is done or cancelled (or deleted)."""
+
+    PROJECT_PATHS = ("task__project_id",)
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dependencies")

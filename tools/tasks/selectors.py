@@ -37,11 +37,8 @@ def _pk(value: Any) -> Any:
     return getattr(value, "pk", value)
 
 
-def live_tasks(*, restricted_to: Any = None) -> QuerySet[Task]:
-    rows = Task.objects.filter(LIVE)
-    if restricted_to is not None:
-        rows = rows.filter(project_id=restricted_to)
-    return rows
+def live_tasks() -> QuerySet[Task]:
+    return Task.objects.filter(LIVE)
 
 
 def _with_blocker_ids(rows: QuerySet[Task]) -> QuerySet[Task]:
@@ -50,29 +47,27 @@ def _with_blocker_ids(rows: QuerySet[Task]) -> QuerySet[Task]:
     return rows.prefetch_related(Prefetch("blocked_by", queryset=blockers))
 
 
-def task_get(
-    ref: uuid.UUID | str, *, restricted_to: Any = None, argument: str = "task", blockers: bool = False
-) -> Task:
+def task_get(ref: uuid.UUID | str, *, argument: str = "task", blockers: bool = False) -> Task:
     """A live task of the organization in scope by id; with `blockers`, its live
     blockers' ids are fetched too (one more query) for task_out."""
     uid = parse_uuid(str(ref))
     task = None
     if uid is not None:
-        rows = live_tasks(restricted_to=restricted_to).filter(pk=uid)
+        rows = live_tasks().filter(pk=uid)
         task = (_with_blocker_ids(rows) if blockers else rows).first()
     if task is None:
         raise not_found(argument, ref)
     return task
 
 
-def tasks_get(refs: Sequence[uuid.UUID | str], *, restricted_to: Any = None, argument: str) -> list[Task]:
+def tasks_get(refs: Sequence[uuid.UUID | str], *, argument: str) -> list[Task]:
     """Live tasks by id, in the order given (duplicates dropped), in one query; the
     first unknown one is a not_found naming `argument`."""
     unique = list(dict.fromkeys(str(ref) for ref in refs))
     ids = {ref: parse_uuid(ref) for ref in unique}
     found = {
         t.pk: t
-        for t in live_tasks(restricted_to=restricted_to)
+        for t in live_tasks()
         .filter(pk__in=[uid for uid in ids.values() if uid is not None])
         .only("id", "project_id", "title", "status", "created_at")
     }
@@ -85,9 +80,7 @@ def tasks_get(refs: Sequence[uuid.UUID | str], *, restricted_to: Any = None, arg
     return tasks
 
 
-def assignee_get(
-    ref: str, *, member_of: Iterable[Any], restricted_to: Any = None, argument: str = "assignee"
-) -> Assignee:
+def assignee_get(ref: str, *, member_of: Iterable[Any], argument: str = "assignee") -> Assignee:
     """An agent (id or slug) or a member of the organization (email or user id).
     `member_of` are the organizations whose members count: a sandbox has none of its
     own, so a test token passes its live organization too."""
@@ -98,7 +91,7 @@ def assignee_get(
             raise not_found(argument, ref)
         return Assignee(user=user)
     try:
-        return Assignee(agent=agent_get(ref, argument=argument, restricted_to=restricted_to))
+        return Assignee(agent=agent_get(ref, argument=argument))
     except NotFound:
         uid = parse_uuid(ref)
         user = members.filter(pk=uid).first() if uid is not None else None
@@ -114,9 +107,8 @@ def task_list(
     assignee: Assignee | None = None,
     priority: str | None = None,
     label: str | None = None,
-    restricted_to: Any = None,
 ) -> QuerySet[Task]:
-    rows = live_tasks(restricted_to=restricted_to)
+    rows = live_tasks()
     if project is not None:
         rows = rows.filter(project_id=_pk(project))
     if statuses:
@@ -132,22 +124,19 @@ def task_list(
     return _with_blocker_ids(rows)
 
 
-def task_dependencies(task: Task, *, restricted_to: Any = None) -> list[Task]:
+def task_dependencies(task: Task) -> list[Task]:
     """The live tasks `task` waits for, with their status."""
     return list(
-        live_tasks(restricted_to=restricted_to)
+        live_tasks()
         .filter(dependents__task=task)
         .only("id", "title", "status", "priority")
         .order_by("created_at", "id")
     )
 
 
-def task_subtasks(task: Task, *, restricted_to: Any = None, limit: int = SUBTASKS_SHOWN) -> list[Task]:
+def task_subtasks(task: Task, *, limit: int = SUBTASKS_SHOWN) -> list[Task]:
     return list(
-        live_tasks(restricted_to=restricted_to)
-        .filter(parent=task)
-        .only("id", "title", "status", "priority")
-        .order_by("created_at", "id")[:limit]
+        live_tasks().filter(parent=task).only("id", "title", "status", "priority").order_by("created_at", "id")[:limit]
     )
 
 
@@ -165,10 +154,10 @@ def _open_blockers() -> Exists:
     )
 
 
-def next_task_rows(*, project: Any = None, agent: Agent | None = None, restricted_to: Any = None) -> QuerySet[Task]:
+def next_task_rows(*, project: Any = None, agent: Agent | None = None) -> QuerySet[Task]:
     """Unblocked todo tasks (every blocker done, cancelled or deleted), critical first,
     then oldest: ordered along the task_next_* partial indexes."""
-    rows = live_tasks(restricted_to=restricted_to).filter(status=TaskStatus.TODO)
+    rows = live_tasks().filter(status=TaskStatus.TODO)
     if project is not None:
         rows = rows.filter(project_id=_pk(project))
     if agent is not None:
@@ -176,9 +165,9 @@ def next_task_rows(*, project: Any = None, agent: Agent | None = None, restricte
     return rows.filter(~_open_blockers()).order_by("priority_rank", "created_at", "id")
 
 
-def next_task(*, project: Any = None, agent: Agent | None = None, restricted_to: Any = None) -> Task | None:
+def next_task(*, project: Any = None, agent: Agent | None = None) -> Task | None:
     """The todo task to do next, in one query (plus one for its blocker ids)."""
-    return _with_blocker_ids(next_task_rows(project=project, agent=agent, restricted_to=restricted_to)).first()
+    return _with_blocker_ids(next_task_rows(project=project, agent=agent)).first()
 
 
 def task_counts_by_status(project: Any) -> dict[str, int]:

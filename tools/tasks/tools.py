@@ -15,7 +15,7 @@ from tools.activity.selectors import ActivityOut, activity_out
 from tools.agents.selectors import agent_get
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
 from tools.mcp.registry import ToolContext, tool
-from tools.projects.selectors import project_get
+from tools.projects.selectors import project_get, project_or_default
 from tools.tasks import selectors, services
 from tools.tasks.models import Task
 from tools.tasks.selectors import Assignee
@@ -153,13 +153,12 @@ def _assignee(ctx: ToolContext, ref: str) -> Assignee:
     return selectors.assignee_get(
         ref,
         member_of={identity.organization.pk, identity.live_organization.pk},
-        restricted_to=identity.project_id,
     )
 
 
 def _answer(ctx: ToolContext, task: Task) -> TaskOut:
     # Read again after the write: the answer shows the committed blockers.
-    return task_out(selectors.task_get(task.pk, restricted_to=ctx.identity.project_id, blockers=True))
+    return task_out(selectors.task_get(task.pk, blockers=True))
 
 
 @tool(category="tasks", read_only=False)
@@ -176,18 +175,17 @@ def create_task(
     blocked_by: BlockedBy | None = None,
 ) -> TaskOut:
     """Create a todo task in a project."""
-    restricted = ctx.identity.project_id
-    blockers = selectors.tasks_get(blocked_by or [], restricted_to=restricted, argument="blocked_by")
+    blockers = selectors.tasks_get(blocked_by or [], argument="blocked_by")
     row = services.task_create(
         actor=ctx.actor,
-        project=project_get(project, restricted_to=restricted),
+        project=project_get(project),
         title=title,
         description=description or "",
         assignee=_assignee(ctx, assignee) if assignee else None,
         priority=priority,
         labels=labels or [],
         due_date=due_date,
-        parent=selectors.task_get(parent, restricted_to=restricted, argument="parent") if parent else None,
+        parent=selectors.task_get(parent, argument="parent") if parent else None,
         blocked_by=blockers,
     )
     # Nothing else changed the new task: its answer needs no second read.
@@ -206,14 +204,12 @@ def list_tasks(
     cursor: Cursor = None,
 ) -> TaskList:
     """List tasks, newest first."""
-    restricted = ctx.identity.project_id
     rows = selectors.task_list(
-        project=project_get(project, restricted_to=restricted) if project else None,
+        project=project_get(project) if project else None,
         statuses=selectors.status_filter(status),
         assignee=_assignee(ctx, assignee) if assignee else None,
         priority=priority,
         label=label,
-        restricted_to=restricted,
     )
     page = paginate(rows, limit=limit, cursor=cursor)
     return TaskList(items=[task_out(t) for t in page.items], next_cursor=page.next_cursor)
@@ -222,12 +218,11 @@ def list_tasks(
 @tool(category="tasks", read_only=True, idempotent=True)
 def get_task(ctx: ToolContext, task: TaskRef) -> TaskDetail:
     """One task with its dependencies, subtasks and history."""
-    restricted = ctx.identity.project_id
-    row = selectors.task_get(task, restricted_to=restricted, blockers=True)
+    row = selectors.task_get(task, blockers=True)
     return TaskDetail(
         **task_out(row),
-        dependencies=[_brief(t) for t in selectors.task_dependencies(row, restricted_to=restricted)],
-        subtasks=[_brief(t) for t in selectors.task_subtasks(row, restricted_to=restricted)],
+        dependencies=[_brief(t) for t in selectors.task_dependencies(row)],
+        subtasks=[_brief(t) for t in selectors.task_subtasks(row)],
         history=[activity_out(a) for a in selectors.task_history(row)],
     )
 
@@ -249,8 +244,7 @@ def update_task(
     clear: Clear | None = None,
 ) -> TaskOut:
     """Change a task; blocked_by replaces its list; reopen=true moves a done/cancelled task."""
-    restricted = ctx.identity.project_id
-    row = selectors.task_get(task, restricted_to=restricted)
+    row = selectors.task_get(task)
     updated = services.task_update(
         actor=ctx.actor,
         task=row,
@@ -262,10 +256,8 @@ def update_task(
         description=description,
         labels=labels,
         due_date=due_date,
-        parent=selectors.task_get(parent, restricted_to=restricted, argument="parent") if parent else None,
-        blocked_by=selectors.tasks_get(blocked_by, restricted_to=restricted, argument="blocked_by")
-        if blocked_by is not None
-        else None,
+        parent=selectors.task_get(parent, argument="parent") if parent else None,
+        blocked_by=selectors.tasks_get(blocked_by, argument="blocked_by") if blocked_by is not None else None,
         clear=clear or [],
     )
     return _answer(ctx, updated)
@@ -276,7 +268,7 @@ def complete_task(
     ctx: ToolContext, task: TaskRef, notes: Annotated[str | None, Field(max_length=20_000)] = None
 ) -> TaskOut:
     """Mark a task done, with optional notes."""
-    row = selectors.task_get(task, restricted_to=ctx.identity.project_id)
+    row = selectors.task_get(task)
     return _answer(ctx, services.task_complete(actor=ctx.actor, task=row, notes=notes))
 
 
@@ -285,21 +277,18 @@ def delete_task(
     ctx: ToolContext, task: TaskRef, reason: Annotated[str | None, Field(max_length=500)] = None
 ) -> Deleted:
     """Soft-delete a task; it stops blocking others."""
-    row = services.task_delete(
-        actor=ctx.actor, task=selectors.task_get(task, restricted_to=ctx.identity.project_id), reason=reason or ""
-    )
+    row = services.task_delete(actor=ctx.actor, task=selectors.task_get(task), reason=reason or "")
     return Deleted(id=str(row.pk), deleted_at=cast(datetime, row.deleted_at), reason=row.delete_reason)
 
 
 @tool(category="tasks", read_only=True, idempotent=True)
 def get_next_task(ctx: ToolContext, agent: AgentRef | None = None, project: ProjectRef | None = None) -> NextTask:
     """Next unblocked todo task of an agent or project, most urgent then oldest."""
-    if agent is None and project is None:
+    if agent is None and project is None and ctx.identity.project_id is None:
         raise InvalidArguments("give agent or project (or both)")
-    restricted = ctx.identity.project_id
     row = selectors.next_task(
-        agent=agent_get(agent, restricted_to=restricted) if agent else None,
-        project=project_get(project, restricted_to=restricted) if project else None,
-        restricted_to=restricted,
+        agent=agent_get(agent) if agent else None,
+        # A project-restricted token's work is its project's.
+        project=project_or_default(project),
     )
     return NextTask(task=task_out(row) if row is not None else None)

@@ -17,6 +17,8 @@ class WorkSession(TenantModel):
     """What `create_session` makes for an agent: a unit of work that can be resumed.
     (Not to be confused with McpSession, the transport session.)"""
 
+    PROJECT_PATHS = ("project_id",)
+
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     title = models.CharField(max_length=200)
     goals = models.JSONField(default=list, blank=True)
@@ -37,7 +39,7 @@ class WorkSession(TenantModel):
     updated_at = models.DateTimeField(auto_now=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["organization", "status", "-created_at"], name="worksession_org_status"),
             # list_sessions: the calling user's sessions (default) or one agent's.

@@ -21,27 +21,24 @@ RESUME_TASKS = 20
 RESUME_DECISIONS = 10
 
 
-def work_session_get(ref: str, *, argument: str = "session", restricted_to: Any = None) -> WorkSession:
+def work_session_get(ref: str, *, argument: str = "session") -> WorkSession:
     """A work session of the organization in scope. A token restricted to one project
-    sees only that project's sessions: the others answer exactly like missing ones."""
+    sees only that project's sessions (the manager's project scope): the others answer
+    exactly like missing ones."""
     uid = parse_uuid(ref)
     session = WorkSession.objects.filter(pk=uid).first() if uid is not None else None
-    if session is None or (restricted_to is not None and session.project_id != restricted_to):
+    if session is None:
         raise not_found(argument, ref)
     return session
 
 
-def work_session_list(
-    *, user_id: Any = None, agent: Any = None, status: str | None = None, restricted_to: Any = None
-) -> QuerySet[WorkSession]:
+def work_session_list(*, user_id: Any = None, agent: Any = None, status: str | None = None) -> QuerySet[WorkSession]:
     """One agent's sessions when `agent` is given, otherwise `user_id`'s. The list never
     loads context, state or summary: they can be large and resume_session has them."""
     rows = WorkSession.objects.defer("context", "state", "summary")
     rows = rows.filter(agent=agent) if agent is not None else rows.filter(user_id=user_id)
     if status:
         rows = rows.filter(status=status)
-    if restricted_to is not None:
-        rows = rows.filter(project_id=restricted_to)
     return rows
 
 

