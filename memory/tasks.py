@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from memory.embeddings import EmbeddingError, get_provider
@@ -26,7 +26,7 @@ def embed_now(ids: list[str], label: str = MEMORY) -> int:
     rows = list(
         model.unscoped.filter(pk__in=ids)
         .filter(~Q(embedding_status=EmbeddingStatus.READY) | ~Q(embedding_model=provider.model_id))
-        .only("id", "content_hash", *model.EMBEDDING_FIELDS)
+        .only("pk", "content_hash", *model.EMBEDDING_FIELDS)
     )
     if not rows:
         return 0
@@ -65,10 +65,12 @@ def requeue_stale_pending() -> int:
     cutoff = timezone.now() - STALE_AFTER
     total = 0
     for model in embedded_models():
+        # Every embedded model has created_at, though their abstract base does not say so.
+        rows: QuerySet[Any] = model.unscoped.all()
         ids = list(
-            model.unscoped.filter(embedding_status=EmbeddingStatus.PENDING, created_at__lt=cutoff).values_list(
-                "pk", flat=True
-            )[:REQUEUE_BATCH]
+            rows.filter(embedding_status=EmbeddingStatus.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)[
+                :REQUEUE_BATCH
+            ]
         )
         if ids:
             schedule_embedding(ids, model._meta.label)

@@ -200,9 +200,9 @@ class TenantModel(models.Model):
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=True)
 
-    objects: TenantManager[Any] = TenantManager()
-    unscoped: models.Manager[Any] = UnscopedManager()
-    scoped_base: models.Manager[Any] = ScopedBaseManager()
+    objects = TenantManager()
+    unscoped = UnscopedManager()
+    scoped_base = ScopedBaseManager()
 
     class Meta:
         abstract = True

@@ -41,7 +41,7 @@ def activity_record(
         agent_id=actor.agent_id,
         token_id=actor.token_id,
         tool=actor.tool,
-        target_type=target._meta.model_name if target is not None else "",
+        target_type=(target._meta.model_name or "") if target is not None else "",
         target_id=target.pk if target is not None else None,
         project_id=project_id,
         session_id=session_id,

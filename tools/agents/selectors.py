@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,7 @@ def agent_list(*, project: Any = None, status: str | None = None) -> QuerySet[Ag
 class MemoryStats:
     count: int
     archived: int
-    newest: list[dict[str, Any]]  # id, created_at and excerpt: never the whole content
+    newest: Sequence[Mapping[str, Any]]  # id, created_at and excerpt: never the whole content
 
 
 def agent_memory_stats(agent: Agent) -> MemoryStats:
