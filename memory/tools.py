@@ -12,7 +12,7 @@ from memory import services
 from memory.models import Memory
 from memory.search import scope_filter, search
 from orchestra.errors import not_found
-from orchestra.ids import parse_uuid
+from orchestra.ids import id_or_none, parse_uuid
 from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef, Since, Tags, Until
@@ -63,17 +63,13 @@ class Cleared(TypedDict):
     deleted: int
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def memory_out(memory: Memory) -> MemoryOut:
     return MemoryOut(
         id=str(memory.pk),
         scope=memory.scope,
-        agent_id=_str(memory.agent_id),
-        project_id=_str(memory.project_id),
-        session_id=_str(memory.session_id),
+        agent_id=id_or_none(memory.agent_id),
+        project_id=id_or_none(memory.project_id),
+        session_id=id_or_none(memory.session_id),
         content=memory.content,
         tags=memory.tags,
         importance=memory.importance,

@@ -25,6 +25,11 @@ def unique_slug(name: str, exists: Callable[[str], bool], *, max_length: int = 6
     return slug
 
 
+def id_or_none(value: object) -> str | None:
+    """An id as tool answers show it: a string, or None for a key that is not set."""
+    return None if value is None else str(value)
+
+
 def parse_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))

@@ -12,7 +12,7 @@ from django.db.models.functions import Left
 from typing_extensions import TypedDict
 
 from orchestra.errors import not_found
-from orchestra.ids import parse_uuid
+from orchestra.ids import id_or_none, parse_uuid
 from orchestra.tenancy import TenantModel
 from tools.activity.models import Activity
 
@@ -34,10 +34,6 @@ class ActivityOut(TypedDict):
     created_at: datetime
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def activity_out(activity: Activity) -> ActivityOut:
     return ActivityOut(
         id=str(activity.pk),
@@ -45,11 +41,11 @@ def activity_out(activity: Activity) -> ActivityOut:
         description=activity.description,
         tool=activity.tool,
         target_type=activity.target_type,
-        target_id=_str(activity.target_id),
-        actor_user_id=_str(activity.actor_user_id),
-        agent_id=_str(activity.agent_id),
-        project_id=_str(activity.project_id),
-        session_id=_str(activity.session_id),
+        target_id=id_or_none(activity.target_id),
+        actor_user_id=id_or_none(activity.actor_user_id),
+        agent_id=id_or_none(activity.agent_id),
+        project_id=id_or_none(activity.project_id),
+        session_id=id_or_none(activity.session_id),
         created_at=activity.created_at,
     )
 

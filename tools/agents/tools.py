@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from typing_extensions import TypedDict
 
 from orchestra.errors import PermissionDenied
+from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.activity.selectors import ActivityOut, activity_out
 from tools.agents import selectors, services
@@ -70,10 +71,6 @@ class AgentDeleted(TypedDict):
     memories_deleted: int
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def agent_out(agent: Agent) -> AgentOut:
     return AgentOut(
         id=str(agent.pk),
@@ -84,7 +81,7 @@ def agent_out(agent: Agent) -> AgentOut:
         skills=agent.skills,
         memory_scope=agent.memory_scope,
         model=agent.model,
-        project_id=_str(agent.project_id),
+        project_id=id_or_none(agent.project_id),
         status=agent.status,
         created_at=agent.created_at,
         updated_at=agent.updated_at,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
 
 from memory.search import search
+from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
 from tools.decisions import selectors, services
@@ -107,14 +108,10 @@ class DecisionHits(TypedDict):
     items: list[DecisionHit]
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def decision_out(decision: Decision) -> DecisionOut:
     return DecisionOut(
         id=str(decision.pk),
-        project_id=_str(decision.project_id),
+        project_id=id_or_none(decision.project_id),
         title=decision.title,
         decision=decision.decision,
         rationale=decision.rationale,
@@ -123,9 +120,9 @@ def decision_out(decision: Decision) -> DecisionOut:
         status=decision.status,
         outcome=decision.outcome,
         tags=decision.tags,
-        supersedes_id=_str(decision.supersedes_id),
-        superseded_by_id=_str(getattr(decision, "successor_id", None)),
-        author_id=_str(decision.author_id),
+        supersedes_id=id_or_none(decision.supersedes_id),
+        superseded_by_id=id_or_none(getattr(decision, "successor_id", None)),
+        author_id=id_or_none(decision.author_id),
         embedding_status=decision.embedding_status,
         created_at=decision.created_at,
         updated_at=decision.updated_at,
@@ -135,8 +132,8 @@ def decision_out(decision: Decision) -> DecisionOut:
 def comment_out(comment: DecisionComment) -> CommentOut:
     return CommentOut(
         id=str(comment.pk),
-        author_id=_str(comment.author_id),
-        agent_id=_str(comment.agent_id),
+        author_id=id_or_none(comment.author_id),
+        agent_id=id_or_none(comment.agent_id),
         text=comment.text,
         created_at=comment.created_at,
     )
@@ -251,7 +248,7 @@ def search_decisions(
         items=[
             DecisionHit(
                 id=str(h.row.pk),
-                project_id=_str(h.row.project_id),
+                project_id=id_or_none(h.row.project_id),
                 title=h.row.title,
                 decision=h.row.decision,
                 status=h.row.status,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Literal, NotRequired
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 from typing_extensions import TypedDict
 
+from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
 from tools.features import selectors, services
@@ -111,10 +112,6 @@ class Reviewed(ReviewOut):
     unmet: list[Requirement]
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def feature_out(feature: Feature) -> FeatureOut:
     return FeatureOut(
         id=str(feature.pk),
@@ -135,7 +132,7 @@ def transition_out(row: GateTransition) -> TransitionOut:
     return TransitionOut(
         from_gate=row.from_gate or None,
         to_gate=row.to_gate,
-        user_id=_str(row.user_id),
+        user_id=id_or_none(row.user_id),
         created_at=row.created_at,
     )
 
@@ -146,8 +143,8 @@ def review_out(review: Review) -> ReviewOut:
         gate=review.gate,
         verdict=review.verdict,
         comments=review.comments,
-        reviewer_id=_str(review.reviewer_id),
-        agent_id=_str(review.agent_id),
+        reviewer_id=id_or_none(review.reviewer_id),
+        agent_id=id_or_none(review.agent_id),
         created_at=review.created_at,
     )
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
 
+from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.mcp.args import DEFAULT_PAGE, Cursor, Limit, ProjectRef, Since, Tags, Timestamp, Until
 from tools.mcp.registry import ToolContext, tool
@@ -75,18 +76,14 @@ class NoteList(TypedDict):
     next_cursor: str | None
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def note_brief(note: Note) -> NoteBrief:
     return NoteBrief(
         id=str(note.pk),
         title=note.title,
         tags=note.tags,
         links=note.links,
-        project_id=_str(note.project_id),
-        author_id=_str(note.author_id),
+        project_id=id_or_none(note.project_id),
+        author_id=id_or_none(note.author_id),
         created_at=note.created_at,
         updated_at=note.updated_at,
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
@@ -56,10 +57,6 @@ class SpecDetail(SpecOut):
     versions: list[VersionBrief]
 
 
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 def spec_out(spec: Spec) -> SpecOut:
     return SpecOut(
         id=str(spec.pk),
@@ -76,8 +73,8 @@ def spec_out(spec: Spec) -> SpecOut:
 def version_brief(version: SpecVersion) -> VersionBrief:
     return VersionBrief(
         number=version.number,
-        author_id=_str(version.author_id),
-        agent_id=_str(version.agent_id),
+        author_id=id_or_none(version.author_id),
+        agent_id=id_or_none(version.agent_id),
         change_note=version.change_note,
         created_at=version.created_at,
     )

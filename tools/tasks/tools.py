@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, cast, get_args
+from typing import Annotated, Literal, cast, get_args
 
 from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
 
 from orchestra.errors import InvalidArguments
+from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.activity.selectors import ActivityOut, activity_out
 from tools.agents.selectors import agent_get
@@ -115,10 +116,6 @@ class Deleted(TypedDict):
     reason: str
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def task_out(task: Task, blocker_ids: list[str] | None = None) -> TaskOut:
     """`task` comes from a selector that prefetched its live blockers, or the caller
     knows them (`blocker_ids`)."""
@@ -131,12 +128,12 @@ def task_out(task: Task, blocker_ids: list[str] | None = None) -> TaskOut:
         priority=task.priority,
         labels=task.labels,
         due_date=task.due_date,
-        assignee_agent_id=_str(task.assignee_agent_id),
-        assignee_user_id=_str(task.assignee_user_id),
-        parent_id=_str(task.parent_id),
+        assignee_agent_id=id_or_none(task.assignee_agent_id),
+        assignee_user_id=id_or_none(task.assignee_user_id),
+        parent_id=id_or_none(task.parent_id),
         blocked_by=[str(b.pk) for b in task.blocked_by.all()] if blocker_ids is None else blocker_ids,
         completion_notes=task.completion_notes,
-        created_by_id=_str(task.created_by_id),
+        created_by_id=id_or_none(task.created_by_id),
         started_at=task.started_at,
         completed_at=task.completed_at,
         created_at=task.created_at,

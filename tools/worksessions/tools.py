@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.activity.selectors import ActivityOut, activity_out
 from tools.agents.selectors import agent_get
@@ -129,19 +130,15 @@ class Ended(TypedDict):
     memory_id: str
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def session_brief(session: WorkSession) -> SessionBrief:
     return SessionBrief(
         id=str(session.pk),
         title=session.title,
         goals=session.goals,
         status=session.status,
-        agent_id=_str(session.agent_id),
-        project_id=_str(session.project_id),
-        user_id=_str(session.user_id),
+        agent_id=id_or_none(session.agent_id),
+        project_id=id_or_none(session.project_id),
+        user_id=id_or_none(session.user_id),
         created_at=session.created_at,
         ended_at=session.ended_at,
     )
