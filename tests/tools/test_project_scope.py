@@ -179,3 +179,16 @@ def test_minimal_arguments_cover_every_required_plain_argument() -> None:
     for spec in SPECS.values():
         for argument in spec.input_schema.get("required", []):
             assert argument in REFERENCES or argument in PLAIN_REQUIRED, (spec.name, argument)
+
+
+def test_slugs_stay_unique_across_projects_the_token_cannot_see(call, scoped) -> None:
+    """Slugs are unique in the organization: a name taken in another project gets a
+    suffix, instead of the unseen twin making the create fail."""
+    identity = scoped["identity"]
+    ours = scoped["ours"]["project"]
+    agent = ok(call(identity, "create_agent", name="Theirs agent"))
+    assert agent["slug"] == "theirs-agent-2"
+    spec = ok(call(identity, "create_spec", title="Theirs spec", project=ours))
+    assert spec["slug"] == "theirs-spec-2"
+    feature = ok(call(identity, "create_feature", title="Theirs feature", project=ours))
+    assert feature["slug"] == "theirs-feature-2"

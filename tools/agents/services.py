@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from memory.models import Memory
 from orchestra.actor import Actor
 from orchestra.errors import InvalidArguments
-from orchestra.ids import unique_slug
-from orchestra.tenancy import current_organization_id
+from orchestra.slugs import create_with_unique_slug
 from tools.activity.services import activity_record
 from tools.agents.models import Agent, AgentStatus, MemoryScope
 
@@ -60,17 +60,12 @@ def agent_create(
     name = _clean_name(name)
     cleaned_skills = _clean_skills(skills or [])
     _check_memory_scope(memory_scope, getattr(project, "pk", None))
-    # Serialise slug choice per organization so two concurrent creates of the same
-    # name get -2 rather than one of them failing on the unique constraint.
-    org_id = current_organization_id()
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"agent-slug:{org_id}"])
-    # Soft-deleted agents free their slug (the constraint covers live agents only).
-    slug = unique_slug(name, lambda s: Agent.objects.filter(slug=s, deleted_at__isnull=True).exists())
-    agent = Agent.objects.create(
-        organization_id=org_id,
+    agent = create_with_unique_slug(
+        Agent,
+        slug_from=name,
         name=name,
-        slug=slug,
+        # Soft-deleted agents free their slug (the constraint covers live agents only).
+        live=Q(deleted_at__isnull=True),
         role=role.strip(),
         description=description,
         skills=cleaned_skills,

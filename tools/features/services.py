@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from orchestra.actor import Actor
 from orchestra.errors import Conflict, InvalidArguments, RequirementsUnmet
-from orchestra.ids import unique_slug
-from orchestra.tenancy import current_organization_id
+from orchestra.slugs import create_with_unique_slug
 from tools.activity.services import activity_record
 from tools.features import selectors, workflows
 from tools.features.models import Feature, FeatureStatus, GateTransition, Review, Verdict
@@ -45,16 +44,11 @@ def feature_create(
 ) -> Feature:
     title = _clean_title(title)
     workflow_name, gate_list = workflows.resolve(workflow, gates)
-    org_id = current_organization_id()
-    # Serialise slug choice per organization (see project_create).
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"feature-slug:{org_id}"])
-    slug = unique_slug(title, lambda s: Feature.objects.filter(slug=s).exists())
-    feature = Feature.objects.create(
-        organization_id=org_id,
+    feature = create_with_unique_slug(
+        Feature,
+        slug_from=title,
         project=project,
         title=title,
-        slug=slug,
         description=description,
         workflow=workflow_name,
         gates=gate_list,
@@ -62,7 +56,9 @@ def feature_create(
         gate=gate_list[0]["name"],
         created_by_id=actor.user_id,
     )
-    GateTransition.objects.create(organization_id=org_id, feature=feature, to_gate=feature.gate, user_id=actor.user_id)
+    GateTransition.objects.create(
+        organization_id=feature.organization_id, feature=feature, to_gate=feature.gate, user_id=actor.user_id
+    )
     activity_record(
         actor=actor,
         type="feature.created",

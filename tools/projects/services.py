@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from orchestra.actor import Actor
 from orchestra.errors import InvalidArguments
-from orchestra.ids import unique_slug
-from orchestra.tenancy import current_organization_id
+from orchestra.slugs import create_with_unique_slug
 from tools.activity.services import activity_record
 from tools.projects.models import Project, ProjectStatus
 
@@ -45,16 +44,10 @@ def project_create(
         raise InvalidArguments("name must not be empty")
     settings = settings or {}
     _check_settings(settings)
-    # Serialise slug choice per organization so two concurrent creates of the same
-    # name get -2 rather than one of them failing on the unique constraint.
-    org_id = current_organization_id()
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"project-slug:{org_id}"])
-    slug = unique_slug(name, lambda s: Project.objects.filter(slug=s).exists())
-    project = Project.objects.create(
-        organization_id=org_id,
+    project = create_with_unique_slug(
+        Project,
+        slug_from=name,
         name=name,
-        slug=slug,
         description=description,
         settings=settings,
         created_by_id=actor.user_id,

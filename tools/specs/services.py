@@ -9,8 +9,7 @@ from django.db import transaction
 
 from orchestra.actor import Actor
 from orchestra.errors import InvalidArguments
-from orchestra.ids import unique_slug
-from orchestra.tenancy import current_organization_id
+from orchestra.slugs import create_with_unique_slug
 from tools.activity.services import activity_record
 from tools.specs import selectors
 from tools.specs.models import MAX_CONTENT_BYTES, Spec, SpecStatus, SpecVersion
@@ -56,16 +55,11 @@ def spec_create(
 ) -> Spec:
     title = _clean_title(title)
     content = _check_content(content)
-    org_id = current_organization_id()
-    # Serialise slug choice per organization (see project_create).
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"spec-slug:{org_id}"])
-    slug = unique_slug(title, lambda s: Spec.objects.filter(slug=s).exists())
-    spec = Spec.objects.create(
-        organization_id=org_id,
+    spec = create_with_unique_slug(
+        Spec,
+        slug_from=title,
         project=project,
         title=title,
-        slug=slug,
         status=status,
         version=1,
         created_by_id=actor.user_id,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestra.actor import Actor
+from orchestra.db import advisory_xact_lock
 from orchestra.errors import Conflict, InvalidArguments, not_found
 from orchestra.tenancy import current_organization_id
 from tools.activity.services import activity_record
@@ -107,8 +108,7 @@ def _lock(task: Task) -> Task:
 def _lock_graph() -> None:
     # Two concurrent changes could each add one edge of a cycle that neither sees:
     # parent and dependency changes of one organization take turns.
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"task-graph:{current_organization_id()}"])
+    advisory_xact_lock(f"task-graph:{current_organization_id()}")
 
 
 def _set_blockers(task: Task, blockers: Sequence[Task]) -> None:
