@@ -370,3 +370,12 @@ def wait_until(condition: Callable[[], bool], seconds: float = 60) -> bool:
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.3)
     return condition()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test's folder gives its marker: `-m e2e` selects the browser tests and
+    `-m acceptance` the tests against a real server, wherever a marker was forgotten."""
+    for item in items:
+        folder = item.path.relative_to(ROOT / "tests").parts[0]
+        if folder in ("e2e", "acceptance"):
+            item.add_marker(folder)
