@@ -25,9 +25,9 @@ $(NODE_STAMP): tests/node/package.json
 
 install: $(STAMP) $(NODE_STAMP)
 
-run: $(STAMP)  ## Serve Orchestra on http://127.0.0.1:8000 (embedded PostgreSQL, worker and beat)
-	@$(BIN)/python manage.py migrate --seed --verbosity 0
-	@$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+run: $(STAMP)  ## Serve Orchestra on http://127.0.0.1:$(PORT) (embedded PostgreSQL, worker and beat)
+	@PORT=$(PORT) $(BIN)/python manage.py migrate --seed --verbosity 0
+	@PORT=$(PORT) $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: install  ## Run the whole test suite
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -39,7 +39,14 @@ DEBUG = env_flag("DEBUG", default=False)
 VAR_DIR = Path(env.str("ORCHESTRA_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 # --- public URL -----------------------------------------------------------------------
-APP_URL = env.str("APP_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The port a local run serves on (`make run PORT=8101`, `manage.py serve` without
+# --port); without APP_URL, the public URL is derived from it, so every .mcp.json
+# snippet, mail link and callback names the port actually served.
+PORT = env.int("PORT", default=8000)
+if not 0 < PORT < 65536:
+    raise ImproperlyConfigured(f"PORT must be a TCP port (1-65535), got {PORT}")
+APP_URL_EXPLICIT = bool(env.str("APP_URL", default=""))
+APP_URL = env.str("APP_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 _app = urlsplit(APP_URL)
 if _app.scheme not in ("http", "https") or not _app.hostname:
     raise ImproperlyConfigured(f"APP_URL must be an absolute http(s) URL, got {APP_URL!r}")

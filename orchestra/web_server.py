@@ -21,6 +21,17 @@ logger = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
+def follow_port(port: int) -> None:
+    """Without an explicit APP_URL, the public URL names the port this process serves
+    on (`manage.py serve --port 8101`), as PORT would have: settings derived it from
+    PORT before the command line was read."""
+    if settings.APP_URL_EXPLICIT or port == settings.PORT:
+        return
+    settings.APP_URL = f"http://127.0.0.1:{port}"
+    settings.APP_ORIGIN = settings.APP_URL
+    settings.CSRF_TRUSTED_ORIGINS = [settings.APP_ORIGIN]
+
+
 def config(host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         "orchestra.asgi:application",

@@ -105,3 +105,41 @@ def test_pgvector_is_available(db) -> None:
         cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         version = cursor.fetchone()[0]
     assert tuple(int(p) for p in version.split(".")[:2]) >= (0, 8)
+
+
+APP_URL_PROBE = "import django; django.setup(); from django.conf import settings as s; print(s.APP_URL)"
+
+
+def app_url(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("APP_URL", "PORT", "SECRET_KEY")}
+    return subprocess.run(
+        [sys.executable, "-c", APP_URL_PROBE],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "orchestra.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_local_run_derives_app_url_from_its_port() -> None:
+    assert app_url({}).stdout.strip() == "http://127.0.0.1:8000"
+    assert app_url({"PORT": "8101"}).stdout.strip() == "http://127.0.0.1:8101"
+    explicit = app_url({"PORT": "8101", "APP_URL": "https://orchestra.example.com", "SECRET_KEY": "x" * 50})
+    assert explicit.stdout.strip() == "https://orchestra.example.com"
+    for bad in ("0", "70000", "eighty"):
+        result = app_url({"PORT": bad})
+        assert result.returncode != 0 and "PORT" in result.stderr, bad
+
+
+def test_serve_on_another_port_names_it_in_every_snippet(settings) -> None:
+    from accounts.snippets import mcp_json
+    from orchestra.web_server import follow_port
+
+    settings.APP_URL_EXPLICIT = False
+    follow_port(8101)
+    assert settings.APP_URL == "http://127.0.0.1:8101"
+    assert "http://127.0.0.1:8101/mcp" in json.dumps(mcp_json("orch_live_x", "http"))
+    settings.APP_URL_EXPLICIT = True
+    follow_port(8202)
+    assert settings.APP_URL == "http://127.0.0.1:8101"

@@ -28,7 +28,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--port", type=int, default=settings.PORT, help="Default: PORT (8000).")
         parser.add_argument(
             "--worker",
             action=BooleanOptionalAction,
@@ -38,6 +38,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
+        web_server.follow_port(port)
         children = self.start_children() if options["worker"] else {}
         server = web_server.Server(web_server.config(host, port))
         exited: list[str] = []
