@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "memory",
     "billing",
     "githubint",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -14,5 +14,5 @@ urlpatterns = [
     path(
         "api/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="api-schema"
     ),
-    path("", include("accounts.web.urls")),
+    path("", include("dashboard.urls")),
 ]

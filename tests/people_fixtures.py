@@ -18,7 +18,7 @@ from tests.conftest import start_server, stop_server
 from tests.github_standin import GitHubStandIn
 from tests.mailbox import Mailbox
 from tests.people_live import PeopleServer
-from tests.web.people_world import signed_in
+from tests.dashboard.people_world import signed_in
 
 
 @pytest.fixture

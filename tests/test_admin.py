@@ -95,7 +95,7 @@ def test_every_model_of_our_apps_is_registered_with_search_and_filters() -> None
 
 
 def test_every_changelist_searches_and_filters_over_real_rows(operator, alice_id, charlie_id, acme) -> None:
-    from tests.web.dashboard_world import build
+    from tests.dashboard.dashboard_world import build
 
     build(alice_id, hostile="<b>bold</b>")
     build(charlie_id, "Zeus")
@@ -117,7 +117,7 @@ def test_every_changelist_searches_and_filters_over_real_rows(operator, alice_id
 def test_vectors_and_search_vectors_are_never_shown(operator, alice_id, acme) -> None:
     from memory.models import Memory
     from memory.tasks import embed_now
-    from tests.web.dashboard_world import build
+    from tests.dashboard.dashboard_world import build
     from tools.decisions.models import Decision
 
     world = build(alice_id)

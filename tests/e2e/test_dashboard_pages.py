@@ -11,7 +11,7 @@ from django.test import Client
 
 from memory.tasks import embed_now
 from tests.e2e.conftest import SCREENSHOTS, screenshot
-from tests.web.dashboard_world import build
+from tests.dashboard.dashboard_world import build
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 PHONE = {"width": 390, "height": 844}

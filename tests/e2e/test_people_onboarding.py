@@ -173,7 +173,7 @@ def person(email: str, name: str = "") -> User:
     with MD5 for speed (tests.conftest), which the server does not accept."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-    from tests.web.people_world import verified
+    from tests.dashboard.people_world import verified
 
     user = User.objects.create_user(email, None, name=name)
     user.password = PBKDF2PasswordHasher().encode(PASSWORD, "e2e-salt-e2e", iterations=1000)

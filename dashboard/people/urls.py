@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from accounts.web.people import connect, invitations, members, onboarding, tokens
+from dashboard.people import connect, invitations, members, onboarding, tokens
 
 urlpatterns = [
     # The address our public docs give for signing up.

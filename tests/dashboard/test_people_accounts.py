@@ -17,7 +17,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.conftest import ROOT
-from tests.web.people_world import signed_in, text, verified
+from tests.dashboard.people_world import signed_in, text, verified
 
 pytest_plugins = ["tests.people_fixtures"]
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from accounts.members import member_set_role
 from accounts.models import Invitation, Membership, Role
 from accounts.services import token_create
 from orchestra.errors import Conflict, PermissionDenied
-from tests.web.people_world import text
+from tests.dashboard.people_world import text
 
 pytest_plugins = ["tests.people_fixtures"]
 pytestmark = pytest.mark.django_db

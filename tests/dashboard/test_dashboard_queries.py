@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.web.dashboard_world import build, tool
+from tests.dashboard.dashboard_world import build, tool
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from django.db.models.functions import Left
 from django.http import HttpRequest, HttpResponse
 
-from accounts.web.context import organization_required
-from accounts.web.dashboard.common import FilterForm, choice_field, or_404, page, page_of, project_field
+from dashboard.context import organization_required
+from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of, project_field
 from memory.models import Memory, Scope
 from memory.search import HEAVY, Hit, search
 from orchestra.errors import not_found

@@ -20,9 +20,9 @@ from django.views.decorators.cache import never_cache
 
 from accounts.models import MCPToken, Scope
 from accounts.services import IssuedToken, token_create, token_revoke
-from accounts.web.context import can_manage, organization_required
-from accounts.web.people.forms import TokenForm
-from accounts.web.people.snippets import issued_context
+from dashboard.context import can_manage, organization_required
+from dashboard.people.forms import TokenForm
+from dashboard.people.snippets import issued_context
 from orchestra.errors import ToolError
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts.web.dashboard import activity, decisions, features, memories, notes, overview, projects, specs, tasks
+from dashboard.workplace import activity, decisions, features, memories, notes, overview, projects, specs, tasks
 
 urlpatterns = [
     path("", overview.home, name="home"),

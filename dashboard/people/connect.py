@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.web.context import organization_required
-from accounts.web.people.snippets import PLACEHOLDER, connect_context
+from dashboard.context import organization_required
+from dashboard.people.snippets import PLACEHOLDER, connect_context
 
 
 @organization_required

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts.services import organization_create
-from accounts.web.context import SESSION_KEY
+from dashboard.context import SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 

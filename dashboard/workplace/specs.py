@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 
-from accounts.web.context import organization_required
-from accounts.web.dashboard.common import FilterForm, choice_field, or_404, page
+from dashboard.context import organization_required
+from dashboard.workplace.common import FilterForm, choice_field, or_404, page
 from tools.projects.selectors import project_get
 from tools.specs.models import SpecStatus
 from tools.specs.selectors import spec_get, spec_list, version_get, versions

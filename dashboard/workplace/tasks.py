@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 
-from accounts.web.context import organization_required
-from accounts.web.dashboard.common import or_404, page
+from dashboard.context import organization_required
+from dashboard.workplace.common import or_404, page
 from tools.tasks.selectors import task_dependencies, task_get, task_history, task_subtasks
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.web.people_world import text
+from tests.dashboard.people_world import text
 
 pytest_plugins = ["tests.people_fixtures"]
 pytestmark = pytest.mark.django_db

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 
-from accounts.web.context import organization_required
-from accounts.web.dashboard.activity import feed_rows
-from accounts.web.dashboard.common import page
-from accounts.web.dashboard.projects import projects_with_counts
+from dashboard.context import organization_required
+from dashboard.workplace.activity import feed_rows
+from dashboard.workplace.common import page
+from dashboard.workplace.projects import projects_with_counts
 from memory.models import Memory
 from tools.agents.models import Agent
 from tools.decisions.models import Decision, DecisionStatus

@@ -3,13 +3,13 @@
 
 from django.urls import path
 
-from accounts.web import context
-from accounts.web.dashboard import urls as dashboard_urls
-from accounts.web.people import urls as people_urls
+from dashboard import context
+from dashboard.people import urls as people_urls
+from dashboard.workplace import urls as workplace_urls
 
 app_name = "web"
 urlpatterns = [
     path("organizations/switch", context.switch_organization, name="switch-organization"),
     *people_urls.urlpatterns,
-    *dashboard_urls.urlpatterns,
+    *workplace_urls.urlpatterns,
 ]

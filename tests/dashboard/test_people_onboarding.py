@@ -11,8 +11,8 @@ from django.test import Client
 from accounts import tokens as token_format
 from accounts.invitations import invitation_create
 from accounts.models import Invitation, MCPToken, Membership, Organization, Role, User
-from accounts.web.context import SESSION_KEY
-from tests.web.people_world import signed_in, text, verified
+from dashboard.context import SESSION_KEY
+from tests.dashboard.people_world import signed_in, text, verified
 
 pytest_plugins = ["tests.people_fixtures"]
 pytestmark = pytest.mark.django_db

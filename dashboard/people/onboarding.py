@@ -18,11 +18,11 @@ from accounts.invitations import invitation_create, invitations_for, pending_inv
 from accounts.members import MANAGERS
 from accounts.models import Membership, TokenMode
 from accounts.services import organization_create
-from accounts.web.context import SESSION_KEY, current_membership, organization_required, role_required
-from accounts.web.people.forms import InviteManyForm, OrganizationForm, TokenForm
-from accounts.web.people.members import base_url
-from accounts.web.people.snippets import issued_context
-from accounts.web.people.tokens import create_from_form
+from dashboard.context import SESSION_KEY, current_membership, organization_required, role_required
+from dashboard.people.forms import InviteManyForm, OrganizationForm, TokenForm
+from dashboard.people.members import base_url
+from dashboard.people.snippets import issued_context
+from dashboard.people.tokens import create_from_form
 from orchestra.errors import ToolError
 
 URL_NAMES = {

@@ -14,7 +14,7 @@ from accounts.auth import AuthenticationFailed, authenticate_token
 from accounts.models import MCPToken, Scope
 from accounts.services import token_create
 from orchestra.tenancy import tenant_scope
-from tests.web.people_world import text
+from tests.dashboard.people_world import text
 from tools.projects.models import Project
 
 pytest_plugins = ["tests.people_fixtures"]

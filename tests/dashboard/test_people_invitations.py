@@ -22,9 +22,9 @@ from accounts.invitations import (
     invitation_create,
 )
 from accounts.models import Invitation, Membership, Role, User
-from accounts.web.context import SESSION_KEY
+from dashboard.context import SESSION_KEY
 from orchestra.errors import PermissionDenied
-from tests.web.people_world import signed_in, text, verified
+from tests.dashboard.people_world import signed_in, text, verified
 
 pytest_plugins = ["tests.people_fixtures"]
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 from accounts.invitations import invitation_create, invitation_revoke, pending_invitations
 from accounts.members import MANAGERS, member_leave, member_remove, member_set_role, members_of
 from accounts.models import Invitation, Membership
-from accounts.web.context import SESSION_KEY, can_manage, organization_required, role_required
-from accounts.web.people.forms import ROLE_HELP, InviteForm, RoleForm, role_choices
+from dashboard.context import SESSION_KEY, can_manage, organization_required, role_required
+from dashboard.people.forms import ROLE_HELP, InviteForm, RoleForm, role_choices
 from orchestra.errors import ToolError
 
 

@@ -8,9 +8,9 @@ from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquer
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpRequest, HttpResponse
 
-from accounts.web.context import organization_required
-from accounts.web.dashboard.activity import feed_rows
-from accounts.web.dashboard.common import FilterForm, choice_field, or_404, page, page_of
+from dashboard.context import organization_required
+from dashboard.workplace.activity import feed_rows
+from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of
 from memory.models import Memory
 from tools.decisions.models import Decision
 from tools.features.models import Feature

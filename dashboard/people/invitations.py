@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts.adapters import PENDING_INVITATION
 from accounts.invitations import InvitationUnusable, invitation_accept, invitation_by_secret, is_for
 from accounts.models import Invitation, Membership
-from accounts.web.context import SESSION_KEY
+from dashboard.context import SESSION_KEY
 from orchestra.errors import PermissionDenied
 
 STATUS_TEXT = {

@@ -9,8 +9,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from accounts.web.context import organization_required
-from accounts.web.dashboard.common import FilterForm, page, page_of, project_field
+from dashboard.context import organization_required
+from dashboard.workplace.common import FilterForm, page, page_of, project_field
 from tools.activity.models import Activity
 from tools.activity.selectors import activity_list
 

@@ -14,7 +14,7 @@ from accounts.models import Role, User
 from accounts.services import membership_set
 from memory.models import Memory
 from memory.tasks import embed_now
-from tests.web.dashboard_world import build, tool
+from tests.dashboard.dashboard_world import build, tool
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from typing import Any
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 
-from accounts.web.context import organization_required
-from accounts.web.dashboard.common import FilterForm, choice_field, or_404, page, page_of, project_field
+from dashboard.context import organization_required
+from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of, project_field
 from tools.decisions.models import Decision, DecisionStatus
 from tools.decisions.selectors import decision_discussion, decision_get, decision_list
 

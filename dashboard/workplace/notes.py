@@ -9,8 +9,8 @@ from django import forms
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 
-from accounts.web.context import organization_required
-from accounts.web.dashboard.common import FilterForm, or_404, page, page_of, project_field
+from dashboard.context import organization_required
+from dashboard.workplace.common import FilterForm, or_404, page, page_of, project_field
 from orchestra.templatetags.dashboard import ROW_PAGES
 from tools.notes.selectors import note_get, note_list, resolve_links
 
