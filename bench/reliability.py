@@ -70,6 +70,7 @@ from reliability_load import (
     Outcome,
     Recorder,
     Workload,
+    acknowledged_row,
     batch_client,
     mix_client,
     readyz_poller,
@@ -182,6 +183,27 @@ class Bench:
         project = message["result"]["structuredContent"]
         return str(project["slug"]), str(project["id"])
 
+    async def warm_worker(self, run: Run, timeout: float = 120) -> None:
+        """Store one memory and wait until the worker has embedded it: the kill then
+        lands on a worker that is up and embedding, not one still starting."""
+        client = McpClient(self.orchestra.base_url, self.token)
+        began = time.monotonic()
+        if await client.ready() is None:
+            arguments = {"content": "warm-up", "scope": "project", "project": run.project_slug}
+            kind, message = await client.send(orjson.dumps(client.call_body("store_memory", arguments)))
+            row = acknowledged_row("store_memory", message) if kind is None else None
+            if row is not None:
+                run.recorder.acknowledged["memory"].append(row[1])
+                while time.monotonic() - began < timeout:
+                    if (await asyncio.to_thread(self.memory_statuses, [row[1]])).get("ready"):
+                        waited = time.monotonic() - began
+                        run.notes.append(f"warm-up: the worker embedded a first memory {waited:.1f} s in")
+                        break
+                    await asyncio.sleep(0.5)
+        await client.drop()
+        if not any(note.startswith("warm-up") for note in run.notes):
+            run.notes.append(f"warm-up: no memory embedded within {time.monotonic() - began:.0f} s; went on anyway")
+
     # --- one scenario -----------------------------------------------------------------
 
     def run(self, key: str) -> Run:
@@ -195,6 +217,8 @@ class Bench:
                 worker["beat"] = self.orchestra.beat(self.workdir / "beat.log")
             self.serve = self.start_serve(log)
             run.project_slug, run.project_id = uvloop.run(self.create_project(key))
+            if key == "worker":
+                uvloop.run(self.warm_worker(run))
             uvloop.run(self.load(run, worker))
             if key == "worker":
                 run.logs += [self.workdir / "worker-1.log", self.workdir / "worker-2.log", self.workdir / "beat.log"]
@@ -221,7 +245,8 @@ class Bench:
                 await client.ready()  # a failure here is retried by the client's loop
 
         await asyncio.gather(*(prepare(c) for c in clients + batchers))
-        recorder = run.recorder = Recorder()
+        recorder = run.recorder
+        recorder.began = time.monotonic()  # the load starts now, with every client ready
         state = {"deadline": args.seconds}
 
         def until() -> bool:
@@ -287,7 +312,7 @@ class Bench:
             fault.start = recorder.now()
             Processes.kill_group(worker["worker"])
             await asyncio.to_thread(worker["worker"].wait, 10)
-            fault.notes.append(f"worker killed while embedding; acknowledged memories then: {described(statuses)}")
+            fault.notes.append(f"worker killed; acknowledged memories then: {described(statuses)}")
             await asyncio.sleep(down)
             worker["worker"] = self.orchestra.worker(self.workdir / "worker-2.log")
             fault.end = recorder.now()
