@@ -10,7 +10,7 @@ NODE_STAMP := tests/node/node_modules/.installed-$(shell sha256sum tests/node/pa
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-reliability clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@echo "==> installing Python dependencies into $(VENV) (first run only)"
@@ -46,3 +46,6 @@ bench: $(STAMP)  ## Benchmarks (not tests): they print their figures
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+bench-reliability: $(STAMP)  ## Faults under load (not in `bench`); shorter: ARGS="--seconds 10 --clients 20"
+	@$(BIN)/python bench/reliability.py $(ARGS)

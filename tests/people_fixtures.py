@@ -15,10 +15,10 @@ from django.test import Client
 from accounts.models import Organization, Role, User
 from accounts.services import membership_set
 from tests.conftest import start_server, stop_server
+from tests.dashboard.people_world import signed_in
 from tests.github_standin import GitHubStandIn
 from tests.mailbox import Mailbox
 from tests.people_live import PeopleServer
-from tests.dashboard.people_world import signed_in
 
 
 @pytest.fixture

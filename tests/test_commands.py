@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.auth import AuthenticationFailed, authenticate_token
 from accounts.models import MCPToken, Membership, Organization, User
+from tools.projects.models import Project
 
 TOKEN_RE = re.compile(r"orch_(?:live|test)_[0-9A-Za-z]{38}")
 
@@ -59,6 +60,35 @@ def test_createtoken_refuses_bad_input(db) -> None:
     with pytest.raises(CommandError, match="not a member"):
         run("createtoken", "--org", "initech", "--user", "outsider@x.y")
     assert not MCPToken.objects.exists()
+
+
+def test_createtoken_restricts_to_a_project_named_by_slug_or_id(db) -> None:
+    run("createorganization", "Initech", "--owner", "peter@initech.com")
+    run("createorganization", "Globex", "--owner", "hank@globex.com")
+    initech, globex = Organization.objects.get(slug="initech"), Organization.objects.get(slug="globex")
+    tps = Project.unscoped.create(organization=initech, name="TPS reports", slug="tps-reports")
+    Project.unscoped.create(organization=globex, name="Doomsday", slug="doomsday")
+    by_slug = run("createtoken", "--org", "initech", "--user", "peter@initech.com", "--project", "tps-reports")
+    assert "restricted to project tps-reports" in by_slug
+    by_id = run("createtoken", "--org", "initech", "--user", "peter@initech.com", "--project", str(tps.pk))
+    for output in (by_slug, by_id):
+        (raw,) = set(TOKEN_RE.findall(output))
+        assert authenticate_token(raw).project_id == tps.pk
+    assert set(MCPToken.objects.values_list("project_id", flat=True)) == {tps.pk}
+
+
+def test_createtoken_refuses_an_unknown_or_foreign_project_clearly(db) -> None:
+    run("createorganization", "Initech", "--owner", "peter@initech.com")
+    run("createorganization", "Globex", "--owner", "hank@globex.com")
+    live = Project.unscoped.create(organization=Organization.objects.get(slug="initech"), name="Live", slug="live")
+    foreign = Project.unscoped.create(organization=Organization.objects.get(slug="globex"), name="D", slug="doomsday")
+    for ref in ("nowhere", "doomsday", str(foreign.pk), "00000000-0000-4000-8000-000000000000"):
+        with pytest.raises(CommandError, match=f"No project '{ref}' in organization 'initech'"):
+            run("createtoken", "--org", "initech", "--user", "peter@initech.com", "--project", ref)
+    # A test token acts in the sandbox: the live organization's project is not there.
+    with pytest.raises(CommandError, match="No project 'live' in the sandbox of 'initech'"):
+        run("createtoken", "--org", "initech", "--user", "peter@initech.com", "--mode", "test", "--project", "live")
+    assert live.pk and not MCPToken.objects.exists()
 
 
 def test_revoketoken_by_raw_token_and_by_id(db) -> None:

@@ -76,7 +76,14 @@ def build(identity: TokenIdentity, name: str = "Apollo", *, hostile: str = "") -
     tool(identity, "update_decision", decision=decision["id"], comment=f"Agreed, ship it. {hostile}")
     spec = tool(identity, "create_spec", title=f"{name} spec", project=slug, content=f"# First draft\n\n{hostile}")
     tool(identity, "update_spec", spec=spec["slug"], content="# Second draft\n\nWith *details*.", change_note="details")
-    feature = tool(identity, "create_feature", title=f"{name} login", project=slug, workflow="quick")
+    # One token writes the whole world, like one person with agents: the quick workflow's
+    # gates, with a review gate that takes its author's review.
+    solo = [
+        {"name": "build"},
+        {"name": "review", "review": True, "self_review_allowed": True},
+        {"name": "done"},
+    ]
+    feature = tool(identity, "create_feature", title=f"{name} login", project=slug, workflow=solo)
     tool(identity, "advance_feature", feature=feature["slug"])
     tool(identity, "submit_review", feature=feature["slug"], verdict="approved", comments=f"Looks good {hostile}")
     note = tool(identity, "create_note", title=f"{name} note", content=f"## Notes\n\n{hostile}", project=slug)

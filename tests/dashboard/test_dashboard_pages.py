@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from accounts.auth import authenticate_token
 from accounts.models import Role, User
 from accounts.services import membership_set
 from memory.models import Memory
@@ -232,21 +233,22 @@ def test_spec_versions_are_each_readable(alice, world) -> None:
     assert f'href="/specs/{spec}/versions/2/"' in first
 
 
-def test_feature_progress_history_reviews_and_what_is_missing(alice, alice_id, world) -> None:
+def test_feature_progress_history_reviews_and_what_is_missing(alice, alice_id, bob, acme, issue_token, world) -> None:
     client = client_for(alice)
     listed = client.get("/features/").content.decode()
     assert "1/3 review" in listed and "width: 33%" in listed
     page = client.get(f"/features/{world['feature']['slug']}/").content.decode()
     assert "build → review" in page and "started at build" in page and "Looks good" in page
     assert "Nothing blocks the next gate." in page
+    bob_id = authenticate_token(issue_token(bob, acme))  # reviews Alice's work
     waiting = tool(alice_id, "create_feature", title="Search", project=world["project"]["slug"], workflow="quick")
     tool(alice_id, "advance_feature", feature=waiting["slug"])
-    tool(alice_id, "submit_review", feature=waiting["slug"], verdict="changes_requested", comments="Not yet")
+    tool(bob_id, "submit_review", feature=waiting["slug"], verdict="changes_requested", comments="Not yet")
     blocked = client.get(f"/features/{waiting['slug']}/").content.decode()
     assert "gate review needs an approved review" in blocked and "are outstanding" in blocked
     done = tool(alice_id, "create_feature", title="Logout", project=world["project"]["slug"], workflow="quick")
     tool(alice_id, "advance_feature", feature=done["slug"])
-    tool(alice_id, "submit_review", feature=done["slug"], verdict="approved")
+    tool(bob_id, "submit_review", feature=done["slug"], verdict="approved")
     tool(alice_id, "advance_feature", feature=done["slug"])
     assert "3/3 done" in client.get("/features/", {"status": "done"}).content.decode()
 

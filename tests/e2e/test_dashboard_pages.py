@@ -10,8 +10,8 @@ import httpx2
 from django.test import Client
 
 from memory.tasks import embed_now
-from tests.e2e.conftest import SCREENSHOTS, screenshot
 from tests.dashboard.dashboard_world import build
+from tests.e2e.conftest import SCREENSHOTS, screenshot
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 PHONE = {"width": 390, "height": 844}

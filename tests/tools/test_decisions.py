@@ -5,6 +5,7 @@ embeddings (in-process, Celery task, re-enqueue, reembed), isolation, bad input,
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -134,6 +135,114 @@ def test_supersedes_marks_the_old_decision_in_the_same_transaction(call, alice_i
     assert state() == before
 
 
+def test_a_proposed_decision_supersedes_only_once_accepted(call, alice_id, acme) -> None:
+    old = log(call, alice_id, "Deploy with Ansible", status="accepted")
+    new = log(call, alice_id, "Deploy with Kubernetes", supersedes=old["id"])
+    assert new["status"] == "proposed"
+    assert new["supersedes_id"] is None and new["pending_supersedes_id"] == old["id"]
+    got_old = ok(call(alice_id, "get_decision", decision=old["id"]))
+    assert got_old["status"] == "accepted" and got_old["superseded_by_id"] is None
+    assert [d["title"] for d in ok(call(alice_id, "list_decisions", status="accepted"))["items"]] == [
+        "Deploy with Ansible"
+    ]
+    logged = Activity.unscoped.get(type="decision.logged", target_id=new["id"])
+    assert logged.metadata == {"status": "proposed", "pending_supersedes": old["id"]}
+    assert not Activity.unscoped.filter(type="decision.superseded").exists()
+
+    accepted = ok(call(alice_id, "update_decision", decision=new["id"], status="accepted"))
+    assert accepted["status"] == "accepted"
+    assert accepted["supersedes_id"] == old["id"] and accepted["pending_supersedes_id"] is None
+    got_old = ok(call(alice_id, "get_decision", decision=old["id"]))
+    assert got_old["status"] == "superseded" and got_old["superseded_by_id"] == new["id"]
+    audit = list(Activity.unscoped.filter(type__startswith="decision.").order_by("created_at"))
+    assert [(a.type, str(a.target_id)) for a in audit][-2:] == [
+        ("decision.accepted", new["id"]),
+        ("decision.superseded", old["id"]),
+    ]
+    assert audit[-2].metadata == {"fields": ["status"], "from": "proposed", "supersedes": old["id"]}
+    assert audit[-1].metadata == {"from": "accepted", "by": new["id"]}
+
+
+def test_rejecting_a_proposal_leaves_the_old_decision_untouched(call, alice_id, acme) -> None:
+    old = log(call, alice_id, "Tabs", status="accepted")
+    proposal = log(call, alice_id, "Spaces", supersedes=old["id"])
+    rejected = ok(call(alice_id, "update_decision", decision=proposal["id"], status="rejected"))
+    assert rejected["status"] == "rejected"
+    assert rejected["supersedes_id"] is None and rejected["pending_supersedes_id"] is None
+    got_old = ok(call(alice_id, "get_decision", decision=old["id"]))
+    assert got_old["status"] == "accepted" and got_old["superseded_by_id"] is None
+    dropped = Activity.unscoped.get(type="decision.rejected")
+    assert dropped.metadata["dropped_pending_supersedes"] == old["id"]
+    # The old decision can still be replaced by a later proposal once it is accepted.
+    later = log(call, alice_id, "Spaces, four of them", supersedes=old["id"])
+    ok(call(alice_id, "update_decision", decision=later["id"], status="accepted"))
+    assert ok(call(alice_id, "get_decision", decision=old["id"]))["superseded_by_id"] == later["id"]
+
+
+def test_competing_proposals_the_first_accepted_replaces_the_old_one(call, alice_id, acme) -> None:
+    old = log(call, alice_id, "Weekly releases", status="accepted")
+    daily = log(call, alice_id, "Daily releases", supersedes=old["id"])
+    monthly = log(call, alice_id, "Monthly releases", supersedes=old["id"])
+    ok(call(alice_id, "update_decision", decision=daily["id"], status="accepted"))
+    before = state()
+    late = call(alice_id, "update_decision", decision=monthly["id"], status="accepted", comment="Let's go")
+    assert error_code(late) == "conflict"
+    assert late.structured["error"]["message"] == (
+        f"accepting this decision would supersede decision {old['id']}, which is already superseded: "
+        "reject this one, or log a new decision that supersedes the current one"
+    )
+    assert state() == before  # neither decision, nor the discussion, nor the audit changed
+    still = ok(call(alice_id, "get_decision", decision=monthly["id"]))
+    assert still["status"] == "proposed" and still["pending_supersedes_id"] == old["id"]
+    ok(call(alice_id, "update_decision", decision=monthly["id"], status="rejected"))
+    assert ok(call(alice_id, "get_decision", decision=old["id"]))["superseded_by_id"] == daily["id"]
+
+
+def test_a_superseded_proposal_drops_its_own_pending_supersession(call, alice_id, acme) -> None:
+    base = log(call, alice_id, "REST", status="accepted")
+    proposal = log(call, alice_id, "GraphQL", supersedes=base["id"])
+    counter = log(call, alice_id, "gRPC", supersedes=proposal["id"], status="accepted")
+    got = ok(call(alice_id, "get_decision", decision=proposal["id"]))
+    assert got["status"] == "superseded" and got["pending_supersedes_id"] is None
+    assert got["superseded_by_id"] == counter["id"]
+    assert ok(call(alice_id, "get_decision", decision=base["id"]))["status"] == "accepted"
+
+
+def test_the_migration_pends_supersessions_applied_too_early(call, alice_id, acme) -> None:
+    """Rows written by the old rule: a proposed decision whose `supersedes` was applied at
+    once. The migration makes the link pending and gives the old decision its status back."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("tools.decisions.migrations.0003_pending_supersession")
+    accepted = log(call, alice_id, "Old accepted", status="accepted")
+    proposed = log(call, alice_id, "Old proposed")
+    early = [log(call, alice_id, f"Early {n}") for n in range(2)]
+    with tenant_scope(acme):
+        for row, replaced in zip(early, (accepted, proposed), strict=True):
+            Decision.objects.filter(pk=replaced["id"]).update(status="superseded")
+            Decision.objects.filter(pk=row["id"]).update(supersedes=replaced["id"])
+            Activity.objects.create(
+                organization=acme,
+                type="decision.superseded",
+                target_type="decision",
+                target_id=replaced["id"],
+                metadata={"from": replaced["status"], "by": row["id"]},
+            )
+    migration.pend_premature_supersessions(apps, None)
+    rows = {
+        str(pk): (status, s, p)
+        for pk, status, s, p in Decision.unscoped.values_list("pk", "status", "supersedes_id", "pending_supersedes_id")
+    }
+    assert rows[accepted["id"]] == ("accepted", None, None)
+    assert rows[proposed["id"]] == ("proposed", None, None)
+    assert rows[early[0]["id"]][1:] == (None, uuid.UUID(accepted["id"]))
+    assert rows[early[1]["id"]][1:] == (None, uuid.UUID(proposed["id"]))
+    ok(call(alice_id, "update_decision", decision=early[0]["id"], status="accepted"))
+    assert ok(call(alice_id, "get_decision", decision=accepted["id"]))["status"] == "superseded"
+
+
 def test_superseding_across_projects_or_as_a_rejected_decision_is_refused(call, alice_id, acme) -> None:
     ok(call(alice_id, "create_project", name="Apollo"))
     org_wide = log(call, alice_id, "Tabs")
@@ -195,7 +304,7 @@ def test_list_filters_and_keyset_pages_in_bounded_queries(call, alice_id, acme, 
     for n in range(7):
         log(call, alice_id, f"Decision {n}", project="apollo" if n % 2 else None, tags=["db"] if n < 3 else [])
     old = log(call, alice_id, "Old", status="accepted")
-    log(call, alice_id, "New", supersedes=old["id"])
+    log(call, alice_id, "New", supersedes=old["id"], status="accepted")
     seen, cursor = [], None
     while True:
         with django_assert_max_num_queries(6):
@@ -222,7 +331,7 @@ def test_get_answers_in_bounded_queries_whatever_the_discussion(
     call, alice_id, acme, django_assert_max_num_queries
 ) -> None:
     old = log(call, alice_id, "Old", status="accepted")
-    new = log(call, alice_id, "New", supersedes=old["id"])
+    new = log(call, alice_id, "New", supersedes=old["id"], status="accepted")
     for n in range(12):
         ok(call(alice_id, "update_decision", decision=new["id"], comment=f"entry {n}"))
     with django_assert_max_num_queries(5):
@@ -419,6 +528,7 @@ def test_activity_rows_of_updates_and_supersessions_name_the_decision(call, alic
     old = ok(call(alice_id, "log_decision", title="Use MySQL", decision="MySQL", status="accepted"))
     new = ok(call(alice_id, "log_decision", title="Use PostgreSQL", decision="PostgreSQL", supersedes=old["id"]))
     ok(call(alice_id, "update_decision", decision=new["id"], comment="Agreed"))
+    ok(call(alice_id, "update_decision", decision=new["id"], status="accepted"))
     rows = {a.type: a.description for a in Activity.unscoped.filter(organization=acme)}
     assert rows["decision.superseded"] == "Use MySQL superseded by Use PostgreSQL"
-    assert rows["decision.updated"] == "Use PostgreSQL"
+    assert rows["decision.updated"] == rows["decision.accepted"] == "Use PostgreSQL"

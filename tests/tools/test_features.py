@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from accounts.auth import authenticate_token
+from accounts.models import Role, User
+from accounts.services import membership_set
 from orchestra.tenancy import tenant_scope
 from tests.conftest import error_code, ok
 from tools.activity.models import Activity
@@ -27,6 +29,13 @@ def apollo(call, alice_id, acme) -> dict[str, Any]:
 @pytest.fixture
 def bob_id(bob, acme, issue_token):
     return authenticate_token(issue_token(bob, acme))
+
+
+@pytest.fixture
+def carol_id(acme, issue_token):
+    carol = User.objects.create_user("carol@example.com", "pw-carol-123456", name="Carol")
+    membership_set(organization=acme, user=carol, role=Role.MEMBER)
+    return authenticate_token(issue_token(carol, acme))
 
 
 def feature(call, identity, title: str = "Login page", project: str = "apollo", **kwargs) -> dict[str, Any]:
@@ -58,7 +67,7 @@ def counts() -> tuple[int, int, int, int]:
     )
 
 
-def test_default_workflow_from_spec_to_done(call, alice_id, bob_id, apollo) -> None:
+def test_default_workflow_from_spec_to_done(call, alice_id, bob_id, carol_id, apollo) -> None:
     created = feature(call, alice_id, "Login page", description="Email and GitHub sign-in")
     assert created["slug"] == "login-page" and created["workflow"] == "default"
     assert (created["gate"], created["status"], created["progress"]) == ("spec", "in_progress", "0/6 spec")
@@ -91,8 +100,8 @@ def test_default_workflow_from_spec_to_done(call, alice_id, bob_id, apollo) -> N
     assert "needs an approved review" in message and "changes requested by bob@example.com" in message
     assert blocked.structured["error"]["details"]["unmet"][1]["reviews"] == [asked["id"]]
 
-    # Alice's approval does not clear Bob's request: only Bob can.
-    approved = review(call, alice_id, "login-page", "approved")
+    # Carol's approval does not clear Bob's request: only Bob can.
+    approved = review(call, carol_id, "login-page", "approved")
     assert [u["requirement"] for u in approved["unmet"]] == ["changes_resolved"]
     assert unmet_of(call(alice_id, "advance_feature", feature="login-page")) == ["changes_resolved"]
     cleared = review(call, bob_id, "login-page", "approved", "Rate limit is in.")
@@ -127,7 +136,7 @@ def test_default_workflow_from_spec_to_done(call, alice_id, bob_id, apollo) -> N
     assert detail["history"][1]["user_id"] == str(bob_id.user_id)
     assert [(r["verdict"], r["reviewer_id"]) for r in detail["reviews"]] == [
         ("approved", str(bob_id.user_id)),
-        ("approved", str(alice_id.user_id)),
+        ("approved", str(carol_id.user_id)),
         ("changes_requested", str(bob_id.user_id)),
         ("comment", str(alice_id.user_id)),
     ]
@@ -138,23 +147,22 @@ def test_a_later_request_for_changes_blocks_until_that_reviewer_approves(call, a
     with tenant_scope(acme):
         critic = Agent.objects.create(organization=acme, name="Critic", slug="critic")
     feature(call, alice_id, "Search", workflow="quick")
-    advance(call, alice_id, "search")  # build -> review
-    # Bob approves, then changes his mind: his latest verdict is what counts.
-    review(call, bob_id, "search", "approved")
-    review(call, bob_id, "search", "changes_requested", "Index the title too.")
-    blocked = call(alice_id, "advance_feature", feature="search")
+    advance(call, bob_id, "search")  # build -> review: Bob's work is what the gate reviews
+    # Alice approves, then changes her mind: her latest verdict is what counts.
+    review(call, alice_id, "search", "approved")
+    review(call, alice_id, "search", "changes_requested", "Index the title too.")
+    blocked = call(bob_id, "advance_feature", feature="search")
     assert unmet_of(blocked) == ["changes_resolved"]  # an approval exists; the request is what blocks
 
     # A reviewer is the user plus the agent named: Alice as "critic" is not Alice herself.
     via_agent = review(call, alice_id, "search", "changes_requested", "Add tests.", agent="critic")
     assert via_agent["agent_id"] == str(critic.pk)
-    review(call, bob_id, "search", "approved", "Title indexed.")
-    message = call(alice_id, "advance_feature", feature="search").structured["error"]["message"]
+    review(call, alice_id, "search", "approved", "Title indexed.")  # Alice without the agent
+    message = call(bob_id, "advance_feature", feature="search").structured["error"]["message"]
     assert "changes requested by alice@example.com (agent critic) are outstanding" in message
-    review(call, alice_id, "search", "approved")  # Alice without the agent: still outstanding
-    assert unmet_of(call(alice_id, "advance_feature", feature="search")) == ["changes_resolved"]
+    assert unmet_of(call(bob_id, "advance_feature", feature="search")) == ["changes_resolved"]
     review(call, alice_id, "search", "approved", agent=str(critic.pk))
-    assert advance(call, alice_id, "search")["status"] == "done"
+    assert advance(call, bob_id, "search")["status"] == "done"
 
 
 def test_custom_workflows_and_review_gates(call, alice_id, bob_id, apollo) -> None:
@@ -168,10 +176,10 @@ def test_custom_workflows_and_review_gates(call, alice_id, bob_id, apollo) -> No
     assert (created["workflow"], created["gate"], created["progress"]) == ("custom", "draft", "0/4 draft")
     detail = ok(call(alice_id, "get_feature", feature="payments"))
     assert detail["gates"] == [
-        {"name": "draft", "review": False},
-        {"name": "security-review", "review": True},
-        {"name": "legal", "review": True},
-        {"name": "shipped", "review": False},
+        {"name": "draft", "review": False, "self_review_allowed": False},
+        {"name": "security-review", "review": True, "self_review_allowed": False},
+        {"name": "legal", "review": True, "self_review_allowed": False},
+        {"name": "shipped", "review": False, "self_review_allowed": False},
     ]
 
     # Reviews are taken at review gates only.
@@ -197,6 +205,96 @@ def test_custom_workflows_and_review_gates(call, alice_id, bob_id, apollo) -> No
     assert (quick["workflow"], quick["progress"]) == ("quick", "0/3 build")
 
 
+def test_whoever_moved_a_feature_into_a_review_gate_cannot_review_it(call, alice_id, bob_id, acme, apollo) -> None:
+    with tenant_scope(acme):
+        Agent.objects.create(organization=acme, name="Critic", slug="critic")
+    feature(call, alice_id, "Search", workflow="quick")
+    advance(call, alice_id, "search")  # build -> review: Alice's work
+    before = counts()
+    for verdict, extra in (
+        ("approved", {}),
+        ("changes_requested", {"comments": "Needs more."}),
+        ("approved", {"agent": "critic"}),  # an agent acts for its user: still Alice
+    ):
+        refused = call(alice_id, "submit_review", feature="search", verdict=verdict, **extra)
+        assert error_code(refused) == "permission_denied"
+        assert refused.structured["error"]["message"] == (
+            "you moved feature search into gate review: another member must review it (you may comment); "
+            "a workflow gate with self_review_allowed takes its author's review"
+        )
+        assert refused.structured["error"]["details"]["requirement"] == "another_reviewer"
+    assert counts() == before  # refused reviews write nothing
+    assert review(call, alice_id, "search", "comment", "Ready for eyes.")["unmet"][0]["requirement"] == (
+        "approved_review"
+    )
+    assert unmet_of(call(alice_id, "advance_feature", feature="search")) == ["approved_review"]
+    assert review(call, bob_id, "search", "approved")["unmet"] == []
+    assert advance(call, alice_id, "search")["status"] == "done"
+
+
+def test_the_gate_reviews_the_work_of_who_moved_it_there_not_the_creator(call, alice_id, bob_id, apollo) -> None:
+    feature(call, alice_id, "Export", workflow="quick")  # created by Alice
+    advance(call, bob_id, "export")  # moved into review by Bob: his work is reviewed
+    assert error_code(call(bob_id, "submit_review", feature="export", verdict="approved")) == "permission_denied"
+    assert review(call, alice_id, "export", "approved")["unmet"] == []
+    assert advance(call, bob_id, "export")["status"] == "done"
+
+    # A workflow that starts at a review gate reviews the creator's work (the start is theirs).
+    gates = [{"name": "proposal", "review": True}, {"name": "accepted"}]
+    feature(call, bob_id, "Idea", workflow=gates)
+    assert error_code(call(bob_id, "submit_review", feature="idea", verdict="approved")) == "permission_denied"
+    review(call, alice_id, "idea", "approved")
+    assert advance(call, bob_id, "idea")["status"] == "done"
+
+
+def test_approvals_by_the_gates_author_never_count(call, alice_id, bob_id, acme, apollo) -> None:
+    """Reviews stored before the rule existed (written here as the old code wrote them)
+    do not open the gate, and the author's old request for changes blocks nothing."""
+    created = feature(call, alice_id, "Legacy", workflow="quick")
+    advance(call, alice_id, "legacy")
+    with tenant_scope(acme):
+        row = Feature.objects.get(pk=created["id"])
+        for verdict in ("changes_requested", "approved"):
+            Review.objects.create(
+                organization=acme, feature=row, gate="review", verdict=verdict, reviewer_id=alice_id.user_id
+            )
+    assert unmet_of(call(alice_id, "advance_feature", feature="legacy")) == ["approved_review"]
+    detail = ok(call(alice_id, "get_feature", feature="legacy"))
+    assert [u["requirement"] for u in detail["unmet"]] == ["approved_review"]
+    review(call, bob_id, "legacy", "changes_requested", "One more test.")
+    assert unmet_of(call(alice_id, "advance_feature", feature="legacy")) == ["approved_review", "changes_resolved"]
+    review(call, bob_id, "legacy", "approved")
+    assert advance(call, alice_id, "legacy")["status"] == "done"
+
+
+def test_a_gate_with_self_review_allowed_takes_its_authors_review(call, alice_id, apollo) -> None:
+    gates = [
+        {"name": "build"},
+        {"name": "review", "review": True, "self_review_allowed": True},
+        {"name": "second-look", "review": True},
+        {"name": "done"},
+    ]
+    created = feature(call, alice_id, "Solo", workflow=gates)
+    detail = ok(call(alice_id, "get_feature", feature=created["id"]))
+    assert [(g["name"], g["self_review_allowed"]) for g in detail["gates"]] == [
+        ("build", False),
+        ("review", True),
+        ("second-look", False),
+        ("done", False),
+    ]
+    advance(call, alice_id, "solo")
+    assert review(call, alice_id, "solo", "approved")["unmet"] == []
+    assert advance(call, alice_id, "solo")["gate"] == "second-look"
+    # The flag belongs to the gate: the next review gate is closed to its author again.
+    assert error_code(call(alice_id, "submit_review", feature="solo", verdict="approved")) == "permission_denied"
+
+    # Named workflows leave it off.
+    assert all(not g["self_review_allowed"] for gates in WORKFLOWS.values() for g in gates)
+    feature(call, alice_id, "Team", workflow="default")
+    team = ok(call(alice_id, "get_feature", feature="team"))["gates"]
+    assert [g["self_review_allowed"] for g in team] == [False] * 6
+
+
 def test_named_workflows_match_the_schema() -> None:
     schema = get_tool("create_feature").input_schema["properties"]["workflow"]
     assert schema["anyOf"][0]["enum"] == list(WORKFLOWS)
@@ -204,11 +302,11 @@ def test_named_workflows_match_the_schema() -> None:
     assert [g["name"] for g in WORKFLOWS["default"]] == ["spec", "design", "build", "review", "qa", "done"]
 
 
-def test_every_change_writes_one_activity_row(call, alice_id, acme, apollo) -> None:
+def test_every_change_writes_one_activity_row(call, alice_id, bob_id, acme, apollo) -> None:
     with tenant_scope(acme):
         critic = Agent.objects.create(organization=acme, name="Critic", slug="critic")
     created = feature(call, alice_id, "F", workflow="quick")
-    call(alice_id, "advance_feature", feature="f")
+    ok(call(bob_id, "advance_feature", feature="f"))  # Bob's work goes to review: Alice may review it
     review(call, alice_id, "f", "changes_requested", "No.", agent="critic")
     assert error_code(call(alice_id, "advance_feature", feature="f")) == "requirements_unmet"
     review(call, alice_id, "f", "approved", agent="critic")
@@ -229,14 +327,14 @@ def test_every_change_writes_one_activity_row(call, alice_id, acme, apollo) -> N
     assert rows[4].metadata == {"from": "review", "to": "done", "status": "done"}
 
 
-def test_list_filters_progress_and_pages(call, alice_id, apollo, django_assert_max_num_queries) -> None:
+def test_list_filters_progress_and_pages(call, alice_id, bob_id, apollo, django_assert_max_num_queries) -> None:
     ok(call(alice_id, "create_project", name="Gemini"))
     login = feature(call, alice_id, "Login")
     search = feature(call, alice_id, "Search", project="gemini")
     advance(call, alice_id, "search", times=3)
     hotfix = feature(call, alice_id, "Hotfix", workflow="quick")
     advance(call, alice_id, "hotfix")
-    review(call, alice_id, "hotfix", "approved")
+    review(call, bob_id, "hotfix", "approved")
     advance(call, alice_id, "hotfix")
 
     def listed(**filters) -> list[tuple[str, str]]:
@@ -285,7 +383,8 @@ def test_get_feature_is_a_bounded_number_of_queries(call, alice_id, bob_id, apol
     feature(call, alice_id, "Big")
     advance(call, alice_id, "big", times=3)
     for n in range(30):
-        review(call, bob_id if n % 2 else alice_id, "big", "changes_requested" if n % 3 else "comment", f"r{n}")
+        # Bob asks for changes; Alice, who moved it into review, may only comment.
+        review(call, bob_id if n % 3 else alice_id, "big", "changes_requested" if n % 3 else "comment", f"r{n}")
     with django_assert_max_num_queries(5):
         detail = ok(call(alice_id, "get_feature", feature="big"))
     assert len(detail["reviews"]) == 30 and len(detail["history"]) == 4
@@ -354,6 +453,14 @@ def test_project_restricted_token_sees_only_its_project(call, alice, acme, alice
             {"title": "T", "project": "apollo", "workflow": [{"name": "a"}, {"name": "b", "review": True}]},
         ),
         ("create_feature", {"title": "T", "project": "apollo", "workflow": [{"name": "a", "x": 1}, {"name": "b"}]}),
+        (
+            "create_feature",
+            {
+                "title": "T",
+                "project": "apollo",
+                "workflow": [{"name": "a", "self_review_allowed": True}, {"name": "b"}],
+            },
+        ),
         ("create_feature", {"title": "T", "project": "apollo", "unknown": 1}),
         ("advance_feature", {}),
         ("advance_feature", {"feature": "f", "agent": "critic"}),

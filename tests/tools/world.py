@@ -12,6 +12,7 @@ from django.db import connection
 
 from orchestra.errors import ToolError
 from tests.conftest import ROOT
+from tools.features.workflows import WORKFLOWS
 from tools.mcp.dispatch import call_tool
 
 
@@ -61,7 +62,10 @@ def build_world(call: Caller, name: str = "World") -> dict[str, str]:
         "log_decision",
         {"title": "Use PostgreSQL", "decision": "PostgreSQL with pgvector", "project": project["slug"]},
     )
-    feature = call("create_feature", {"title": f"{name} feature", "project": project["slug"]})
+    # One token builds everything, like one person working with agents: its review gate
+    # takes its author's review (the default workflow's gates, with self review allowed).
+    gates = [{**gate, "self_review_allowed": gate["review"]} for gate in WORKFLOWS["default"]]
+    feature = call("create_feature", {"title": f"{name} feature", "project": project["slug"], "workflow": gates})
     spec = call("create_spec", {"title": f"{name} spec", "project": project["slug"], "content": "# Spec"})
     note = call("create_note", {"title": "Note", "content": "See the spec", "project": project["slug"]})
     activity = call("log_activity", {"type": "custom.checkpoint", "description": "built", "project": project["slug"]})

@@ -54,10 +54,16 @@ class Decision(Embedded):
     status = models.CharField(max_length=10, choices=DecisionStatus.choices, default=DecisionStatus.PROPOSED)
     outcome = models.TextField(blank=True)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
-    # One successor at most (a one-to-one): the decision this one replaced.
+    # One successor at most (a one-to-one): the decision this one replaced. Set only once
+    # the replacement is in effect, that is when this decision is (or becomes) accepted.
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by"
     )
+    # The decision this one will replace once accepted, while it is only proposed: several
+    # proposals may compete to replace the same decision, and the first accepted wins.
+    # Cleared when it takes effect (moved to `supersedes`) or when this one is rejected or
+    # superseded; the old decision is never touched before then.
+    pending_supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Kept by PostgreSQL itself; the title weighs most, then the decision, then the rest.
     search_vector = models.GeneratedField(
         expression=SearchVector("title", weight="A", config="english")
@@ -88,6 +94,12 @@ class Decision(Embedded):
             models.Index(fields=["organization", "status", "-created_at", "-id"], name="decision_org_status"),
             models.Index(
                 fields=["created_at"], condition=models.Q(embedding_status="pending"), name="decision_pending"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pending_supersedes__isnull=True) | models.Q(status=DecisionStatus.PROPOSED),
+                name="decision_pending_supersession_only_while_proposed",
             ),
         ]
 

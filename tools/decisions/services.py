@@ -55,9 +55,48 @@ def clean_alternatives(alternatives: list[dict[str, Any]]) -> list[dict[str, str
     return cleaned
 
 
-def _lock(decision: Decision) -> Decision:
-    """The row again, locked until commit: status checks and changes are serialised."""
-    return Decision.objects.select_for_update().only("id", "status", "outcome", "project_id").get(pk=decision.pk)
+def _lock(decision: Decision | Any) -> Decision:
+    """The row (or the row of this id) again, locked until commit: status checks and
+    changes are serialised. A decision only ever points at older ones (`supersedes` is
+    set when it is logged or accepted, to a row that existed before it), and each call
+    locks the newer row first, so two calls never wait on each other in a cycle."""
+    pk: Any = getattr(decision, "pk", decision)
+    return (
+        Decision.objects.select_for_update()
+        .only("id", "title", "status", "outcome", "project_id", "pending_supersedes_id")
+        .get(pk=pk)
+    )
+
+
+def _replaceable(replaced: Decision, project_id: Any, *, on_accept: bool = False) -> Decision:
+    """`replaced`, if a decision of `project_id` may replace it now: it must be live."""
+    if replaced.project_id != project_id:
+        raise InvalidArguments("supersedes: give a decision of the same project (or both organization-wide)")
+    if replaced.status not in LIVE:
+        if on_accept:
+            raise Conflict(
+                f"accepting this decision would supersede decision {replaced.pk}, which is already "
+                f"{replaced.status}: reject this one, or log a new decision that supersedes the current one"
+            )
+        raise Conflict(f"decision {replaced.pk} is already {replaced.status}: only a live decision is superseded")
+    return replaced
+
+
+def _supersede(*, actor: Actor, replaced: Decision, by: Decision) -> None:
+    """Mark `replaced` (locked, live) superseded by `by`, with its own audit row. A
+    proposal it had to replace another decision ends with it."""
+    previous = replaced.status
+    replaced.status = DecisionStatus.SUPERSEDED
+    replaced.pending_supersedes_id = None
+    replaced.save(update_fields=["status", "pending_supersedes", "updated_at"])
+    activity_record(
+        actor=actor,
+        type="decision.superseded",
+        target=replaced,
+        project_id=replaced.project_id,
+        description=f"{replaced.title[:100]} superseded by {by.title[:100]}",
+        metadata={"from": previous, "by": str(by.pk)},
+    )
 
 
 @transaction.atomic
@@ -74,8 +113,10 @@ def decision_log(
     tags: list[str] | None = None,
     supersedes: Decision | None = None,
 ) -> Decision:
-    """Log a decision. With `supersedes`, that decision becomes superseded in the same
-    transaction; each of the two changes has its audit row."""
+    """Log a decision. With `supersedes`, an accepted decision replaces that one in the
+    same transaction (each of the two changes has its audit row); a proposed one only
+    records the replacement as pending, and accepting it later applies it
+    (decision_update), while rejecting it leaves the old decision as it was."""
     title, decision = _required("title", title), _required("decision", decision)
     rationale, context = rationale.strip(), context.strip()
     cleaned_alternatives = clean_alternatives(alternatives or [])
@@ -85,11 +126,8 @@ def decision_log(
     if supersedes is not None:
         if status not in LIVE:
             raise InvalidArguments(f"a {status} decision supersedes nothing: log it as proposed or accepted")
-        replaced = _lock(supersedes)
-        if replaced.project_id != project_id:
-            raise InvalidArguments("supersedes: give a decision of the same project (or both organization-wide)")
-        if replaced.status not in LIVE:
-            raise Conflict(f"decision {replaced.pk} is already {replaced.status}: only a live decision is superseded")
+        replaced = _replaceable(_lock(supersedes), project_id)
+    in_effect = replaced is not None and status == DecisionStatus.ACCEPTED
     row = Decision(
         organization_id=current_organization_id(),
         project_id=project_id,
@@ -100,7 +138,8 @@ def decision_log(
         alternatives=cleaned_alternatives,
         status=status,
         tags=cleaned_tags,
-        supersedes=replaced,
+        supersedes=replaced if in_effect else None,
+        pending_supersedes=None if in_effect else replaced,
         content_hash=text_hash(decision_text(title=title, decision=decision, rationale=rationale, context=context)),
         author_id=actor.user_id,
     )
@@ -111,20 +150,13 @@ def decision_log(
         target=row,
         project_id=project_id,
         description=title[:120],
-        metadata={"status": status, **({"supersedes": str(replaced.pk)} if replaced else {})},
+        metadata={
+            "status": status,
+            **({"supersedes" if in_effect else "pending_supersedes": str(replaced.pk)} if replaced else {}),
+        },
     )
-    if replaced is not None:
-        previous = replaced.status
-        replaced.status = DecisionStatus.SUPERSEDED
-        replaced.save(update_fields=["status", "updated_at"])
-        activity_record(
-            actor=actor,
-            type="decision.superseded",
-            target=replaced,
-            project_id=project_id,
-            description=f"{replaced.title[:100]} superseded by {title[:100]}",
-            metadata={"from": previous, "by": str(row.pk)},
-        )
+    if replaced is not None and in_effect:
+        _supersede(actor=actor, replaced=replaced, by=row)
     transaction.on_commit(lambda: schedule_embedding([row.pk], Decision._meta.label))
     return row
 
@@ -140,7 +172,9 @@ def decision_update(
     agent: Any = None,
 ) -> Decision:
     """Change status (along TRANSITIONS) or outcome, and/or append a discussion entry.
-    One audit row for the call; a status equal to the current one changes nothing."""
+    One audit row for the call, and one more for the decision a pending supersession
+    replaces when this one is accepted (refused if that decision is no longer live);
+    a status equal to the current one changes nothing."""
     if status is None and outcome is None and comment is None:
         raise InvalidArguments("nothing to update: pass at least one of status, outcome, comment")
     if comment is not None:
@@ -158,12 +192,24 @@ def decision_update(
         raise Conflict(f"the discussion is full: a decision keeps at most {MAX_DISCUSSION} entries")
     if not changes and comment is None:
         return decision
+    replaced = None
+    pending_id = locked.pending_supersedes_id
+    if "status" in changes and pending_id is not None and changes["status"] == DecisionStatus.ACCEPTED:
+        # Checked before anything is written: a refusal leaves both decisions as they were.
+        replaced = _replaceable(_lock(pending_id), locked.project_id, on_accept=True)
     if agent is not None:
         actor = actor.with_agent(agent.pk)
     if changes:
         for field, value in changes.items():
             setattr(decision, field, value)
-        decision.save(update_fields=[*changes, "updated_at"])
+        fields = [*changes, "updated_at"]
+        if "status" in changes and pending_id is not None:
+            # Accepted: the replacement takes effect. Rejected or superseded: it never will.
+            if replaced is not None:
+                decision.supersedes_id = replaced.pk
+            decision.pending_supersedes_id = None
+            fields += ["supersedes", "pending_supersedes"]
+        decision.save(update_fields=fields)
     if comment is not None:
         DecisionComment.objects.create(
             organization_id=current_organization_id(),
@@ -176,6 +222,10 @@ def decision_update(
     metadata: dict[str, Any] = {"fields": sorted([*changes, *(["discussion"] if comment is not None else [])])}
     if "status" in changes:
         metadata["from"] = locked.status
+    if replaced is not None:
+        metadata["supersedes"] = str(replaced.pk)
+    elif "status" in changes and pending_id is not None:
+        metadata["dropped_pending_supersedes"] = str(pending_id)
     activity_record(
         actor=actor,
         type=kind,
@@ -185,4 +235,6 @@ def decision_update(
         description=decision.title[:120],
         metadata=metadata,
     )
+    if replaced is not None:
+        _supersede(actor=actor, replaced=replaced, by=decision)
     return decision

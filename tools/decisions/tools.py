@@ -66,6 +66,7 @@ class DecisionOut(TypedDict):
     outcome: str
     tags: list[str]
     supersedes_id: str | None
+    pending_supersedes_id: str | None
     superseded_by_id: str | None
     author_id: str | None
     embedding_status: str
@@ -121,6 +122,7 @@ def decision_out(decision: Decision) -> DecisionOut:
         outcome=decision.outcome,
         tags=decision.tags,
         supersedes_id=id_or_none(decision.supersedes_id),
+        pending_supersedes_id=id_or_none(decision.pending_supersedes_id),
         superseded_by_id=id_or_none(getattr(decision, "successor_id", None)),
         author_id=id_or_none(decision.author_id),
         embedding_status=decision.embedding_status,
@@ -158,7 +160,7 @@ def log_decision(
     tags: Tags | None = None,
     supersedes: Annotated[
         str | None,
-        Field(min_length=1, max_length=64, description="Id of the decision it replaces."),
+        Field(min_length=1, max_length=64, description="Id of the decision it replaces once accepted."),
     ] = None,
 ) -> DecisionOut:
     """Record a decision, its rationale and the alternatives not taken."""
@@ -215,7 +217,7 @@ def update_decision(
     ] = None,
     agent: AgentRef | None = None,
 ) -> DecisionDetail:
-    """Change status or outcome, or add a comment to the discussion."""
+    """Change status or outcome, or add a comment to the discussion; accepting applies a pending supersedes."""
     row = selectors.decision_get(decision)
     updated = services.decision_update(
         actor=ctx.actor,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Subquery
 
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
 from tools.features.models import Feature, FeatureStatus, GateTransition, Review, Verdict
+from tools.features.workflows import self_review_allowed
 
 HISTORY_LIMIT = 50
 REVIEWS_LIMIT = 50
@@ -54,28 +55,47 @@ def _reviewer(review: Review) -> str:
     return f"{who} (agent {review.agent.slug})" if review.agent is not None else who
 
 
+def _into_gate(feature: Feature) -> QuerySet[GateTransition]:
+    """The latest move into the feature's current gate, as a one-row queryset."""
+    return GateTransition.objects.filter(feature=feature, to_gate=feature.gate).order_by("-created_at", "-id")[:1]
+
+
+def gate_author_id(feature: Feature) -> Any:
+    """The user whose work the current gate reviews: who moved the feature into it (the
+    creator, for the first gate: the start row is theirs). None if that user is gone."""
+    return _into_gate(feature).values_list("user_id", flat=True).first()
+
+
 def unmet(feature: Feature) -> list[dict[str, Any]]:
     """Every requirement of the current gate that does not hold yet, in one query.
 
     A review gate needs at least one `approved` review for it, and no reviewer whose
     latest approved/changes_requested verdict for it is `changes_requested`: a reviewer
     (the user, with the agent if one was named) clears their own request by approving
-    later. Comments never count. Other gates have no requirements."""
+    later. Comments never count, and neither do the verdicts of the gate's author
+    (gate_author_id, whatever agent they named) unless the gate allows self review:
+    submit_review refuses them, and rows from before that rule are ignored here.
+    Other gates have no requirements."""
     if feature.status == FeatureStatus.DONE or not current_gate(feature)["review"]:
         return []
-    latest = list(
+    rows = list(
         Review.objects.filter(
             feature=feature, gate=feature.gate, verdict__in=[Verdict.APPROVED, Verdict.CHANGES_REQUESTED]
         )
         .select_related("reviewer", "agent")
+        # In the same query: every row carries the gate's author.
+        .annotate(gate_author_id=Subquery(_into_gate(feature).values("user_id")))
         .order_by("reviewer_id", "agent_id", "-created_at", "-id")
         .distinct("reviewer_id", "agent_id")
     )
+    author = rows[0].gate_author_id if rows and not self_review_allowed(current_gate(feature)) else None
+    latest = [r for r in rows if author is None or r.reviewer_id != author]
     approved = any(r.verdict == Verdict.APPROVED for r in latest)
     if not approved and latest:
         # A reviewer who approved and later asked for changes did approve once: the
         # outstanding request is what blocks, and is reported as such.
-        approved = Review.objects.filter(feature=feature, gate=feature.gate, verdict=Verdict.APPROVED).exists()
+        earlier = Review.objects.filter(feature=feature, gate=feature.gate, verdict=Verdict.APPROVED)
+        approved = (earlier.exclude(reviewer_id=author) if author is not None else earlier).exists()
     missing: list[dict[str, Any]] = []
     if not approved:
         missing.append({"requirement": "approved_review", "message": f"gate {feature.gate} needs an approved review"})

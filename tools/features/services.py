@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestra.actor import Actor
-from orchestra.errors import Conflict, InvalidArguments, RequirementsUnmet
+from orchestra.errors import Conflict, InvalidArguments, PermissionDenied, RequirementsUnmet
 from orchestra.slugs import create_with_unique_slug
 from tools.activity.services import activity_record
 from tools.features import selectors, workflows
@@ -107,6 +107,21 @@ def feature_advance(*, actor: Actor, feature: Feature) -> Feature:
     return feature
 
 
+def _ensure_not_own_work(actor: Actor, feature: Feature, verdict: str) -> None:
+    """A review gate reviews the work of whoever moved the feature into it: that user
+    may comment, but their approval or request for changes is refused unless the gate
+    allows self review. Naming an agent changes nothing: an agent acts for the token's
+    user, and any caller can name any agent."""
+    if verdict == Verdict.COMMENT or workflows.self_review_allowed(selectors.current_gate(feature)):
+        return
+    if actor.user_id is not None and actor.user_id == selectors.gate_author_id(feature):
+        raise PermissionDenied(
+            f"you moved feature {feature.slug} into gate {feature.gate}: another member must review it "
+            "(you may comment); a workflow gate with self_review_allowed takes its author's review",
+            details={"feature": feature.slug, "gate": feature.gate, "requirement": "another_reviewer"},
+        )
+
+
 @transaction.atomic
 def review_submit(
     *, actor: Actor, feature: Feature, verdict: str, comments: str = "", agent: Any = None
@@ -120,6 +135,7 @@ def review_submit(
         review_gates = [g["name"] for g in feature.gates[feature.gate_index :] if g["review"]]
         later = f"; its next review gate is {review_gates[0]}" if review_gates else ""
         raise Conflict(f"feature {feature.slug} is at gate {feature.gate}, which is not a review gate{later}")
+    _ensure_not_own_work(actor, feature, verdict)
     agent_id = getattr(agent, "pk", None)
     review = Review.objects.create(
         organization_id=feature.organization_id,

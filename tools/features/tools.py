@@ -13,7 +13,7 @@ from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
 from tools.features import selectors, services
 from tools.features.models import Feature, GateTransition, Review
-from tools.features.workflows import GATE_NAME, MAX_GATES, MIN_GATES, WORKFLOWS
+from tools.features.workflows import GATE_NAME, MAX_GATES, MIN_GATES, WORKFLOWS, self_review_allowed
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get
@@ -27,6 +27,7 @@ class GateIn(TypedDict):
 
     name: GateName
     review: NotRequired[bool]
+    self_review_allowed: NotRequired[bool]
 
 
 # Written by hand: pydantic's schema for this union (with $defs and $ref) costs more
@@ -42,13 +43,18 @@ Workflow = Annotated[
                     "minItems": MIN_GATES,
                     "maxItems": MAX_GATES,
                     "items": {
-                        "properties": {"name": {"type": "string"}, "review": {"type": "boolean"}},
+                        "properties": {
+                            "name": {"type": "string"},
+                            "review": {"type": "boolean"},
+                            "self_review_allowed": {"type": "boolean"},
+                        },
                         "required": ["name"],
                     },
                 },
             ],
             "description": "default (spec, design, build, review, qa, done), quick (build, review, done), "
-            "or gates in order; review: true marks review gates.",
+            "or gates in order; review: true marks review gates; self_review_allowed: true lets "
+            "whoever moved a feature into one review it.",
         }
     ),
 ]
@@ -57,6 +63,7 @@ Workflow = Annotated[
 class GateOut(TypedDict):
     name: str
     review: bool
+    self_review_allowed: bool
 
 
 class FeatureOut(TypedDict):
@@ -189,7 +196,8 @@ def submit_review(
     comments: Annotated[str | None, Field(max_length=20_000)] = None,
     agent: AgentRef | None = None,
 ) -> Reviewed:
-    """Review a feature's current gate (a review gate)."""
+    """Review a feature's current gate (a review gate). Whoever moved the feature into it may only comment
+    (naming an agent changes nothing), unless the gate has self_review_allowed."""
     row = selectors.feature_get(feature)
     updated, review = services.review_submit(
         actor=ctx.actor,
@@ -227,7 +235,9 @@ def get_feature(ctx: ToolContext, feature: FeatureRef) -> FeatureDetail:
     return FeatureDetail(
         **feature_out(row),
         description=row.description,
-        gates=[GateOut(name=g["name"], review=g["review"]) for g in row.gates],
+        gates=[
+            GateOut(name=g["name"], review=g["review"], self_review_allowed=self_review_allowed(g)) for g in row.gates
+        ],
         unmet=_requirements(row),
         history=[transition_out(t) for t in selectors.history(row)],
         reviews=[review_out(r) for r in selectors.reviews(row)],

@@ -9,7 +9,9 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from accounts.services import token_create
 from accounts.snippets import mcp_json_snippets
-from orchestra.errors import ToolError
+from orchestra.errors import NotFound, ToolError
+from orchestra.tenancy import tenant_scope
+from tools.projects.selectors import project_get
 
 
 class Command(BaseCommand):
@@ -21,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="CLI token", help="A name to recognise the token by")
         parser.add_argument("--mode", choices=["live", "test"], default="live", help="test tokens act in the sandbox")
         parser.add_argument("--read-only", action="store_true", help="Only the read scope")
-        parser.add_argument("--project", help="Restrict the token to this project id")
+        parser.add_argument("--project", help="Restrict the token to this project (slug or id)")
         parser.add_argument("--expires-in-days", type=int, help="Expire the token after this many days")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -35,21 +37,40 @@ class Command(BaseCommand):
         if days is not None and days <= 0:
             raise CommandError("--expires-in-days must be positive")
         try:
+            project_id = self._project_id(org, options["mode"], options.get("project"))
             issued = token_create(
                 organization=org,
                 user=user,
                 name=options["name"],
                 mode=options["mode"],
                 scopes=["read"] if options["read_only"] else None,
-                project_id=options.get("project"),
+                project_id=project_id,
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
             )
         except ToolError as exc:
             raise CommandError(exc.message) from exc
         token = issued.token
+        scope = f", restricted to project {options['project']}" if project_id is not None else ""
         self.stdout.write(
-            self.style.SUCCESS(f"Created token {token.name!r} ({token.mode}, {', '.join(token.scopes)}), id {token.pk}")
+            self.style.SUCCESS(
+                f"Created token {token.name!r} ({token.mode}, {', '.join(token.scopes)}{scope}), id {token.pk}"
+            )
         )
         self.stdout.write("Copy it now; it is not stored and cannot be shown again:\n")
         self.stdout.write(f"    {issued.raw}\n")
         self.stdout.write(mcp_json_snippets(issued.raw))
+
+    @staticmethod
+    def _project_id(org: Organization, mode: str, ref: str | None) -> Any:
+        """The id of the project named by slug or id, looked up as the tools do: inside the
+        organization the token acts in (its sandbox for a test token), so another
+        organization's project answers exactly like a missing one."""
+        if ref is None:
+            return None
+        home = org.sandbox if mode == "test" else org
+        try:
+            with tenant_scope(home):
+                return project_get(ref.strip()).pk
+        except NotFound as exc:
+            where = f"the sandbox of {org.slug!r}" if mode == "test" else f"organization {org.slug!r}"
+            raise CommandError(f"No project {ref!r} in {where} (give its slug or id)") from exc

@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('decisions', '0002_denser_hnsw_graph'),
+        ('decisions', '0003_pending_supersession'),
     ]
 
     operations = [
