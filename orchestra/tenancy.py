@@ -140,7 +140,7 @@ class TenantQuerySet(models.QuerySet[M], Generic[M]):
         project_id = current_project_id()
         if project_id is not None:
             model: Any = self.model
-            for path in model.PROJECT_PATHS:
+            for path in model.PROJECT_PATHS or ():
                 field = path.removesuffix("_id")
                 for name in (field, f"{field}_id"):
                     if name in kwargs and str(getattr(kwargs[name], "pk", kwargs[name])) != str(project_id):
@@ -191,11 +191,12 @@ class TenantModel(models.Model):
     """Base for rows that belong to one organization.
 
     PROJECT_PATHS are the lookups from a row to its project's id (the first that is set
-    names it); a model without any has no rows a restricted caller can reach. With
+    names it). Every concrete model must say: `()` declares rows of no project
+    (organization-level only), which no restricted caller can reach. With
     ORGANIZATION_LEVEL_READABLE, rows of no project stay readable (not writable) to a
     restricted caller: organization-level agents, to whom its tasks may be assigned."""
 
-    PROJECT_PATHS: ClassVar[tuple[str, ...]] = ()
+    PROJECT_PATHS: ClassVar[tuple[str, ...] | None] = None  # None: not declared (a test refuses it)
     ORGANIZATION_LEVEL_READABLE: ClassVar[bool] = False
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=True)
@@ -222,7 +223,7 @@ class TenantModel(models.Model):
     @classmethod
     def project_condition(cls, project_id: Any, *, writing: bool = False) -> models.Q:
         """The rows of `project_id` (for reading, also those of no project where allowed)."""
-        if not cls.PROJECT_PATHS:
+        if not cls.PROJECT_PATHS:  # organization-level rows (or undeclared): none
             return models.Q(pk__in=[])
         condition = models.Q()
         for path in cls.PROJECT_PATHS:
@@ -234,7 +235,7 @@ class TenantModel(models.Model):
     def project_id_in_scope(self) -> Any:
         """This row's project id, None for a row of no project, or a marker when the
         project lies behind a row the scope cannot read."""
-        for path in self.PROJECT_PATHS:
+        for path in self.PROJECT_PATHS or ():
             value = self._follow(path)
             if value is not None:
                 return value

@@ -39,7 +39,7 @@ def rows(acme) -> dict[str, Any]:
 def test_every_tenant_model_declares_its_project_and_uses_the_scoped_base_manager() -> None:
     for model in apps.get_models():
         if issubclass(model, TenantModel):
-            assert model.PROJECT_PATHS, f"{model.__name__} says nothing of its project"
+            assert model.PROJECT_PATHS is not None, f"{model.__name__} says nothing of its project"
             assert isinstance(model._base_manager, ScopedBaseManager), model.__name__
 
 
