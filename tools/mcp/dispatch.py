@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import nullcontext
 from typing import Any
 
+import orjson
 from django.db import transaction
 
 from accounts.auth import TokenIdentity
+from orchestra import bounded_json
 from orchestra.errors import InvalidArguments, ToolError
 from orchestra.tenancy import tenant_scope
 from tools.mcp.interaction import InputRequired, Interaction
@@ -17,10 +20,13 @@ from tools.mcp.registry import (
     ToolContent,
     ToolContext,
     ToolOutcome,
+    ToolSpec,
     get_tool,
     require_write,
     validate_arguments,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class RequestCancelled(Exception):
@@ -58,7 +64,8 @@ def call_tool(
                 raise RequestCancelled(name)
         if isinstance(result, ToolContent):
             return ToolOutcome(structured={}, is_error=False, content=result.blocks)
-        return ToolOutcome(structured=spec.output_adapter.dump_python(result, mode="json"), is_error=False)
+        structured, encoded = render_output(spec, result)
+        return ToolOutcome(structured=structured, is_error=False, encoded=encoded)
     except InputRequired as needed:
         if interaction is None:
             error = ToolError(f"{name} needs input from the client, which needs protocol revision 2026-07-28")
@@ -66,3 +73,21 @@ def call_tool(
         return ToolOutcome(structured={}, is_error=False, input_required=needed)
     except ToolError as exc:
         return ToolOutcome(structured=exc.as_dict(), is_error=True, http_status=exc.http_status)
+
+
+def render_output(spec: ToolSpec, result: Any) -> tuple[dict[str, Any], bytes]:
+    """A tool's answer as JSON data and as JSON text, which every transport then sends.
+
+    New arguments are bounded (registry.validate_arguments), but a row stored before
+    (or written by SQL) may hold an integer beyond 64 bits or a value nested past the
+    ~255 levels pydantic and orjson take: that once made every read of the row a 500.
+    Such an answer is written again through bounded_json.readable (big integers as
+    strings, too-deep parts as their JSON text), only when the normal path fails, so an
+    ordinary answer pays nothing for it."""
+    try:
+        structured = spec.output_adapter.dump_python(result, mode="json")
+        return structured, orjson.dumps(structured)
+    except (ValueError, TypeError):  # pydantic's "depth exceeded"; orjson's errors are TypeErrors
+        logger.warning("%s answered values JSON writers cannot take: written readable", spec.name)
+    structured = spec.output_adapter.dump_python(bounded_json.readable(result), mode="json", warnings=False)
+    return structured, orjson.dumps(structured)

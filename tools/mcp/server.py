@@ -249,8 +249,9 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
             ],
             "isError": True,
         }
+    text = outcome.encoded if outcome.encoded is not None else orjson.dumps(outcome.structured)
     result: dict[str, Any] = {
-        "content": [{"type": "text", "text": orjson.dumps(outcome.structured).decode()}],
+        "content": [{"type": "text", "text": text.decode()}],
         "isError": False,
     }
     if versions.structured_output(ctx.protocol_version):
