@@ -56,15 +56,16 @@ def limit_for(path: str) -> int:
 def refusal(path: str, limit: int) -> tuple[int, bytes]:
     """(status, JSON body) of a 413 for `path`, in the error shape its clients read."""
     message = f"Request body too large: this endpoint accepts at most {limit} bytes"
+    return 413, error_body(path, "request_too_large", message, {"limit_bytes": limit})
+
+
+def error_body(path: str, code: str, message: str, details: dict[str, Any]) -> bytes:
+    """A transport-level refusal as JSON: a JSON-RPC error (invalid request) on the MCP
+    routes, the tool-error family (orchestra.errors) everywhere else."""
     if _matches(path, JSON_RPC_PREFIX):
-        payload: dict[str, Any] = {
-            "jsonrpc": "2.0",
-            "id": None,
-            "error": {"code": INVALID_REQUEST, "message": message, "data": {"limit_bytes": limit}},
-        }
-    else:  # the REST API's (and every tool's) error family: orchestra.errors
-        payload = {"error": {"code": "request_too_large", "message": message, "details": {"limit_bytes": limit}}}
-    return 413, orjson.dumps(payload)
+        error = {"code": INVALID_REQUEST, "message": message, "data": {"reason": code, **details}}
+        return orjson.dumps({"jsonrpc": "2.0", "id": None, "error": error})
+    return orjson.dumps({"error": {"code": code, "message": message, "details": details}})
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -14,6 +14,8 @@ import socket
 import uvicorn
 from django.conf import settings
 
+from orchestra.http_protocol import DeadlineHttpToolsProtocol
+
 logger = logging.getLogger(__name__)
 
 # Requests still running at shutdown get this long to finish; streams are closed
@@ -29,7 +31,8 @@ def config(host: str, port: int) -> uvicorn.Config:
         # Named, not "auto": a missing accelerator must fail at start, not quietly
         # halve the throughput (they are pinned in requirements.txt).
         loop="uvloop",
-        http="httptools",
+        # httptools, with deadlines for slow clients' headers and bodies.
+        http=DeadlineHttpToolsProtocol,
         ws="websockets-sansio",
         # Channels' router has no lifespan protocol, and nothing needs one.
         lifespan="off",
