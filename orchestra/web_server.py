@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 # Requests still running at shutdown get this long to finish; streams are closed
 # at once (they never finish on their own).
 GRACEFUL_SHUTDOWN_SECONDS = 10
+WS_MAX_MESSAGE_BYTES = 64 * 1024
 
 
 def config(host: str, port: int) -> uvicorn.Config:
@@ -34,6 +35,9 @@ def config(host: str, port: int) -> uvicorn.Config:
         # httptools, with deadlines for slow clients' headers and bodies.
         http=DeadlineHttpToolsProtocol,
         ws="websockets-sansio",
+        # The one WebSocket (the dashboard's activity feed) only talks one way and
+        # ignores what browsers send: no 16 MiB messages (uvicorn's default) to buffer.
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
         # Channels' router has no lifespan protocol, and nothing needs one.
         lifespan="off",
         # Logging is Django's (JSON, request ids, secrets redacted); Django views and

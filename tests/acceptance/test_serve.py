@@ -28,6 +28,7 @@ def test_the_server_is_uvicorn_on_its_accelerators(settings) -> None:
     # httptools, through our subclass that adds deadlines for slow clients.
     assert issubclass(config.http, HttpToolsProtocol)
     assert (config.loop, config.ws) == ("uvloop", "websockets-sansio")
+    assert config.ws_max_size == web_server.WS_MAX_MESSAGE_BYTES == 64 * 1024
     assert config.lifespan == "off" and config.server_header is False and config.access_log is False
     assert config.forwarded_allow_ips == settings.FORWARDED_ALLOW_IPS
     assert config.timeout_graceful_shutdown == web_server.GRACEFUL_SHUTDOWN_SECONDS
