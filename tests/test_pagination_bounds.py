@@ -13,6 +13,7 @@ from django.test import Client
 
 from orchestra.pagination import MAX_PAGE_BYTES
 from tests.conftest import error_code, ok
+from tools.mcp.dispatch import MAX_ANSWER_BYTES
 from tools.mcp.registry import registry
 
 
@@ -107,3 +108,15 @@ def test_the_byte_bound_keeps_keyset_order_both_ways(acme, newest_first) -> None
                 break
     assert sizes[0] == 6  # 5 rows are 1,000,000 bytes of description; the 6th passes 1 MiB
     assert len(seen) == 12 and len(set(seen)) == 12
+
+
+def test_no_single_answer_is_built_beyond_a_few_mebibytes(call, alice_id, acme) -> None:
+    """A search is ranked, not paged: asking for more than one answer may hold is a clear
+    error saying to ask for less, and a smaller limit answers."""
+    for i in range(24):
+        ok(call(alice_id, "store_memory", content=f"deploy note {i} " + "y" * 60_000, metadata={"pad": "z" * 40_000}))
+    outcome = call(alice_id, "search_memory", query="deploy", limit=50)
+    assert error_code(outcome) == "invalid_arguments"
+    assert outcome.structured["error"]["details"]["limit_bytes"] == MAX_ANSWER_BYTES
+    assert "ask for less" in outcome.structured["error"]["message"]
+    assert len(ok(call(alice_id, "search_memory", query="deploy", limit=5))["items"]) == 5

@@ -28,6 +28,13 @@ from tools.mcp.registry import (
 
 logger = logging.getLogger(__name__)
 
+# The largest answer a read-only tool may give, as JSON. Lists end well below it (a
+# page stops past 1 MiB: orchestra.pagination); this bounds the rest, such as a
+# search for 50 hits of 64 KiB memories. On MCP the answer travels twice (as text and
+# as structuredContent), so about 4.5 MiB on the wire at most. A tool that writes is
+# never refused here (its work is committed; its answer is bounded by its arguments).
+MAX_ANSWER_BYTES = 2 * 1024 * 1024
+
 
 class RequestCancelled(Exception):
     """The client cancelled the request (or went away) before it finished."""
@@ -65,6 +72,12 @@ def call_tool(
         if isinstance(result, ToolContent):
             return ToolOutcome(structured={}, is_error=False, content=result.blocks)
         structured, encoded = render_output(spec, result)
+        if len(encoded) > MAX_ANSWER_BYTES and spec.read_only:
+            raise InvalidArguments(
+                f"the answer would be {len(encoded)} bytes, more than the {MAX_ANSWER_BYTES} one answer may hold: "
+                "ask for less (a lower limit, a narrower filter)",
+                details={"answer_bytes": len(encoded), "limit_bytes": MAX_ANSWER_BYTES},
+            )
         return ToolOutcome(structured=structured, is_error=False, encoded=encoded)
     except InputRequired as needed:
         if interaction is None:
