@@ -14,7 +14,7 @@ from channels.testing import ApplicationCommunicator
 
 from orchestra.asgi import application
 from tests.conftest import DEFAULT_HEADERS, asgi_request, http_scope
-from tests.mcp.helpers import auth, initialize, post
+from tests.mcp.helpers import auth, initialize, next_event, open_stream, post
 from tools.projects.models import Project
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,22 +59,6 @@ async def test_deep_json_on_the_stateless_revision_is_an_invalid_request(alice_t
     headers = auth(alice_token, **{"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call"})
     response = await asgi_request("POST", "/mcp", body=deep_call(1_010), headers=headers, timeout=5)
     assert response.status == 400 and response.json()["error"]["code"] == -32600
-
-
-async def open_stream(token: str) -> tuple[ApplicationCommunicator, str]:
-    headers = [*{**DEFAULT_HEADERS, "authorization": f"Bearer {token}"}.items()]
-    communicator = ApplicationCommunicator(application, http_scope("GET", "/mcp/sse", headers))
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    assert (await communicator.receive_output(5))["status"] == 200
-    endpoint = (await communicator.receive_output(5))["body"].decode()
-    return communicator, endpoint.split("session_id=")[1].strip()
-
-
-async def next_event(communicator: ApplicationCommunicator) -> dict[str, Any]:
-    while True:
-        chunk = (await communicator.receive_output(5))["body"].decode()
-        if chunk.startswith("event: message"):
-            return json.loads(chunk.split("data: ", 1)[1])
 
 
 async def test_deep_json_on_legacy_sse_is_refused_and_the_stream_lives_on(alice_token) -> None:

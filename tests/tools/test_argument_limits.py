@@ -12,7 +12,7 @@ from django.test import Client
 
 from memory.models import Memory
 from tests.conftest import asgi_request, error_code, ok
-from tests.mcp.helpers import auth, initialize, post, rpc
+from tests.mcp.helpers import auth, initialize, next_event, open_stream, post, rpc
 from tools.mcp.registry import MAX_ARGUMENT_DEPTH, MAX_JSON_ARGUMENT_BYTES
 from tools.projects.models import Project
 
@@ -144,3 +144,25 @@ async def test_stored_rows_beyond_the_limits_read_over_mcp_and_rest(alice_token,
             headers=auth(alice_token, **{"content-length": str(len(json.dumps(arguments)))}),
         )
         assert rest.status == 200, rest.body
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_stored_rows_beyond_the_limits_read_over_legacy_sse(alice_token, poisoned) -> None:
+    communicator, session_id = await open_stream(alice_token)
+
+    async def send(message: dict) -> None:
+        response = await asgi_request(
+            "POST", "/mcp/messages/", body=message, headers=auth(alice_token), query_string=f"session_id={session_id}"
+        )
+        assert response.status == 202
+
+    await send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2024-11-05"}})
+    assert (await next_event(communicator))["id"] == 0
+    for request_id, (name, arguments) in enumerate(
+        (("list_memories", {}), ("search_memory", {"query": "deployments"}), ("list_projects", {})), start=1
+    ):
+        await send(rpc("tools/call", {"name": name, "arguments": arguments}, request_id=request_id))
+        answer = await next_event(communicator)
+        assert answer["id"] == request_id and answer["result"]["isError"] is False, answer
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(5)
