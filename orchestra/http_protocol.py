@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from orchestra.body_limits import error_body
 
@@ -91,7 +91,7 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         if not (self.parser.should_upgrade() and self._should_upgrade()):
             # The request's own view of the transport: closing it lingers when needed.
-            self.cycle.transport = cast(asyncio.Transport, _LingeringClose(self))
+            self.cycle.transport = cast(asyncio.Transport, _LingeringClose(self, self.cycle))
             # Disarmed again by on_message_complete, which follows at once when there
             # is no body.
             self._arm(self.body_timeout, self._body_expired)
@@ -105,11 +105,11 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         super().handle_websocket_upgrade()
 
-    def close_after_response(self) -> None:
-        """Close once a response that ends the connection is sent: at once, unless the
-        request's body is still arriving (see LINGER_SECONDS)."""
+    def close_after_response(self, cycle: RequestResponseCycle) -> None:
+        """Close once `cycle` sent a response that ends the connection: at once, unless
+        its request's body is still arriving (see LINGER_SECONDS)."""
         transport = self.transport
-        if transport.is_closing() or self.cycle is None or not self.cycle.more_body or not transport.can_write_eof():
+        if transport.is_closing() or not cycle.more_body or not transport.can_write_eof():
             transport.close()
             return
         self._lingering = True
@@ -172,15 +172,16 @@ class _LingeringClose:
     """The transport as a request/response cycle sees it: the same, except that its
     close() goes through the protocol's close_after_response."""
 
-    def __init__(self, protocol: DeadlineHttpToolsProtocol) -> None:
+    def __init__(self, protocol: DeadlineHttpToolsProtocol, cycle: RequestResponseCycle) -> None:
         self._protocol = protocol
+        self._cycle = cycle
         self._transport = protocol.transport
         # The transport's own methods, bound: no indirection on every write.
         self.write = protocol.transport.write
         self.is_closing = protocol.transport.is_closing
 
     def close(self) -> None:
-        self._protocol.close_after_response()
+        self._protocol.close_after_response(self._cycle)
 
     def __getattr__(self, name: str) -> Any:  # anything else the cycle may ask for
         return getattr(self._transport, name)

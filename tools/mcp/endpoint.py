@@ -283,7 +283,7 @@ def _post(
                 400,
                 jsonrpc.INVALID_REQUEST,
                 f"Invalid Request: JSON-RPC batches exist only in protocol revision {BATCH_REVISION} "
-                f"(this session speaks {version}); send one message per request",
+                f"(this request's is {version}); send one message per request",
             )
         # The request itself was counted once by authenticate(); its other messages now.
         limit = guards.organization_rate_limit(identity.live_organization.pk, cost=len(items) - 1)
