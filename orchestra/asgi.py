@@ -15,11 +15,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
+from orchestra.body_limits import BodyLimitMiddleware  # noqa: E402
 from tools.activity.live import ActivityFeedConsumer  # noqa: E402
 from tools.mcp.consumers import StreamableHttpConsumer  # noqa: E402
 from tools.mcp.sse import LegacyMessagesConsumer, LegacySseConsumer  # noqa: E402
 
-application = ProtocolTypeRouter(
+routes = ProtocolTypeRouter(
     {
         "http": URLRouter(
             [
@@ -37,3 +38,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Every HTTP request's body is counted as it arrives, against its route's limit.
+application = BodyLimitMiddleware(routes)

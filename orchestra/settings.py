@@ -228,8 +228,23 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "requeue-stale-embeddings": {"task": "memory.tasks.requeue_stale_pending", "schedule": 300.0},
 }
 
+# --- request bounds -------------------------------------------------------------------
+# The largest request body, per route: refused with 413 at the first byte over, while
+# it arrives (orchestra/body_limits.py maps path prefixes to these settings).
+MCP_MAX_BODY_BYTES = env.int("MCP_MAX_BODY_BYTES", default=1024 * 1024)  # /mcp, /mcp/sse, /mcp/messages/
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)  # /api/
+# Everything else (dashboard forms, admin, sign-in): Django's own limit on form data.
+WEB_MAX_BODY_BYTES = env.int("WEB_MAX_BODY_BYTES", default=2_621_440)
+# Slow clients (orchestra/http_protocol.py): a request's headers must arrive in full
+# within HTTP_HEADER_TIMEOUT_SECONDS of its first byte (or of the connection, for its
+# first request), and its body within HTTP_BODY_TIMEOUT_SECONDS of its headers.
+HTTP_HEADER_TIMEOUT_SECONDS = env.float("HTTP_HEADER_TIMEOUT_SECONDS", default=10.0)
+HTTP_BODY_TIMEOUT_SECONDS = env.float("HTTP_BODY_TIMEOUT_SECONDS", default=30.0)
+for _name in ("HTTP_HEADER_TIMEOUT_SECONDS", "HTTP_BODY_TIMEOUT_SECONDS"):
+    if not 0 < globals()[_name] <= 3600:
+        raise ImproperlyConfigured(f"{_name} must be a number of seconds between 0 and 3600 (exclusive of 0)")
+
 # --- MCP ------------------------------------------------------------------------------
-MCP_MAX_BODY_BYTES = env.int("MCP_MAX_BODY_BYTES", default=1024 * 1024)
 MCP_TOOLS_PAGE_SIZE = env.int("MCP_TOOLS_PAGE_SIZE", default=100)
 # Comment lines sent on idle SSE streams so proxies do not close them.
 MCP_SSE_KEEPALIVE_SECONDS = env.float("MCP_SSE_KEEPALIVE_SECONDS", default=15.0)
@@ -246,6 +261,8 @@ if not 0 <= AUTH_CACHE_SECONDS <= 1:
 MCP_TEST_TOOLS = env_flag("MCP_TEST_TOOLS", default=False)
 for _name in (
     "MCP_MAX_BODY_BYTES",
+    "API_MAX_BODY_BYTES",
+    "WEB_MAX_BODY_BYTES",
     "MCP_TOOLS_PAGE_SIZE",
     "MCP_RATE_LIMIT_PER_MINUTE",
     "AUTH_FAILURE_LIMIT_PER_MINUTE",
@@ -271,6 +288,8 @@ if EMBEDDING_PROVIDER == "local" and EMBEDDING_DIMENSIONS != 384:
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tools.mcp.rest_auth.TokenAuthentication"],
+    # JSON only, parsed with a depth limit (the API takes nothing else).
+    "DEFAULT_PARSER_CLASSES": ["tools.mcp.rest_parsers.BoundedJSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,

@@ -14,11 +14,14 @@ import socket
 import uvicorn
 from django.conf import settings
 
+from orchestra.http_protocol import DeadlineHttpToolsProtocol
+
 logger = logging.getLogger(__name__)
 
 # Requests still running at shutdown get this long to finish; streams are closed
 # at once (they never finish on their own).
 GRACEFUL_SHUTDOWN_SECONDS = 10
+WS_MAX_MESSAGE_BYTES = 64 * 1024
 
 
 def follow_port(port: int) -> None:
@@ -40,8 +43,12 @@ def config(host: str, port: int) -> uvicorn.Config:
         # Named, not "auto": a missing accelerator must fail at start, not quietly
         # halve the throughput (they are pinned in requirements.txt).
         loop="uvloop",
-        http="httptools",
+        # httptools, with deadlines for slow clients' headers and bodies.
+        http=DeadlineHttpToolsProtocol,
         ws="websockets-sansio",
+        # The one WebSocket (the dashboard's activity feed) only talks one way and
+        # ignores what browsers send: no 16 MiB messages (uvicorn's default) to buffer.
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
         # Channels' router has no lifespan protocol, and nothing needs one.
         lifespan="off",
         # Logging is Django's (JSON, request ids, secrets redacted); Django views and

@@ -81,6 +81,10 @@ def test_socket_directory_in_database_url_is_decoded() -> None:
         ({"MCP_RATE_LIMIT_PER_MINUTE": "lots"}, "invalid literal"),
         ({"DEBUG": "perhaps"}, "DEBUG|perhaps|invalid"),
         ({"FORWARDED_ALLOW_IPS": "127.0.0.1,my-proxy"}, "FORWARDED_ALLOW_IPS"),
+        ({"API_MAX_BODY_BYTES": "0"}, "API_MAX_BODY_BYTES"),
+        ({"WEB_MAX_BODY_BYTES": "-1"}, "WEB_MAX_BODY_BYTES"),
+        ({"HTTP_HEADER_TIMEOUT_SECONDS": "0"}, "HTTP_HEADER_TIMEOUT_SECONDS"),
+        ({"HTTP_BODY_TIMEOUT_SECONDS": "soon"}, "could not convert"),
     ],
 )
 def test_bad_values_fail_loudly_at_start(env, message) -> None:

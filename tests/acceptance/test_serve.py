@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from orchestra import web_server
 from tests.acceptance.sse_reader import open_sse
@@ -24,7 +25,10 @@ pytestmark = [pytest.mark.acceptance]
 
 def test_the_server_is_uvicorn_on_its_accelerators(settings) -> None:
     config = web_server.config("127.0.0.1", 8000)
-    assert (config.loop, config.http, config.ws) == ("uvloop", "httptools", "websockets-sansio")
+    # httptools, through our subclass that adds deadlines for slow clients.
+    assert issubclass(config.http, HttpToolsProtocol)
+    assert (config.loop, config.ws) == ("uvloop", "websockets-sansio")
+    assert config.ws_max_size == web_server.WS_MAX_MESSAGE_BYTES == 64 * 1024
     assert config.lifespan == "off" and config.server_header is False and config.access_log is False
     assert config.forwarded_allow_ips == settings.FORWARDED_ALLOW_IPS
     assert config.timeout_graceful_shutdown == web_server.GRACEFUL_SHUTDOWN_SECONDS

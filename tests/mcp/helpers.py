@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
-from tests.conftest import AsgiResponse, asgi_request
+from channels.testing import ApplicationCommunicator
+
+from orchestra.asgi import application
+from tests.conftest import DEFAULT_HEADERS, AsgiResponse, asgi_request, http_scope
 
 _ids = itertools.count(1)
 
@@ -54,3 +58,21 @@ async def post(
     if version:
         extra["mcp-protocol-version"] = version
     return await asgi_request("POST", "/mcp", body=body, headers=auth(token, **extra))
+
+
+async def open_stream(token: str) -> tuple[ApplicationCommunicator, str]:
+    """Open a legacy SSE stream in-process; (its communicator, its session id)."""
+    headers = [*{**DEFAULT_HEADERS, "authorization": f"Bearer {token}"}.items()]
+    communicator = ApplicationCommunicator(application, http_scope("GET", "/mcp/sse", headers))
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    assert (await communicator.receive_output(5))["status"] == 200
+    endpoint = (await communicator.receive_output(5))["body"].decode()
+    return communicator, endpoint.split("session_id=")[1].strip()
+
+
+async def next_event(communicator: ApplicationCommunicator) -> dict[str, Any]:
+    """The next `message` event of a stream (keepalives skipped)."""
+    while True:
+        chunk = (await communicator.receive_output(5))["body"].decode()
+        if chunk.startswith("event: message"):
+            return json.loads(chunk.split("data: ", 1)[1])

@@ -99,14 +99,15 @@ async def test_internal_error_has_no_traceback_or_detail(alice_token) -> None:
 
 
 async def test_batch_gets_one_answer_per_request(alice_token) -> None:
-    session = await initialize(alice_token)
+    # Batches exist in 2025-03-26 only (tests/mcp/test_batches.py).
+    session = await initialize(alice_token, "2025-03-26")
     batch = [
         rpc("ping", request_id=1),
         rpc("notifications/initialized", request_id=None),
         {"jsonrpc": "2.0"},
         rpc("nope", request_id=2),
     ]
-    response = await post(alice_token, session, batch)
+    response = await post(alice_token, session, batch, version="2025-03-26")
     answers = response.json()
     assert [a.get("id") for a in answers] == [1, None, 2]
     assert answers[1]["error"]["code"] == -32600 and answers[2]["error"]["code"] == -32601

@@ -21,9 +21,9 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from channels.layers import channel_layers
-from django.conf import settings
 
 from accounts.auth import NeedsDatabase
+from orchestra import bounded_json
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
 from tools.mcp import control, endpoint, guards
@@ -106,22 +106,17 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         self.request_id = "-"
 
     async def http_request(self, message: dict[str, Any]) -> None:
+        # The body's size is bounded before it gets here (orchestra.body_limits).
         if self.received == 0:
             self.headers = scope_headers(self.scope)
             self.request_id = new_request_id(self.headers.get("x-request-id"))
             request_id_var.set(self.request_id)
             refusal = host_origin_refusal(self.headers)
-            declared = self.headers.get("content-length")
-            if refusal is None and declared and declared.isdigit() and int(declared) > settings.MCP_MAX_BODY_BYTES:
-                refusal = endpoint.Reply(413, {"error": "request body too large"})
             if refusal is not None:
                 await self._send_reply(refusal)
                 raise StopConsumer()
         chunk = message.get("body", b"")
         self.received += len(chunk)
-        if self.received > settings.MCP_MAX_BODY_BYTES:
-            await self._send_reply(endpoint.Reply(413, {"error": "request body too large"}))
-            raise StopConsumer()
         self.body.append(chunk)
         if message.get("more_body"):
             return
@@ -259,8 +254,8 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         if request.method != "POST" or not session_id or b"tools/call" not in request.body:
             return None
         try:
-            payload = json.loads(request.body)
-        except ValueError:
+            payload = bounded_json.loads(request.body)
+        except ValueError:  # not JSON or too deep: the endpoint answers that
             return None
         if isinstance(payload, dict) and payload.get("method") == "tools/call" and "id" in payload:
             return (session_id, json.dumps(payload["id"]))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import nullcontext
 from typing import Any
 
+import orjson
 from django.db import transaction
 
 from accounts.auth import TokenIdentity
+from orchestra import bounded_json
 from orchestra.errors import InvalidArguments, PermissionDenied, ToolError
 from orchestra.tenancy import ProjectScopeError, project_scope, tenant_scope
 from tools.mcp.interaction import InputRequired, Interaction
@@ -17,10 +20,20 @@ from tools.mcp.registry import (
     ToolContent,
     ToolContext,
     ToolOutcome,
+    ToolSpec,
     get_tool,
     require_write,
     validate_arguments,
 )
+
+logger = logging.getLogger(__name__)
+
+# The largest answer a read-only tool may give, as JSON. Lists end well below it (a
+# page stops past 1 MiB: orchestra.pagination); this bounds the rest, such as a
+# search for 50 hits of 64 KiB memories. On MCP the answer travels twice (as text and
+# as structuredContent), so about 4.5 MiB on the wire at most. A tool that writes is
+# never refused here (its work is committed; its answer is bounded by its arguments).
+MAX_ANSWER_BYTES = 2 * 1024 * 1024
 
 
 class RequestCancelled(Exception):
@@ -63,7 +76,14 @@ def call_tool(
                 raise RequestCancelled(name)
         if isinstance(result, ToolContent):
             return ToolOutcome(structured={}, is_error=False, content=result.blocks)
-        return ToolOutcome(structured=spec.output_adapter.dump_python(result, mode="json"), is_error=False)
+        structured, encoded = render_output(spec, result)
+        if len(encoded) > MAX_ANSWER_BYTES and spec.read_only:
+            raise InvalidArguments(
+                f"the answer would be {len(encoded)} bytes, more than the {MAX_ANSWER_BYTES} one answer may hold: "
+                "ask for less (a lower limit, a narrower filter)",
+                details={"answer_bytes": len(encoded), "limit_bytes": MAX_ANSWER_BYTES},
+            )
+        return ToolOutcome(structured=structured, is_error=False, encoded=encoded)
     except InputRequired as needed:
         if interaction is None:
             error = ToolError(f"{name} needs input from the client, which needs protocol revision 2026-07-28")
@@ -76,3 +96,21 @@ def call_tool(
         return ToolOutcome(structured=error.as_dict(), is_error=True, http_status=error.http_status)
     except ToolError as exc:
         return ToolOutcome(structured=exc.as_dict(), is_error=True, http_status=exc.http_status)
+
+
+def render_output(spec: ToolSpec, result: Any) -> tuple[dict[str, Any], bytes]:
+    """A tool's answer as JSON data and as JSON text, which every transport then sends.
+
+    New arguments are bounded (registry.validate_arguments), but a row stored before
+    (or written by SQL) may hold an integer beyond 64 bits or a value nested past the
+    ~255 levels pydantic and orjson take: that once made every read of the row a 500.
+    Such an answer is written again through bounded_json.readable (big integers as
+    strings, too-deep parts as their JSON text), only when the normal path fails, so an
+    ordinary answer pays nothing for it."""
+    try:
+        structured = spec.output_adapter.dump_python(result, mode="json")
+        return structured, orjson.dumps(structured)
+    except (ValueError, TypeError):  # pydantic's "depth exceeded"; orjson's errors are TypeErrors
+        logger.warning("%s answered values JSON writers cannot take: written readable", spec.name)
+    structured = spec.output_adapter.dump_python(bounded_json.readable(result), mode="json", warnings=False)
+    return structured, orjson.dumps(structured)

@@ -7,7 +7,6 @@ connection and calls in here.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from accounts.auth import (
     authenticate_token,
     bearer_from_header,
 )
+from orchestra import bounded_json
 from tools.mcp import guards, jsonrpc, toolsets, versions
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.modern import handle_modern
@@ -37,6 +37,14 @@ logger = logging.getLogger(__name__)
 
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
+
+# JSON-RPC batches exist in this revision only (2025-06-18 removed them); elsewhere a
+# JSON array is refused. Each message of a batch counts against the rate limit.
+BATCH_REVISION = "2025-03-26"
+MAX_BATCH_MESSAGES = 50
+# A batch stops running messages once its answer passes this size: the messages
+# left are answered "not run" (a list page alone can be about 2 MiB on the wire).
+MAX_BATCH_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -156,7 +164,8 @@ def handle(
     else:
         # Nothing is pushed outside a request's own response yet, so no GET stream.
         reply = Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST, DELETE"})
-    reply.headers.update(limit_headers)
+    # A batch counts again once its size is known: its own headers are the fresher.
+    reply.headers = {**limit_headers, **reply.headers}
     return reply
 
 
@@ -166,17 +175,18 @@ def _answerable_from_memory(request: Request) -> bool:
     if request.headers.get(VERSION_HEADER, versions.DEFAULT_HEADER_VERSION) not in versions.HANDSHAKE_VERSIONS:
         return False
     try:
-        payload = orjson.loads(request.body)
-    except ValueError:
+        payload = bounded_json.loads(request.body)
+    except ValueError:  # not JSON, or too deep: answered (and counted) the usual way
         return False
-    items = payload if isinstance(payload, list) else [payload]
-    if not all(isinstance(item, dict) for item in items):
+    # A batch goes to the worker thread: it is counted per message, and its token is
+    # checked again between messages.
+    if not isinstance(payload, dict):
         return False
     try:
         identity = authenticate_token(bearer_from_header(request.headers.get("authorization")), memory_only=True)
     except (NeedsDatabase, AuthenticationFailed):  # a refusal is answered (and counted) the usual way
         return False
-    if not all(_in_memory(item.get("method"), item.get("params"), identity) for item in items):
+    if not _in_memory(payload.get("method"), payload.get("params"), identity):
         return False
     return is_session_cached(request.headers.get(SESSION_HEADER, ""))
 
@@ -192,7 +202,7 @@ def _delete(request: Request, identity: TokenIdentity) -> Reply:
 def _is_discover_probe(body: bytes) -> bool:
     """A header-less `server/discover` (a probe from a client that did not say its era)."""
     try:
-        payload = json.loads(body)
+        payload = bounded_json.loads(body)
     except ValueError:
         return False
     return isinstance(payload, dict) and payload.get("method") == "server/discover"
@@ -234,6 +244,13 @@ def _post(
         items, is_batch = jsonrpc.parse_body(request.body)
     except JsonRpcError as exc:
         return Reply(400, exc.response())
+    if is_batch:
+        if memory_only:
+            raise NeedsDatabase("a batch")
+        if len(items) > MAX_BATCH_MESSAGES:
+            return rpc_error_reply(
+                400, jsonrpc.INVALID_REQUEST, f"Invalid Request: a batch holds at most {MAX_BATCH_MESSAGES} messages"
+            )
 
     messages: list[Message | JsonRpcError] = []
     for item in items:
@@ -259,23 +276,79 @@ def _post(
             return rpc_error_reply(404, jsonrpc.INVALID_REQUEST, "Session not found")
 
     version = header_version or (session.protocol_version if session else versions.DEFAULT_HEADER_VERSION)
+    limit_headers: dict[str, str] = {}
+    if is_batch:
+        if version != BATCH_REVISION:
+            return rpc_error_reply(
+                400,
+                jsonrpc.INVALID_REQUEST,
+                f"Invalid Request: JSON-RPC batches exist only in protocol revision {BATCH_REVISION} "
+                f"(this request's is {version}); send one message per request",
+            )
+        # The request itself was counted once by authenticate(); its other messages now.
+        limit = guards.organization_rate_limit(identity.live_organization.pk, cost=len(items) - 1)
+        if limit.exceeded:
+            return Reply(429, {"error": "rate_limited", "error_description": "too many requests"}, limit.headers())
+        limit_headers = limit.headers()
+
     ctx = CallContext(
         identity=identity, session=session, protocol_version=version, notify=notify, cancel=cancel, toolsets=selected
     )
-    responses: list[dict[str, Any]] = []
-    for message in messages:
-        if isinstance(message, JsonRpcError):
-            responses.append(message.response())
-            continue
-        answer = handle_message(message, ctx)
-        if answer is not None:
-            responses.append(answer)
+    responses = _run_batch(messages, ctx, request) if is_batch else _run_single(messages[0], ctx)
 
     reply = Reply(202) if not responses else Reply(200, responses if is_batch else responses[0])
     if not valid and not is_batch:
         reply.status = 400  # a single message that is not JSON-RPC at all
+    reply.headers.update(limit_headers)
     if ctx.opened_session is not None:
         reply.headers["Mcp-Session-Id"] = ctx.opened_session.id
     reply.session_id = session.id if session else None
     reply.cancelled = ctx.cancelled
     return reply
+
+
+def _run_single(message: Message | JsonRpcError, ctx: CallContext) -> list[Any]:
+    if isinstance(message, JsonRpcError):
+        return [message.response()]
+    answer = handle_message(message, ctx)
+    return [] if answer is None else [answer]
+
+
+def _run_batch(messages: list[Message | JsonRpcError], ctx: CallContext, request: Request) -> list[Any]:
+    """Run a batch's messages in order, each answer encoded as it comes (orjson
+    fragments, so the body is not encoded twice). Before each message after the first
+    the token is checked again (through the token cache, which revocations empty at
+    once): from the first message it fails, nothing more runs. Once the answer passes
+    MAX_BATCH_ANSWER_BYTES nothing more runs either. A request that did not run gets an
+    error naming why, so the client knows exactly which ones to send again."""
+    raw_token = bearer_from_header(request.headers.get("authorization"))
+    answers: list[Any] = []
+    size = 0
+    stop: tuple[str, dict[str, Any]] | None = None
+    for index, message in enumerate(messages):
+        if isinstance(message, JsonRpcError):
+            answer: dict[str, Any] | None = message.response()
+        else:
+            if stop is None and index > 0:
+                try:
+                    ctx.identity = authenticate_token(raw_token)
+                except AuthenticationFailed as exc:
+                    logger.info("batch stopped: %s", exc)
+                    stop = ("the access token stopped being valid during the batch", {"reason": "invalid_token"})
+            if stop is None and size > MAX_BATCH_ANSWER_BYTES:
+                stop = (
+                    f"the batch's answer reached its size limit ({MAX_BATCH_ANSWER_BYTES} bytes); "
+                    "send this message again in another request",
+                    {"reason": "answer_too_large", "limit_bytes": MAX_BATCH_ANSWER_BYTES},
+                )
+            if stop is not None:
+                if message.kind != "request":
+                    continue
+                answer = jsonrpc.error_response(message.id, jsonrpc.INVALID_REQUEST, f"Not run: {stop[0]}", stop[1])
+            else:
+                answer = handle_message(message, ctx)
+        if answer is not None:
+            encoded = orjson.dumps(answer)
+            size += len(encoded)
+            answers.append(orjson.Fragment(encoded))
+    return answers

@@ -60,25 +60,26 @@ class RateLimit:
         return max(1, self.reset_at - int(time.time()))
 
 
-def _count(key_prefix: str, limit: int, *, increment: bool = True) -> RateLimit:
+def _count(key_prefix: str, limit: int, *, increment: bool = True, cost: int = 1) -> RateLimit:
     now = int(time.time())
     window = now // WINDOW_SECONDS
     key = f"{key_prefix}:{window}"
-    if increment:
+    if increment and cost > 0:
         # incr first: one cache operation (one Redis round trip) per request once the
         # window's counter exists; add only for the window's first request.
         try:
-            used = cache.incr(key)
+            used = cache.incr(key, cost)
         except ValueError:  # no counter yet in this window (or another request just made it)
-            used = 1 if cache.add(key, 1, timeout=WINDOW_SECONDS + 5) else cache.incr(key)
+            used = cost if cache.add(key, cost, timeout=WINDOW_SECONDS + 5) else cache.incr(key, cost)
     else:
         used = int(cache.get(key, 0))
     return RateLimit(limit=limit, remaining=limit - used, reset_at=(window + 1) * WINDOW_SECONDS)
 
 
-def organization_rate_limit(organization_id: object) -> RateLimit:
-    """Count one request against the organization's per-minute budget."""
-    return _count(f"rl:org:{organization_id}", settings.MCP_RATE_LIMIT_PER_MINUTE)
+def organization_rate_limit(organization_id: object, *, cost: int = 1) -> RateLimit:
+    """Count `cost` requests (one, or the other messages of a batch) against the
+    organization's per-minute budget."""
+    return _count(f"rl:org:{organization_id}", settings.MCP_RATE_LIMIT_PER_MINUTE, cost=cost)
 
 
 def auth_retry_after(client_ip: str) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from orchestra import bounded_json
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -57,11 +57,15 @@ class Message:
         return params if isinstance(params, dict) else {}
 
 
-def parse_body(body: bytes) -> tuple[list[Any], bool]:
-    """The body's messages (unvalidated) and whether it was a batch."""
+def parse_body(body: bytes | str) -> tuple[list[Any], bool]:
+    """The body's messages (unvalidated) and whether it was a batch. Every transport
+    parses through here (or `bounded_json`): a body nested deeper than
+    bounded_json.MAX_DOCUMENT_DEPTH is an invalid request, answered at once."""
     try:
-        payload = orjson.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = bounded_json.loads(body)
+    except bounded_json.JsonTooDeep as exc:
+        raise JsonRpcError(INVALID_REQUEST, f"Invalid Request: {exc}") from None
+    except ValueError:  # UnicodeDecodeError and orjson's JSONDecodeError included
         raise JsonRpcError(PARSE_ERROR, "Parse error: the body is not valid JSON") from None
     if isinstance(payload, list):
         if not payload:

@@ -19,14 +19,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from accounts.auth import TokenIdentity
 from orchestra.actor import Actor
+from orchestra.bounded_json import MAX_SAFE_INTEGER
 from orchestra.errors import InvalidArguments, PermissionDenied
 from tools.mcp.interaction import InputRequired, Interaction
 
 logger = logging.getLogger(__name__)
+
+# Limits every argument of every tool obeys, checked before the tool runs (so before
+# anything is written), for MCP and REST alike. Values beyond them were stored once
+# and then broke every read of the row (our serialisers stop near 255 levels and at
+# 64-bit integers), so they are refused at the door:
+# - containers nested at most this deep, counted from the argument (`{"a": 1}` is 1);
+MAX_ARGUMENT_DEPTH = 32
+# - integers within ±(2^53-1), what every JSON client reads exactly (bounded_json);
+# - a free-form JSON argument (one whose type admits Any: settings, metadata, state)
+#   at most this many bytes as JSON. Typed arguments are bounded by their own schema
+#   (max_length, max_items), and a service may hold one to less (activity metadata).
+MAX_JSON_ARGUMENT_BYTES = 64 * 1024
 
 ProgressFn = Callable[[float, float | None, str | None], None]
 
@@ -82,6 +96,8 @@ class ToolSpec:
     # For the few tools that can run without the database for a caller: given the
     # identity, whether this call would (the MCP fast path then runs it on the event loop).
     answerable_from_memory: Callable[[TokenIdentity], bool] | None = None
+    # Arguments whose type admits any JSON: each is held to MAX_JSON_ARGUMENT_BYTES.
+    free_form_arguments: frozenset[str] = frozenset()
 
     def listing(self) -> dict[str, Any]:
         """The tool as `tools/list` shows it."""
@@ -163,6 +179,7 @@ def build_spec(
             raise TypeError(f"tool {func.__name__}: parameter {param.name} must be a plain parameter")
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (hints[param.name], default)
+    free_form = frozenset(name for name, (annotation, _) in fields.items() if _admits_any(annotation))
     input_model = create_model(
         f"{func.__name__}_arguments",
         __config__=ConfigDict(extra="forbid", strict=False),
@@ -185,6 +202,7 @@ def build_spec(
         read_only=read_only,
         destructive=destructive,
         idempotent=idempotent,
+        free_form_arguments=free_form,
         annotations={
             "readOnlyHint": read_only,
             "destructiveHint": destructive,
@@ -192,6 +210,11 @@ def build_spec(
             "openWorldHint": False,
         },
     )
+
+
+def _admits_any(annotation: Any) -> bool:
+    """Whether a type lets any JSON through somewhere (dict[str, Any], Any | None...)."""
+    return annotation is Any or any(_admits_any(arg) for arg in typing.get_args(annotation))
 
 
 def compact_schema(schema: Any, *, optional_means_absent: bool = False, _in_properties: bool = False) -> Any:
@@ -234,28 +257,62 @@ class ToolOutcome:
     http_status: int = 200  # what the REST API answers
     content: list[dict[str, Any]] | None = None  # content blocks, for ToolContent results
     input_required: InputRequired | None = None  # the tool needs input from the client first
+    # `structured` as JSON text, when the tool succeeded: written once, by dispatch.
+    encoded: bytes | None = None
 
 
-def _nul_character_at(value: Any, path: str = "") -> str | None:
-    """Where a NUL character hides in the arguments (PostgreSQL text cannot hold one)."""
+def _problem_in(value: Any, path: str, depth: int) -> tuple[str, str] | None:
+    """(where, what) of the first value breaking a limit every argument obeys: a NUL
+    character (PostgreSQL text cannot hold one), an integer beyond ±(2^53-1), or a
+    container nested deeper than MAX_ARGUMENT_DEPTH. `depth` counts the containers
+    around `value` within its argument. The walk stops at the limit, so it recurses at
+    most MAX_ARGUMENT_DEPTH frames."""
     if isinstance(value, str):
-        return path or "(arguments)" if "\x00" in value else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        return (path, "contains a NUL (U+0000) character") if "\x00" in value else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            return path, "integers must be within ±(2^53-1) (±9007199254740991), what every JSON client reads exactly"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else None
+    if items is None:
+        return None
+    if depth >= MAX_ARGUMENT_DEPTH:
+        return path, f"nested deeper than {MAX_ARGUMENT_DEPTH} levels"
     for key, item in items:
         if isinstance(key, str) and "\x00" in key:
-            return f"{path}.{key!r}".lstrip(".")
-        found = _nul_character_at(item, f"{path}.{key}".lstrip("."))
+            return f"{path}.{key!r}", "contains a NUL (U+0000) character"
+        found = _problem_in(item, f"{path}.{key}", depth + 1)
         if found is not None:
             return found
     return None
 
 
+def _argument_problem(spec: ToolSpec, arguments: dict[str, Any]) -> tuple[str, str] | None:
+    for name, value in arguments.items():
+        if isinstance(name, str) and "\x00" in name:
+            return repr(name), "contains a NUL (U+0000) character"
+        found = _problem_in(value, str(name), 0)
+        if found is not None:
+            return found
+        if name in spec.free_form_arguments and value is not None:
+            try:
+                size = len(orjson.dumps(value))
+            except TypeError:  # not JSON at all (a direct caller's Python object)
+                return str(name), "is not a JSON value"
+            if size > MAX_JSON_ARGUMENT_BYTES:
+                return str(name), f"must be at most {MAX_JSON_ARGUMENT_BYTES} bytes of JSON (got {size})"
+    return None
+
+
 def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any]:
-    nul_at = _nul_character_at(arguments)
-    if nul_at is not None:
+    found = _argument_problem(spec, arguments)
+    if found is not None:
+        where, problem = found
         raise InvalidArguments(
-            f"invalid arguments for {spec.name}: {nul_at}: text may not contain NUL (U+0000) characters",
-            details={"problems": [{"argument": nul_at, "problem": "contains a NUL (U+0000) character"}]},
+            f"invalid arguments for {spec.name}: {where}: {problem}",
+            details={"problems": [{"argument": where, "problem": problem}]},
         )
     try:
         parsed = spec.input_model.model_validate(arguments)

@@ -23,6 +23,7 @@ import orjson
 from django.conf import settings
 
 from accounts.auth import TokenIdentity
+from orchestra import bounded_json
 from tools.mcp import catalog, jsonrpc, toolsets, versions
 from tools.mcp.dispatch import call_tool
 from tools.mcp.interaction import BadRequestState, InputRequired, Interaction, read_state, sign_state
@@ -148,7 +149,7 @@ def _encode_cursor(offset: int) -> str:
 
 def _decode_cursor(cursor: Any) -> int:
     try:
-        offset = json.loads(base64.urlsafe_b64decode(str(cursor).encode()))["o"]
+        offset = bounded_json.loads(base64.urlsafe_b64decode(str(cursor).encode()))["o"]
         if isinstance(offset, int) and offset >= 0:
             return offset
     except (ValueError, KeyError, TypeError):
@@ -248,8 +249,9 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
             ],
             "isError": True,
         }
+    text = outcome.encoded if outcome.encoded is not None else orjson.dumps(outcome.structured)
     result: dict[str, Any] = {
-        "content": [{"type": "text", "text": orjson.dumps(outcome.structured).decode()}],
+        "content": [{"type": "text", "text": text.decode()}],
         "isError": False,
     }
     if versions.structured_output(ctx.protocol_version):
