@@ -364,9 +364,14 @@ if _app.scheme == "https" and not DEBUG:
 
 # The web server believes X-Forwarded-For and X-Forwarded-Proto (the client's address,
 # which the failed-auth throttle counts by, and the scheme) only from these addresses:
-# your reverse proxy's. "*" trusts every peer: only when nothing reaches the server
-# except through a proxy that always sets both headers.
-FORWARDED_ALLOW_IPS = [item.strip() for item in env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1").split(",")]
+# your reverse proxy's. "none" (the default) believes nobody: anyone who can reach the
+# server could otherwise name any address and dodge the throttle. "*" trusts every
+# peer: only when nothing reaches the server except through a proxy that always sets
+# both headers.
+_forwarded = env.str("FORWARDED_ALLOW_IPS", default="none").strip()
+FORWARDED_ALLOW_IPS: list[str] = (
+    [] if _forwarded.lower() == "none" else [item.strip() for item in _forwarded.split(",")]
+)
 for _item in FORWARDED_ALLOW_IPS:
     if _item == "*":
         continue
@@ -374,7 +379,8 @@ for _item in FORWARDED_ALLOW_IPS:
         ipaddress.ip_network(_item, strict=False)
     except ValueError:
         raise ImproperlyConfigured(
-            f"FORWARDED_ALLOW_IPS must be '*' or comma-separated addresses or networks, got {_item!r}"
+            "FORWARDED_ALLOW_IPS must be 'none', '*' or comma-separated addresses or networks, "
+            f"got {_item!r} in {_forwarded!r}"
         ) from None
 
 # --- i18n / static --------------------------------------------------------------------

@@ -56,8 +56,10 @@ def test_app_url_sets_allowed_hosts() -> None:
     assert "orchestra.example.com" in json.loads(result.stdout)["hosts"]
 
 
-def test_forwarded_allow_ips_takes_addresses_networks_or_a_star() -> None:
-    assert json.loads(load({}).stdout)["forwarded"] == ["127.0.0.1"]
+def test_forwarded_allow_ips_takes_none_addresses_networks_or_a_star() -> None:
+    # By default no peer is a proxy: X-Forwarded-For is believed from nobody.
+    assert json.loads(load({}).stdout)["forwarded"] == []
+    assert json.loads(load({"FORWARDED_ALLOW_IPS": "None"}).stdout)["forwarded"] == []
     result = load({"FORWARDED_ALLOW_IPS": "10.0.0.1, 10.1.0.0/16"})
     assert json.loads(result.stdout)["forwarded"] == ["10.0.0.1", "10.1.0.0/16"]
     assert json.loads(load({"FORWARDED_ALLOW_IPS": "*"}).stdout)["forwarded"] == ["*"]
@@ -81,6 +83,8 @@ def test_socket_directory_in_database_url_is_decoded() -> None:
         ({"MCP_RATE_LIMIT_PER_MINUTE": "lots"}, "invalid literal"),
         ({"DEBUG": "perhaps"}, "DEBUG|perhaps|invalid"),
         ({"FORWARDED_ALLOW_IPS": "127.0.0.1,my-proxy"}, "FORWARDED_ALLOW_IPS"),
+        ({"FORWARDED_ALLOW_IPS": ""}, "FORWARDED_ALLOW_IPS"),
+        ({"FORWARDED_ALLOW_IPS": "10.0.0.1,,10.0.0.2"}, "FORWARDED_ALLOW_IPS"),
     ],
 )
 def test_bad_values_fail_loudly_at_start(env, message) -> None:

@@ -26,7 +26,9 @@ def test_the_server_is_uvicorn_on_its_accelerators(settings) -> None:
     config = web_server.config("127.0.0.1", 8000)
     assert (config.loop, config.http, config.ws) == ("uvloop", "httptools", "websockets-sansio")
     assert config.lifespan == "off" and config.server_header is False and config.access_log is False
-    assert config.forwarded_allow_ips == settings.FORWARDED_ALLOW_IPS
+    # Nobody's X-Forwarded-For is believed unless an operator names a proxy.
+    assert settings.FORWARDED_ALLOW_IPS == []
+    assert config.proxy_headers is False
     assert config.timeout_graceful_shutdown == web_server.GRACEFUL_SHUTDOWN_SECONDS
 
 
@@ -75,6 +77,18 @@ def failed_auth_statuses(url: str, forwarded_for: str, attempts: int) -> list[in
     headers = {"Authorization": "Bearer orch_live_not-a-token", "X-Forwarded-For": forwarded_for}
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
     return [httpx2.post(f"{url}/mcp", json=ping, headers=headers).status_code for _ in range(attempts)]
+
+
+def test_forged_forwarded_addresses_are_throttled_together_by_default(transactional_db, tmp_path: Path) -> None:
+    """With no proxy named, X-Forwarded-For is nobody's word: bad tokens sent with a
+    different forged address each are still counted against the real peer."""
+    server = start_server(tmp_path, {"AUTH_FAILURE_LIMIT_PER_MINUTE": "5"})
+    try:
+        statuses = [failed_auth_statuses(server.url, f"203.0.113.{n}", 1)[0] for n in range(1, 21)]
+    finally:
+        stop_server(server)
+    assert statuses[:5] == [401] * 5
+    assert set(statuses[5:]) == {429}
 
 
 @pytest.mark.parametrize(("trusted", "separate"), [("127.0.0.1", True), ("10.9.9.9", False)])
