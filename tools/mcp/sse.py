@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -31,7 +32,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts import tokens
-from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_digest, bearer_from_header
+from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_digest, bearer_from_header, reauthenticate
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
 from tools.mcp import control, endpoint, jsonrpc, versions
@@ -104,6 +105,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         self.toolsets: frozenset[str] | None = None
         self.tasks: dict[str, asyncio.Task[None]] = {}  # running requests by JSON of their id
         self.keepalive: asyncio.Task[None] | None = None
+        self.expiry: asyncio.Task[None] | None = None
         self.closed = False
 
     async def http_request(self, message: dict[str, Any]) -> None:
@@ -138,6 +140,8 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             f"event: endpoint\ndata: {MESSAGES_PATH}?session_id={session.id}\n\n".encode(), more_body=True
         )
         self.keepalive = asyncio.create_task(self._keepalive())
+        if identity.expires_at is not None:
+            self.expiry = asyncio.create_task(self._close_at_expiry(identity.expires_at))
 
     @property
     def session_id(self) -> str | None:
@@ -152,13 +156,31 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
                 touched = time.monotonic()
                 await run_db(session_touch, self.session_id)
 
+    async def _close_at_expiry(self, expires_at: datetime) -> None:
+        """A token that expires ends its stream at that moment, as a revocation would
+        (nothing else would: an idle stream sends no request to be refused)."""
+        assert self.identity is not None
+        while True:
+            await asyncio.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()))
+            try:
+                # Its expiry may have been moved meanwhile: the token row decides.
+                extended = (await run_db(reauthenticate, self.identity.token_id)).expires_at
+            except Exception:  # expired, revoked, ... or the database cannot say: fail closed
+                break
+            if extended is None or extended <= expires_at:
+                break
+            expires_at = extended
+        await self.close_stream()
+
     async def close_stream(self) -> None:
-        """End the response (revocation, or the client went away)."""
+        """End the response (revocation, expiry, or the client went away)."""
         if self.closed:
             return
         self.closed = True
-        for task in [*self.tasks.values(), *([self.keepalive] if self.keepalive else [])]:
-            task.cancel()
+        current = asyncio.current_task()
+        for task in [*self.tasks.values(), *(t for t in (self.keepalive, self.expiry) if t is not None)]:
+            if task is not current:  # the expiry watcher closes the stream itself
+                task.cancel()
         control.listener().streams.pop(self.channel_name, None)
         if self.session_id:
             forget_session(self.session_id)
