@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
+from orchestra import outages
+
 logger = logging.getLogger(__name__)
 
 BATCH = 256
@@ -31,13 +33,30 @@ def schedule_embedding(ids: list[Any], label: str = "memory.Memory") -> None:
 
     ids = [str(i) for i in ids]
     if settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER:
-        embed_memories.delay(ids, label)
+        _enqueue(embed_memories, ids, label)
         return
     with _waiting_lock:
         idle = not _waiting
         _waiting.setdefault(label, set()).update(ids)
     if idle:
         _executor.submit(_drain)
+
+
+def _enqueue(task: Any, ids: list[str], label: str) -> None:
+    """Queue the task on the broker. Never fails the request whose rows were just
+    committed: while Redis is away the rows stay pending, and the periodic re-enqueue
+    (memory.tasks.requeue_stale_pending) queues them once it is back."""
+    redis = outages.outage(outages.REDIS)
+    if settings.REDIS_URL and not redis.should_try():
+        return
+    try:
+        task.delay(ids, label)
+    except Exception as exc:
+        if outages.report(exc) is None:
+            raise
+        return
+    if settings.REDIS_URL:
+        redis.recovered()
 
 
 def _drain() -> None:

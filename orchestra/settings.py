@@ -98,6 +98,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "orchestra.middleware.RequestIdMiddleware",
+    "orchestra.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "orchestra.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -182,15 +183,19 @@ MCP_MEMORY_FAST_PATH = not REDIS_URL
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis' pub/sub layer; its send can tell whether a stream got it.
+            "BACKEND": "orchestra.pubsub.CheckedRedisPubSubLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Counters only (rate limits); while Redis is away, counted per process.
+            "BACKEND": "orchestra.cache.FallbackRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "orchestra",
+            # A Redis that stops answering must not hold a request for long.
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 2.0},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -246,6 +251,15 @@ for _name in (
 ):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive integer")
+
+# --- outages (Redis or PostgreSQL away) -------------------------------------------------
+# What a request that needs an unavailable service is told: 503 with this Retry-After.
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
+# An outage is logged when it starts, then at most once per this many seconds (with the
+# count of failed operations), and once when it ends: never a line per request.
+OUTAGE_LOG_INTERVAL_SECONDS = env.float("OUTAGE_LOG_INTERVAL_SECONDS", default=10.0)
+if OUTAGE_RETRY_AFTER_SECONDS <= 0 or OUTAGE_LOG_INTERVAL_SECONDS <= 0:
+    raise ImproperlyConfigured("OUTAGE_RETRY_AFTER_SECONDS and OUTAGE_LOG_INTERVAL_SECONDS must be positive")
 
 # --- embeddings -----------------------------------------------------------------------
 # "local": all-MiniLM-L6-v2 (int8 ONNX, 384 dimensions) in-process, offline.
@@ -413,6 +427,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
+        "outages": {"()": "orchestra.outages.OutageLogFilter"},
         "request_id": {"()": "orchestra.logging.RequestIdFilter"},
         "request_path": {"()": "orchestra.logging.RequestPathFilter"},
         "redact": {"()": "orchestra.logging.RedactSecretsFilter"},
@@ -424,7 +439,9 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id", "request_path", "redact"],  # in this order: redact freezes the text
+            # In this order: an outage's traceback is dropped first (counted into its
+            # once-per-interval line); redact freezes the text last.
+            "filters": ["outages", "request_id", "request_path", "redact"],
             "formatter": LOG_FORMAT,
         }
     },

@@ -33,8 +33,10 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_digest, bearer_from_header, reauthenticate
+from orchestra import outages
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
+from orchestra.pubsub import send_delivered
 from tools.mcp import control, endpoint, jsonrpc, versions
 from tools.mcp.consumers import (
     NO_LAYER,
@@ -97,6 +99,26 @@ SESSION_TOUCH_SECONDS = 3600.0
 class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
     """GET /mcp/sse: one long-lived stream per client."""
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # With REDIS_URL, the stream's channel is subscribed on Redis before any of our
+        # code runs: while Redis is away, that is a 503 like any other outage.
+        started = False
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, tracking_send)
+        except Exception as exc:
+            if started or not outages.report(exc):
+                raise
+            reply = endpoint.unavailable_reply()
+            body = reply.body()
+            await send({"type": "http.response.start", "status": 503, "headers": reply_headers(reply, body)})
+            await send({"type": "http.response.body", "body": body})
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.session: McpSession | None = None
@@ -120,7 +142,12 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         if refusal is not None:
             opened = refusal
         else:
-            opened = await run_db(open_stream, request_from_scope(self.scope), self.channel_name)
+            try:
+                opened = await run_db(open_stream, request_from_scope(self.scope), self.channel_name)
+            except Exception as exc:
+                if not outages.report(exc):
+                    raise
+                opened = endpoint.unavailable_reply()
         if isinstance(opened, endpoint.Reply):
             body = opened.body()
             await self.send_headers(status=opened.status, headers=reply_headers(opened, body))
@@ -238,13 +265,12 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         except AuthenticationFailed:
             await self.close_stream()
             return
-        except Exception:
-            logger.exception("internal error on the SSE stream")
-            answer = (
-                jsonrpc.error_response(message.id, jsonrpc.INTERNAL_ERROR, "Internal error")
-                if message.kind == "request"
-                else None
-            )
+        except Exception as exc:
+            code, text = jsonrpc.SERVICE_UNAVAILABLE, outages.MESSAGE
+            if not outages.report(exc):
+                logger.exception("internal error on the SSE stream")
+                code, text = jsonrpc.INTERNAL_ERROR, "Internal error"
+            answer = jsonrpc.error_response(message.id, code, text) if message.kind == "request" else None
         if answer is not None:
             await self._send_event(answer)
 
@@ -311,13 +337,26 @@ class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             refusal = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
         if refusal is None and len(body) > settings.MCP_MAX_BODY_BYTES:
             refusal = endpoint.Reply(413, {"error": "request body too large"})
-        if refusal is not None:
-            reply = refusal
-        else:
+        reply = refusal if refusal is not None else await self._forward(body)
+        body = reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b""
+        await self.send_response(reply.status, body, headers=reply_headers(reply, body))
+
+    async def _forward(self, body: bytes) -> endpoint.Reply:
+        """Check the post and hand it to its stream; 503 while the database (the
+        check) or Redis (the channel layer, with REDIS_URL) is away, or when the
+        stream's process did not get the message (only an acknowledged post is sure
+        to be answered)."""
+        try:
             reply, channel = await run_db(post_message, request_from_scope(self.scope, body))
             if channel:
                 layer = get_channel_layer()
                 assert layer is not None
-                await layer.send(channel, {"type": "mcp.incoming", "body": body.decode("utf-8", "replace")})
-        body = reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b""
-        await self.send_response(reply.status, body, headers=reply_headers(reply, body))
+                message = {"type": "mcp.incoming", "body": body.decode("utf-8", "replace")}
+                if not await send_delivered(layer, channel, message):
+                    logger.info("a message for a legacy SSE stream found no listener; answered 503")
+                    return endpoint.unavailable_reply(body)
+        except Exception as exc:
+            if not outages.report(exc):
+                raise
+            return endpoint.unavailable_reply(body)
+        return reply
