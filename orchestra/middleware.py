@@ -96,4 +96,7 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
         # organization) would query the database that is away.
         response = HttpResponse(render_to_string("503.html", {"retry_after": retry_after}), status=503)
     response["Retry-After"] = retry_after
+    # Django logs every 5xx at ERROR (a line per request); the outage has its own line,
+    # once per interval, and the request its access-log line.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -144,11 +145,31 @@ def outage(service: str) -> Outage:
 
 def report(exc: BaseException) -> str | None:
     """If `exc` means a service is unavailable, record it (logged once per interval)
-    and name the service; else None (the caller handles a real error)."""
+    and name the service; else None (the caller handles a real error). One failure is
+    counted once, however many layers (the database backend, then the transport)
+    report it as it travels up."""
     service = unavailable_service(exc)
-    if service is not None:
+    if service is not None and not _reported(exc):
         _OUTAGES[service].failed(exc)
     return service
+
+
+_REPORTED = "_orchestra_outage_reported"
+
+
+def _reported(exc: BaseException) -> bool:
+    """Whether `exc`, or an exception it wraps, was reported already; marks it so."""
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        if getattr(current, _REPORTED, False):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    # (An exception type without a __dict__ cannot be marked: it would be counted again.)
+    with contextlib.suppress(AttributeError):
+        setattr(exc, _REPORTED, True)
+    return False
 
 
 def retry_after() -> str:
@@ -166,3 +187,29 @@ class OutageLogFilter(logging.Filter):
         if exc is None or record.name == logger.name:
             return True
         return report(exc) is None
+
+
+class OncePerInterval(logging.Filter):
+    """For libraries that log every attempt while a service is away (psycopg's pool: a
+    line per failed connection and per discarded one): one record per message per
+    OUTAGE_LOG_INTERVAL_SECONDS, the next one saying how many were left out."""
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        self._lock = threading.Lock()
+        self._last: dict[str, tuple[float, int]] = {}  # template -> (logged at, left out since)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = str(record.msg)
+        now = time.monotonic()
+        with self._lock:
+            logged_at, left_out = self._last.get(key, (-float("inf"), 0))
+            if now - logged_at < settings.OUTAGE_LOG_INTERVAL_SECONDS:
+                self._last[key] = (logged_at, left_out + 1)
+                return False
+            if len(self._last) > 1000:  # templates are few; bound it anyway
+                self._last.clear()
+            self._last[key] = (now, 0)
+        if left_out:
+            record.msg = f"{record.msg} ({left_out} similar lines left out)"
+        return True

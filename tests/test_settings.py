@@ -48,7 +48,7 @@ def test_redis_url_switches_layer_cache_and_broker() -> None:
     config = json.loads(result.stdout)
     assert "Redis" in config["layer"] and config["cache"].endswith("RedisCache")
     assert config["broker"] == "redis://127.0.0.1:6379/3"
-    assert config["engine"] == "django.db.backends.postgresql"
+    assert config["engine"] == "orchestra.postgres"  # Django's, failing fast in an outage
 
 
 def test_app_url_sets_allowed_hosts() -> None:

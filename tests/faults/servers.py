@@ -94,7 +94,7 @@ class PrivatePostgres:
         """`fast` ends sessions like a restart; `immediate` is a crash."""
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
-    def copy_database(self, source_url: str, source_dbname: str, dbname: str = "orchestra") -> None:
+    def copy_database(self, source_url: str, dbname: str = "orchestra") -> None:
         """Schema and rows of another database (the test database), into `dbname` here."""
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{dbname}"')

@@ -175,11 +175,12 @@ async def test_legacy_streams_refuse_to_open_with_503_while_the_database_is_away
     assert response.status == 503 and response.headers["retry-after"] == "5"
 
 
-def test_rest_answers_503_in_the_tool_error_shape(alice_token, database_away) -> None:
+def test_rest_answers_503_in_the_tool_error_shape(alice_token, database_away, caplog) -> None:
     headers = {"HTTP_AUTHORIZATION": f"Bearer {alice_token}"}
     response = Client().post("/api/v1/tools/get_context", data={}, content_type="application/json", **headers)
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert response.json()["error"]["code"] == "unavailable"
+    assert not [r for r in caplog.records if r.name == "django.request"], "an ERROR line per request"
 
 
 def test_pages_answer_503_with_a_page(alice, acme, monkeypatch) -> None:
@@ -192,3 +193,20 @@ def test_pages_answer_503_with_a_page(alice, acme, monkeypatch) -> None:
     response = client.get("/members/", HTTP_ACCEPT="text/html")
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert "Back in a moment" in response.content.decode()
+
+
+def test_a_library_that_logs_every_attempt_is_heard_once_per_interval(settings, monkeypatch) -> None:
+    settings.OUTAGE_LOG_INTERVAL_SECONDS = 10
+    clock = [0.0]
+    monkeypatch.setattr(outages.time, "monotonic", lambda: clock[0])
+    once = outages.OncePerInterval()
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("psycopg.pool", logging.WARNING, __file__, 1, message, ("pool-1",), None)
+
+    assert once.filter(record("error connecting in %r"))
+    assert once.filter(record("discarding closed connection"))  # another message: its own budget
+    assert not any(once.filter(record("error connecting in %r")) for _ in range(40))
+    clock[0] = 11
+    later = record("error connecting in %r")
+    assert once.filter(later) and later.getMessage() == "error connecting in 'pool-1' (40 similar lines left out)"
