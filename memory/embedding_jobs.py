@@ -17,6 +17,8 @@ from orchestra import outages
 logger = logging.getLogger(__name__)
 
 BATCH = 256
+# Rows per Celery task (Redis mode): one request's worth for the OpenAI provider.
+TASK_BATCH = 64
 
 # One background thread: embedding is CPU-bound (onnxruntime uses two threads itself).
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embeddings")
@@ -33,7 +35,10 @@ def schedule_embedding(ids: list[Any], label: str = "memory.Memory") -> None:
 
     ids = [str(i) for i in ids]
     if settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER:
-        _enqueue(embed_memories, ids, label)
+        # Small tasks: each must finish well within its time limit (a few seconds of
+        # the local model or one request to an OpenAI-compatible endpoint).
+        for start in range(0, len(ids), TASK_BATCH):
+            _enqueue(embed_memories, ids[start : start + TASK_BATCH], label)
         return
     with _waiting_lock:
         idle = not _waiting

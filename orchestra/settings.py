@@ -180,6 +180,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss"):
     raise ImproperlyConfigured(f"REDIS_URL must be a redis:// or rediss:// URL, got {REDIS_URL!r}")
 
+# With REDIS_URL: how long the task of a worker that died stays out before another
+# worker runs it (Redis's visibility timeout; found within 5 s more). Every task is
+# stopped well within it (soft and hard time limits below), so none runs twice at once.
+TASK_REDELIVERY_SECONDS = env.int("TASK_REDELIVERY_SECONDS", default=45)
+if TASK_REDELIVERY_SECONDS < 6:
+    raise ImproperlyConfigured("TASK_REDELIVERY_SECONDS must be at least 6")
+
 # Requests that need only in-memory state (a cached token and session, tools/list,
 # ping) are answered on the event loop without a worker thread. Only with the
 # local-memory cache: with Redis the rate-limit counters are network calls, which
@@ -205,7 +212,14 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        # A task taken by a worker that died (acks_late: never acknowledged) is handed
+        # to another worker once it has been out this long; live workers look for such
+        # tasks every 5 s. (Kombu's defaults: an hour, looked for every 100 s.)
+        "visibility_timeout": TASK_REDELIVERY_SECONDS,
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -223,6 +237,15 @@ else:
     }
 
 CELERY_TASK_ACKS_LATE = True
+# A pool process that dies mid-task (killed, out of memory) hands its task back at once
+# instead of acknowledging it as failed. Tasks are idempotent, so running one again is
+# safe; one that kills its process every time would loop, as it would through the
+# visibility timeout anyway.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Within the redelivery time, so that a slow task is never handed to a second worker
+# while the first still runs it (a task needing longer must say so and stay within it).
+CELERY_TASK_SOFT_TIME_LIMIT = TASK_REDELIVERY_SECONDS * 2 // 3
+CELERY_TASK_TIME_LIMIT = TASK_REDELIVERY_SECONDS * 5 // 6
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our JSON logs with request ids
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

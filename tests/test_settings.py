@@ -85,6 +85,8 @@ def test_socket_directory_in_database_url_is_decoded() -> None:
         ({"FORWARDED_ALLOW_IPS": "127.0.0.1,my-proxy"}, "FORWARDED_ALLOW_IPS"),
         ({"FORWARDED_ALLOW_IPS": ""}, "FORWARDED_ALLOW_IPS"),
         ({"FORWARDED_ALLOW_IPS": "10.0.0.1,,10.0.0.2"}, "FORWARDED_ALLOW_IPS"),
+        ({"TASK_REDELIVERY_SECONDS": "2"}, "TASK_REDELIVERY_SECONDS"),
+        ({"OUTAGE_RETRY_AFTER_SECONDS": "0"}, "OUTAGE_RETRY_AFTER_SECONDS"),
     ],
 )
 def test_bad_values_fail_loudly_at_start(env, message) -> None:
@@ -109,3 +111,27 @@ def test_pgvector_is_available(db) -> None:
         cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         version = cursor.fetchone()[0]
     assert tuple(int(p) for p in version.split(".")[:2]) >= (0, 8)
+
+
+def test_a_killed_workers_task_is_redelivered_within_a_minute_by_default() -> None:
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'options': s.CELERY_BROKER_TRANSPORT_OPTIONS, 'soft': s.CELERY_TASK_SOFT_TIME_LIMIT, "
+        "'hard': s.CELERY_TASK_TIME_LIMIT, 'reject': s.CELERY_TASK_REJECT_ON_WORKER_LOST}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "TASK_REDELIVERY_SECONDS")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "orchestra.settings", "REDIS_URL": "redis://127.0.0.1:6379/3"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    config = json.loads(result.stdout)
+    options = config["options"]
+    sweep = options["unacked_restore_interval"] * options["unacked_restore_throttle"]
+    assert options["visibility_timeout"] + sweep < 60
+    # A task is stopped before it could be handed to a second worker.
+    assert config["soft"] < config["hard"] < options["visibility_timeout"]
+    assert config["reject"] is True
