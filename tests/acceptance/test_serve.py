@@ -5,6 +5,7 @@ addresses only from trusted proxies."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import subprocess
@@ -105,3 +106,21 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(
         assert other == ([401] if separate else [429])
     finally:
         stop_server(server)
+
+
+def test_serve_warns_when_tls_ends_at_a_proxy_nobody_named(db) -> None:
+    env = {**os.environ, "APP_URL": "https://orchestra.example.com", "SECRET_KEY": "k" * 50}
+    env.pop("FORWARDED_ALLOW_IPS", None)
+    with socket.socket() as taken:  # so that serve stops right after its warnings
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert "FORWARDED_ALLOW_IPS is none" in result.stderr

@@ -51,6 +51,13 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Orchestra is serving on http://{host}:{port} (MCP at /mcp)")
             + f"  [web{''.join(', ' + name for name in names)}]; Ctrl-C stops everything.",
         )
+        if settings.APP_URL.startswith("https://") and not settings.FORWARDED_ALLOW_IPS:
+            # TLS ends at a proxy, then; without it named, every client looks like the
+            # proxy, and shares its failed-auth budget.
+            self.stderr.write(
+                "APP_URL is https but FORWARDED_ALLOW_IPS is none: X-Forwarded-For is believed from no one, "
+                "so every client counts as the proxy. Set FORWARDED_ALLOW_IPS to your proxy's address."
+            )
         self.stdout.flush()
         try:
             server.run()
