@@ -91,6 +91,12 @@ async def test_redis_down_then_back(redis_server: LiveServer, private_redis: Pri
         assert refused.json()["error"]["code"] == -32010
         assert refused.json()["id"] == 2
 
+        # So does a new legacy stream (its channel is subscribed on Redis).
+        with httpx2.stream(
+            "GET", f"{server.url}/mcp/sse", headers={"Authorization": f"Bearer {alice_token}"}, timeout=10
+        ) as opened:
+            assert opened.status_code == 503 and opened.headers["retry-after"] == "2"
+
         # The rate limit still holds, counted by this process alone.
         statuses = [client.post("ping").status for _ in range(2 * RATE_LIMIT + 10)]
         assert 429 in statuses, "the per-process fallback never limited"

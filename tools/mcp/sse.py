@@ -99,6 +99,17 @@ SESSION_TOUCH_SECONDS = 3600.0
 class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
     """GET /mcp/sse: one long-lived stream per client."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session: McpSession | None = None
+        self.identity: TokenIdentity | None = None
+        self.token_digest = ""
+        self.toolsets: frozenset[str] | None = None
+        self.tasks: dict[str, asyncio.Task[None]] = {}  # running requests by JSON of their id
+        self.keepalive: asyncio.Task[None] | None = None
+        self.expiry: asyncio.Task[None] | None = None
+        self.closed = False
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # With REDIS_URL, the stream's channel is subscribed on Redis before any of our
         # code runs: while Redis is away, that is a 503 like any other outage.
@@ -118,17 +129,6 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             body = reply.body()
             await send({"type": "http.response.start", "status": 503, "headers": reply_headers(reply, body)})
             await send({"type": "http.response.body", "body": body})
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.session: McpSession | None = None
-        self.identity: TokenIdentity | None = None
-        self.token_digest = ""
-        self.toolsets: frozenset[str] | None = None
-        self.tasks: dict[str, asyncio.Task[None]] = {}  # running requests by JSON of their id
-        self.keepalive: asyncio.Task[None] | None = None
-        self.expiry: asyncio.Task[None] | None = None
-        self.closed = False
 
     async def http_request(self, message: dict[str, Any]) -> None:
         if message.get("more_body"):
