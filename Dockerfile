@@ -55,5 +55,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
 # The web server alone (compose runs the worker and beat as their own services).
-# Behind a reverse proxy, set FORWARDED_ALLOW_IPS to the proxy's address.
+# Behind a reverse proxy, set FORWARDED_ALLOW_IPS to the proxy's address (default: none).
 CMD ["python", "manage.py", "serve", "--host", "0.0.0.0", "--port", "8000", "--no-worker"]

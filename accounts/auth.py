@@ -49,6 +49,8 @@ class TokenIdentity:
     scopes: tuple[str, ...]
     role: str
     project_id: uuid.UUID | None
+    # When the token stops working by itself (None: never). Long-lived streams end then.
+    expires_at: datetime | None = None
 
     @property
     def can_write(self) -> bool:
@@ -193,6 +195,7 @@ def _check(token: MCPToken) -> TokenIdentity:
         scopes=tuple(token.scopes),
         role=role,
         project_id=token.project_id,
+        expires_at=token.expires_at,
     )
 
 

@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.members import lock_organization
 from accounts.models import Invitation, Membership, Organization, Role, User
 from orchestra.errors import Conflict, InvalidArguments, PermissionDenied, ToolError
 
@@ -98,9 +99,10 @@ def invitation_create(
     secret = secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic():
-        # Lock the organization's row so two invitations of one address cannot race
-        # past the one-open-invitation rule.
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        # The organization's row first (docs/decisions/0010), so two invitations of one
+        # address cannot race past the one-open-invitation rule. (FOR NO KEY UPDATE:
+        # while the mail is sent, the organization's other writes are not blocked.)
+        lock_organization(organization.pk)
         Invitation.objects.filter(
             organization=organization, email=email, accepted_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now)
@@ -176,6 +178,9 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Join the organization with the invited role. Refused (changing nothing) when
     the invitation is not pending or is addressed to someone else."""
     with transaction.atomic():
+        # The organization first, then the invitation (docs/decisions/0010): accepting
+        # adds a member, like every other change of an organization's members.
+        lock_organization(invitation.organization_id)
         locked = Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
         if locked.status != "pending":
             raise InvitationUnusable(locked.status)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import tokens
+from accounts.members import lock_organization
 from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenMode, User
 from orchestra.errors import InvalidArguments, NotFound
 from orchestra.ids import unique_slug
@@ -39,9 +40,15 @@ def organization_create(*, name: str, owner: User, slug: str | None = None) -> O
 
 
 def membership_set(*, organization: Organization, user: User, role: str) -> Membership:
+    """Make `user` a member with `role` (operators and seeds; people go through
+    accounts.members, which checks who may). Locks as decision 0010 says."""
     if role not in Role.values:
         raise InvalidArguments(f"role must be one of {', '.join(Role.values)}")
-    membership, _ = Membership.objects.update_or_create(user=user, organization=organization, defaults={"role": role})
+    with transaction.atomic():
+        lock_organization(organization.pk)
+        membership, _ = Membership.objects.update_or_create(
+            user=user, organization=organization, defaults={"role": role}
+        )
     return membership
 
 

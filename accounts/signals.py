@@ -21,7 +21,8 @@ def _lost(**fields: Any) -> None:
 
 @receiver(post_save, sender=MCPToken)
 def _token_saved(sender: type[MCPToken], instance: MCPToken, **kwargs: Any) -> None:
-    if instance.revoked_at is not None:
+    # An expiry moved into the past (the admin) ends its streams now, like a revocation.
+    if instance.revoked_at is not None or instance.is_expired:
         _lost(token=instance.pk)
 
 

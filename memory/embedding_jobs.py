@@ -12,9 +12,13 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
+from orchestra import outages
+
 logger = logging.getLogger(__name__)
 
 BATCH = 256
+# Rows per Celery task (Redis mode): one request's worth for the OpenAI provider.
+TASK_BATCH = 64
 
 # One background thread: embedding is CPU-bound (onnxruntime uses two threads itself).
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embeddings")
@@ -31,13 +35,33 @@ def schedule_embedding(ids: list[Any], label: str = "memory.Memory") -> None:
 
     ids = [str(i) for i in ids]
     if settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER:
-        embed_memories.delay(ids, label)
+        # Small tasks: each must finish well within its time limit (a few seconds of
+        # the local model or one request to an OpenAI-compatible endpoint).
+        for start in range(0, len(ids), TASK_BATCH):
+            _enqueue(embed_memories, ids[start : start + TASK_BATCH], label)
         return
     with _waiting_lock:
         idle = not _waiting
         _waiting.setdefault(label, set()).update(ids)
     if idle:
         _executor.submit(_drain)
+
+
+def _enqueue(task: Any, ids: list[str], label: str) -> None:
+    """Queue the task on the broker. Never fails the request whose rows were just
+    committed: while Redis is away the rows stay pending, and the periodic re-enqueue
+    (memory.tasks.requeue_stale_pending) queues them once it is back."""
+    redis = outages.outage(outages.REDIS)
+    if settings.REDIS_URL and not redis.should_try():
+        return
+    try:
+        task.delay(ids, label)
+    except Exception as exc:
+        if outages.report(exc) is None:
+            raise
+        return
+    if settings.REDIS_URL:
+        redis.recovered()
 
 
 def _drain() -> None:

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from orchestra import supervisor
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process answers. Nothing else is checked, so a slow database never gets
@@ -14,7 +16,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The process can serve: the database answers, and Redis when configured."""
+    """The process can serve: the database answers, and Redis when configured (else
+    503, "unavailable"). The children of `manage.py serve` (the embedded default's
+    Celery worker and beat) are reported too: one that is down (being restarted) makes
+    the answer "degraded", still 200, since requests do not need it (its tasks wait in
+    the broker) and taking the web server out of a load balancer would only add an
+    outage to the one being repaired."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -33,4 +40,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    children = supervisor.status()
+    checks.update(children)
+    status = "unavailable" if not ready else "ok" if all(v == "ok" for v in children.values()) else "degraded"
+    return JsonResponse({"status": status, "checks": checks}, status=200 if ready else 503)

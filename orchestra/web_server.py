@@ -56,9 +56,11 @@ def config(host: str, port: int) -> uvicorn.Config:
         log_config=None,
         access_log=False,
         server_header=False,
-        # X-Forwarded-For / -Proto are believed only from these proxy addresses.
-        proxy_headers=True,
-        forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
+        # X-Forwarded-For / -Proto are believed only from the proxies an operator
+        # named; with none named, not at all. (A list, even empty: given None, uvicorn
+        # would read its own default, which trusts 127.0.0.1.)
+        proxy_headers=bool(settings.FORWARDED_ALLOW_IPS),
+        forwarded_allow_ips=list(settings.FORWARDED_ALLOW_IPS),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 

@@ -48,7 +48,7 @@ def test_redis_url_switches_layer_cache_and_broker() -> None:
     config = json.loads(result.stdout)
     assert "Redis" in config["layer"] and config["cache"].endswith("RedisCache")
     assert config["broker"] == "redis://127.0.0.1:6379/3"
-    assert config["engine"] == "django.db.backends.postgresql"
+    assert config["engine"] == "orchestra.postgres"  # Django's, failing fast in an outage
 
 
 def test_app_url_sets_allowed_hosts() -> None:
@@ -56,8 +56,10 @@ def test_app_url_sets_allowed_hosts() -> None:
     assert "orchestra.example.com" in json.loads(result.stdout)["hosts"]
 
 
-def test_forwarded_allow_ips_takes_addresses_networks_or_a_star() -> None:
-    assert json.loads(load({}).stdout)["forwarded"] == ["127.0.0.1"]
+def test_forwarded_allow_ips_takes_none_addresses_networks_or_a_star() -> None:
+    # By default no peer is a proxy: X-Forwarded-For is believed from nobody.
+    assert json.loads(load({}).stdout)["forwarded"] == []
+    assert json.loads(load({"FORWARDED_ALLOW_IPS": "None"}).stdout)["forwarded"] == []
     result = load({"FORWARDED_ALLOW_IPS": "10.0.0.1, 10.1.0.0/16"})
     assert json.loads(result.stdout)["forwarded"] == ["10.0.0.1", "10.1.0.0/16"]
     assert json.loads(load({"FORWARDED_ALLOW_IPS": "*"}).stdout)["forwarded"] == ["*"]
@@ -85,6 +87,10 @@ def test_socket_directory_in_database_url_is_decoded() -> None:
         ({"WEB_MAX_BODY_BYTES": "-1"}, "WEB_MAX_BODY_BYTES"),
         ({"HTTP_HEADER_TIMEOUT_SECONDS": "0"}, "HTTP_HEADER_TIMEOUT_SECONDS"),
         ({"HTTP_BODY_TIMEOUT_SECONDS": "soon"}, "could not convert"),
+        ({"FORWARDED_ALLOW_IPS": ""}, "FORWARDED_ALLOW_IPS"),
+        ({"FORWARDED_ALLOW_IPS": "10.0.0.1,,10.0.0.2"}, "FORWARDED_ALLOW_IPS"),
+        ({"TASK_REDELIVERY_SECONDS": "2"}, "TASK_REDELIVERY_SECONDS"),
+        ({"OUTAGE_RETRY_AFTER_SECONDS": "0"}, "OUTAGE_RETRY_AFTER_SECONDS"),
     ],
 )
 def test_bad_values_fail_loudly_at_start(env, message) -> None:
@@ -109,6 +115,30 @@ def test_pgvector_is_available(db) -> None:
         cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         version = cursor.fetchone()[0]
     assert tuple(int(p) for p in version.split(".")[:2]) >= (0, 8)
+
+
+def test_a_killed_workers_task_is_redelivered_within_a_minute_by_default() -> None:
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'options': s.CELERY_BROKER_TRANSPORT_OPTIONS, 'soft': s.CELERY_TASK_SOFT_TIME_LIMIT, "
+        "'hard': s.CELERY_TASK_TIME_LIMIT, 'reject': s.CELERY_TASK_REJECT_ON_WORKER_LOST}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "TASK_REDELIVERY_SECONDS")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "orchestra.settings", "REDIS_URL": "redis://127.0.0.1:6379/3"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    config = json.loads(result.stdout)
+    options = config["options"]
+    sweep = options["unacked_restore_interval"] * options["unacked_restore_throttle"]
+    assert options["visibility_timeout"] + sweep < 60
+    # A task is stopped before it could be handed to a second worker.
+    assert config["soft"] < config["hard"] < options["visibility_timeout"]
+    assert config["reject"] is True
 
 
 APP_URL_PROBE = "import django; django.setup(); from django.conf import settings as s; print(s.APP_URL)"

@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, with the embedded server started on first connection."""
+"""Orchestra's PostgreSQL backend (orchestra.postgres), with the embedded server started
+on first connection."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.backends.postgresql import base
 
 from orchestra.embedded_pg.server import ensure_server
+from orchestra.postgres import base
 
 
 def _data_dir() -> Path:

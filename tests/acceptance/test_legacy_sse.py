@@ -8,11 +8,13 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx2
 import pytest
 from django.test import Client as DjangoClient
+from django.utils import timezone
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 
@@ -173,3 +175,17 @@ async def test_suspending_the_organization_in_the_admin_closes_the_stream(live, 
 
     elapsed = await _closes_within_a_second(live, alice_token, lambda: run_db(suspend_in_admin))
     assert elapsed < 1.0
+
+
+async def test_a_stream_closes_when_its_token_expires(live, alice, acme, issue_token) -> None:
+    """An expiring token's stream ends at its expiry (within a second), not whenever
+    the client next posts."""
+    lifetime = 2.0
+    token = await run_db(lambda: issue_token(alice, acme, expires_at=timezone.now() + timedelta(seconds=lifetime)))
+    expires = time.monotonic() + lifetime
+    async with open_sse(f"{live.url}/mcp/sse", token) as stream:
+        assert (await stream.next()).name == "endpoint"
+        await asyncio.wait_for(stream.ended.wait(), lifetime + 5)
+        ended = time.monotonic()
+    assert ended - expires < 1.0, f"closed {ended - expires:.2f} s after the expiry"
+    assert ended >= expires - 0.1, "closed before the expiry"

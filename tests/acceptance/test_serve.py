@@ -5,6 +5,7 @@ addresses only from trusted proxies."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import subprocess
@@ -30,7 +31,9 @@ def test_the_server_is_uvicorn_on_its_accelerators(settings) -> None:
     assert (config.loop, config.ws) == ("uvloop", "websockets-sansio")
     assert config.ws_max_size == web_server.WS_MAX_MESSAGE_BYTES == 64 * 1024
     assert config.lifespan == "off" and config.server_header is False and config.access_log is False
-    assert config.forwarded_allow_ips == settings.FORWARDED_ALLOW_IPS
+    # Nobody's X-Forwarded-For is believed unless an operator names a proxy.
+    assert settings.FORWARDED_ALLOW_IPS == []
+    assert config.proxy_headers is False
     assert config.timeout_graceful_shutdown == web_server.GRACEFUL_SHUTDOWN_SECONDS
 
 
@@ -81,6 +84,18 @@ def failed_auth_statuses(url: str, forwarded_for: str, attempts: int) -> list[in
     return [httpx2.post(f"{url}/mcp", json=ping, headers=headers).status_code for _ in range(attempts)]
 
 
+def test_forged_forwarded_addresses_are_throttled_together_by_default(transactional_db, tmp_path: Path) -> None:
+    """With no proxy named, X-Forwarded-For is nobody's word: bad tokens sent with a
+    different forged address each are still counted against the real peer."""
+    server = start_server(tmp_path, {"AUTH_FAILURE_LIMIT_PER_MINUTE": "5"})
+    try:
+        statuses = [failed_auth_statuses(server.url, f"203.0.113.{n}", 1)[0] for n in range(1, 21)]
+    finally:
+        stop_server(server)
+    assert statuses[:5] == [401] * 5
+    assert set(statuses[5:]) == {429}
+
+
 @pytest.mark.parametrize(("trusted", "separate"), [("127.0.0.1", True), ("10.9.9.9", False)])
 def test_forwarded_addresses_count_only_from_trusted_proxies(
     transactional_db, tmp_path: Path, trusted: str, separate: bool
@@ -95,3 +110,21 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(
         assert other == ([401] if separate else [429])
     finally:
         stop_server(server)
+
+
+def test_serve_warns_when_tls_ends_at_a_proxy_nobody_named(db) -> None:
+    env = {**os.environ, "APP_URL": "https://orchestra.example.com", "SECRET_KEY": "k" * 50}
+    env.pop("FORWARDED_ALLOW_IPS", None)
+    with socket.socket() as taken:  # so that serve stops right after its warnings
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert "FORWARDED_ALLOW_IPS is none" in result.stderr

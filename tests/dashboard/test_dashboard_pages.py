@@ -236,7 +236,7 @@ def test_spec_versions_are_each_readable(alice, world) -> None:
 def test_feature_progress_history_reviews_and_what_is_missing(alice, alice_id, bob, acme, issue_token, world) -> None:
     client = client_for(alice)
     listed = client.get("/features/").content.decode()
-    assert "1/3 review" in listed and "width: 33%" in listed
+    assert "1/3 review" in listed and 'max="3" value="1"' in listed
     page = client.get(f"/features/{world['feature']['slug']}/").content.decode()
     assert "build → review" in page and "started at build" in page and "Looks good" in page
     assert "Nothing blocks the next gate." in page

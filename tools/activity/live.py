@@ -22,9 +22,11 @@ from urllib.parse import parse_qs
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from orchestra import outages
 from orchestra.db import run_db
 from orchestra.ids import parse_uuid
 from orchestra.tenancy import tenant_scope
@@ -60,6 +62,8 @@ def publish(organization_id: Any, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if settings.REDIS_URL and not outages.outage(outages.REDIS).should_try():
+        return  # Redis is away: browsers see the row on their next reload
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -73,9 +77,10 @@ def publish(organization_id: Any, event: dict[str, Any]) -> None:
             task.add_done_callback(_sent)
             return
         async_to_sync(_send)(layer, group_name(organization_id), event)
-    except Exception:
+    except Exception as exc:
         # The row is written either way; a browser that missed it sees it on reload.
-        logger.warning("activity %s could not be published to the live feed", event.get("id"), exc_info=True)
+        if outages.report(exc) is None:
+            logger.warning("activity %s could not be published to the live feed", event.get("id"), exc_info=True)
 
 
 async def _send(layer: Any, group: str, event: dict[str, Any]) -> None:

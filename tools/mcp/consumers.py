@@ -23,7 +23,7 @@ from channels.generic.http import AsyncHttpConsumer
 from channels.layers import channel_layers
 
 from accounts.auth import NeedsDatabase
-from orchestra import bounded_json
+from orchestra import bounded_json, outages
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
 from tools.mcp import control, endpoint, guards
@@ -146,11 +146,8 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
                 reply = endpoint.handle(request, memory_only=True)
             except NeedsDatabase:
                 pass
-            except Exception:
-                logger.exception("internal error while handling %s %s", request.method, request.path)
-                await self._send_reply(
-                    endpoint.rpc_error_reply(500, -32603, "Internal error", {"request_id": self.request_id})
-                )
+            except Exception as exc:
+                await self._send_reply(self._failure(request, exc))
                 return
             else:
                 await self._send_reply(reply)
@@ -184,9 +181,8 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             else:
                 await self.send_body(b"", more_body=False)
             return
-        except Exception:
-            logger.exception("internal error while handling %s %s", request.method, request.path)
-            reply = endpoint.rpc_error_reply(500, -32603, "Internal error", {"request_id": self.request_id})
+        except Exception as exc:
+            reply = self._failure(request, exc)
         finally:
             if running_key is not None:
                 running.pop(running_key, None)
@@ -199,6 +195,15 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         logger.info("%s %s %s %.1fms", request.method, request.path, reply.status, (time.monotonic() - started) * 1000)
 
     _streaming = False
+
+    def _failure(self, request: endpoint.Request, exc: Exception) -> endpoint.Reply:
+        """The reply to a request that raised: 503 while Redis or the database is away
+        (logged once per interval, by orchestra.outages), else 500 with the traceback
+        logged."""
+        if outages.report(exc):
+            return endpoint.unavailable_reply(request.body)
+        logger.error("internal error while handling %s %s", request.method, request.path, exc_info=exc)
+        return endpoint.rpc_error_reply(500, -32603, "Internal error", {"request_id": self.request_id})
 
     async def _cancel(self, session_id: str, request_ids: list[Any]) -> None:
         """Cancel requests of `session_id`: here if they run here, else wherever they run."""

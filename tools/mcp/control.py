@@ -26,6 +26,7 @@ from typing import Any
 
 from django.db import connection, connections
 
+from orchestra import outages
 from orchestra.db import run_db
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class ControlListener:
             self.task = asyncio.get_running_loop().create_task(self._run(), name="orchestra-control-listener")
 
     async def _run(self) -> None:
+        lost = False
         while True:
             try:
                 conn = await _listen_connection()
@@ -82,12 +84,19 @@ class ControlListener:
                     # reconnecting) are lost: check every local stream once.
                     await self._recheck_streams()
                     self.ready.set()
+                    if lost:
+                        logger.warning("control listener listening again; re-checked %d stream(s)", len(self.streams))
+                        lost = False
                     async for notice in conn.notifies():
                         await self._dispatch(notice.payload)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.warning("control listener lost its connection; reconnecting", exc_info=True)
+            except Exception as exc:
+                # A database that is away is logged once per interval (orchestra.outages);
+                # anything else is a bug worth its traceback.
+                if outages.report(exc) is None:
+                    logger.warning("control listener lost its connection; reconnecting", exc_info=True)
+                lost = True
                 self.ready.clear()
                 await asyncio.sleep(RECONNECT_SECONDS)
 

@@ -24,7 +24,7 @@ from accounts.auth import (
     authenticate_token,
     bearer_from_header,
 )
-from orchestra import bounded_json
+from orchestra import bounded_json, outages
 from tools.mcp import guards, jsonrpc, toolsets, versions
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.modern import handle_modern
@@ -82,6 +82,25 @@ def unauthorized(description: str) -> Reply:
 
 def rpc_error_reply(status: int, code: int, message: str, data: Any = None) -> Reply:
     return Reply(status, jsonrpc.error_response(None, code, message, data))
+
+
+def unavailable_reply(body: bytes = b"") -> Reply:
+    """503 for a request that needs Redis or the database while it is away
+    (orchestra.outages): a JSON-RPC error naming the request, and Retry-After."""
+    retry_after = outages.retry_after()
+    error = jsonrpc.error_response(
+        _request_id(body), jsonrpc.SERVICE_UNAVAILABLE, outages.MESSAGE, {"retryAfter": int(retry_after)}
+    )
+    return Reply(503, error, {"Retry-After": retry_after})
+
+
+def _request_id(body: bytes) -> Any:
+    """The id of a single JSON-RPC request in `body`, or None."""
+    try:
+        payload = orjson.loads(body)
+    except ValueError:
+        return None
+    return payload.get("id") if isinstance(payload, dict) else None
 
 
 def requested_toolsets(request: Request) -> tuple[frozenset[str] | None, Reply | None]:

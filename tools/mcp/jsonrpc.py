@@ -13,6 +13,9 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+# Redis or the database is away (orchestra.outages): try again after Retry-After. In
+# the range MCP leaves to implementations (-32000..-32019), clear of the SDKs' own.
+SERVICE_UNAVAILABLE = -32010
 
 
 class JsonRpcError(Exception):

@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -31,9 +32,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts import tokens
-from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_digest, bearer_from_header
+from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_digest, bearer_from_header, reauthenticate
+from orchestra import outages
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
+from orchestra.pubsub import send_delivered
 from tools.mcp import control, endpoint, jsonrpc, versions
 from tools.mcp.consumers import (
     NO_LAYER,
@@ -104,7 +107,28 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         self.toolsets: frozenset[str] | None = None
         self.tasks: dict[str, asyncio.Task[None]] = {}  # running requests by JSON of their id
         self.keepalive: asyncio.Task[None] | None = None
+        self.expiry: asyncio.Task[None] | None = None
         self.closed = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # With REDIS_URL, the stream's channel is subscribed on Redis before any of our
+        # code runs: while Redis is away, that is a 503 like any other outage.
+        started = False
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, tracking_send)
+        except Exception as exc:
+            if started or not outages.report(exc):
+                raise
+            reply = endpoint.unavailable_reply()
+            body = reply.body()
+            await send({"type": "http.response.start", "status": 503, "headers": reply_headers(reply, body)})
+            await send({"type": "http.response.body", "body": body})
 
     async def http_request(self, message: dict[str, Any]) -> None:
         if message.get("more_body"):
@@ -118,7 +142,12 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         if refusal is not None:
             opened = refusal
         else:
-            opened = await run_db(open_stream, request_from_scope(self.scope), self.channel_name)
+            try:
+                opened = await run_db(open_stream, request_from_scope(self.scope), self.channel_name)
+            except Exception as exc:
+                if not outages.report(exc):
+                    raise
+                opened = endpoint.unavailable_reply()
         if isinstance(opened, endpoint.Reply):
             body = opened.body()
             await self.send_headers(status=opened.status, headers=reply_headers(opened, body))
@@ -138,6 +167,8 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             f"event: endpoint\ndata: {MESSAGES_PATH}?session_id={session.id}\n\n".encode(), more_body=True
         )
         self.keepalive = asyncio.create_task(self._keepalive())
+        if identity.expires_at is not None:
+            self.expiry = asyncio.create_task(self._close_at_expiry(identity.expires_at))
 
     @property
     def session_id(self) -> str | None:
@@ -152,13 +183,31 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
                 touched = time.monotonic()
                 await run_db(session_touch, self.session_id)
 
+    async def _close_at_expiry(self, expires_at: datetime) -> None:
+        """A token that expires ends its stream at that moment, as a revocation would
+        (nothing else would: an idle stream sends no request to be refused)."""
+        assert self.identity is not None
+        while True:
+            await asyncio.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()))
+            try:
+                # Its expiry may have been moved meanwhile: the token row decides.
+                extended = (await run_db(reauthenticate, self.identity.token_id)).expires_at
+            except Exception:  # expired, revoked, ... or the database cannot say: fail closed
+                break
+            if extended is None or extended <= expires_at:
+                break
+            expires_at = extended
+        await self.close_stream()
+
     async def close_stream(self) -> None:
-        """End the response (revocation, or the client went away)."""
+        """End the response (revocation, expiry, or the client went away)."""
         if self.closed:
             return
         self.closed = True
-        for task in [*self.tasks.values(), *([self.keepalive] if self.keepalive else [])]:
-            task.cancel()
+        current = asyncio.current_task()
+        for task in [*self.tasks.values(), *(t for t in (self.keepalive, self.expiry) if t is not None)]:
+            if task is not current:  # the expiry watcher closes the stream itself
+                task.cancel()
         control.listener().streams.pop(self.channel_name, None)
         if self.session_id:
             forget_session(self.session_id)
@@ -216,13 +265,12 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         except AuthenticationFailed:
             await self.close_stream()
             return
-        except Exception:
-            logger.exception("internal error on the SSE stream")
-            answer = (
-                jsonrpc.error_response(message.id, jsonrpc.INTERNAL_ERROR, "Internal error")
-                if message.kind == "request"
-                else None
-            )
+        except Exception as exc:
+            code, text = jsonrpc.SERVICE_UNAVAILABLE, outages.MESSAGE
+            if not outages.report(exc):
+                logger.exception("internal error on the SSE stream")
+                code, text = jsonrpc.INTERNAL_ERROR, "Internal error"
+            answer = jsonrpc.error_response(message.id, code, text) if message.kind == "request" else None
         if answer is not None:
             await self._send_event(answer)
 
@@ -288,13 +336,26 @@ class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         refusal = host_origin_refusal(headers)
         if refusal is None and self.scope["method"] != "POST":
             refusal = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
-        if refusal is not None:
-            reply = refusal
-        else:
+        reply = refusal if refusal is not None else await self._forward(body)
+        body = reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b""
+        await self.send_response(reply.status, body, headers=reply_headers(reply, body))
+
+    async def _forward(self, body: bytes) -> endpoint.Reply:
+        """Check the post and hand it to its stream; 503 while the database (the
+        check) or Redis (the channel layer, with REDIS_URL) is away, or when the
+        stream's process did not get the message (only an acknowledged post is sure
+        to be answered)."""
+        try:
             reply, channel = await run_db(post_message, request_from_scope(self.scope, body))
             if channel:
                 layer = get_channel_layer()
                 assert layer is not None
-                await layer.send(channel, {"type": "mcp.incoming", "body": body.decode("utf-8", "replace")})
-        body = reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b""
-        await self.send_response(reply.status, body, headers=reply_headers(reply, body))
+                message = {"type": "mcp.incoming", "body": body.decode("utf-8", "replace")}
+                if not await send_delivered(layer, channel, message):
+                    logger.info("a message for a legacy SSE stream found no listener; answered 503")
+                    return endpoint.unavailable_reply(body)
+        except Exception as exc:
+            if not outages.report(exc):
+                raise
+            return endpoint.unavailable_reply(body)
+        return reply

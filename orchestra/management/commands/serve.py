@@ -1,5 +1,6 @@
 """Serve Orchestra: the web server (uvicorn, in this process), plus, in the embedded
-default, a Celery worker and beat as child processes.
+default, a Celery worker and beat as child processes, started again if they die
+(orchestra.supervisor) while the web server goes on serving.
 
 With REDIS_URL set, production runs the worker and beat as their own processes
 (see docker-compose.yml), so they are only started here when asked.
@@ -9,16 +10,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import threading
 from argparse import BooleanOptionalAction
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from orchestra import web_server
+from orchestra import supervisor, web_server
 
 
 class Command(BaseCommand):
@@ -39,51 +38,42 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
         web_server.follow_port(port)
-        children = self.start_children() if options["worker"] else {}
+        children = supervisor.Supervisor(self.children()) if options["worker"] else None
+        if children is not None:
+            children.start()
+            supervisor.current = children
         server = web_server.Server(web_server.config(host, port))
-        exited: list[str] = []
-
-        def watch(name: str, process: subprocess.Popen[bytes]) -> None:
-            # A dead worker or beat would leave the server quietly half-working.
-            process.wait()
-            if not server.should_exit:
-                exited.append(name)
-                server.should_exit = True
-
-        for name, process in children.items():
-            threading.Thread(target=watch, args=(name, process), daemon=True).start()
         # uvicorn re-raises the signal that stopped it once it is done; ours only
         # notes it, so the children are still stopped below.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda signum, frame: None)
+        names = list(children.children) if children is not None else []
         self.stdout.write(
             self.style.SUCCESS(f"Orchestra is serving on http://{host}:{port} (MCP at /mcp)")
-            + f"  [web{''.join(', ' + name for name in children)}]; Ctrl-C stops everything.",
+            + f"  [web{''.join(', ' + name for name in names)}]; Ctrl-C stops everything.",
         )
+        if settings.APP_URL.startswith("https://") and not settings.FORWARDED_ALLOW_IPS:
+            # TLS ends at a proxy, then; without it named, every client looks like the
+            # proxy, and shares its failed-auth budget.
+            self.stderr.write(
+                "APP_URL is https but FORWARDED_ALLOW_IPS is none: X-Forwarded-For is believed from no one, "
+                "so every client counts as the proxy. Set FORWARDED_ALLOW_IPS to your proxy's address."
+            )
         self.stdout.flush()
-        server.run()
-        self.stop_children(children)
-        if exited:
-            name = exited[0]
-            self.stderr.write(f"{name} exited with {children[name].returncode}; stopped the others")
-            sys.exit(children[name].returncode or 1)
+        try:
+            server.run()
+        finally:
+            if children is not None:
+                children.stop()
         if not server.started:
             sys.exit(1)  # uvicorn has said why (the port is taken, say)
 
-    def start_children(self) -> dict[str, subprocess.Popen[bytes]]:
+    def children(self) -> dict[str, supervisor.Child]:
+        """The Celery worker and beat; a dead one is started again (orchestra.supervisor)."""
         celery = [sys.executable, "-m", "celery", "-A", "orchestra"]
         commands = {
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "1"],
             "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
-        return {name: subprocess.Popen(argv, env=os.environ.copy()) for name, argv in commands.items()}
-
-    def stop_children(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
-        for process in children.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in children.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        env = os.environ.copy()
+        return {name: supervisor.Child(name, argv, env) for name, argv in commands.items()}
