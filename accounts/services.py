@@ -88,10 +88,11 @@ def token_create(
     if not name.strip():
         raise InvalidArguments("token name must not be empty")
     if project_id is not None:
-        from tools.projects.models import Project
-
+        # The model the token's own foreign key names: identity does not import the
+        # projects domain.
+        projects = MCPToken._meta.get_field("project").related_model._base_manager
         home = organization.sandbox if mode == TokenMode.TEST else organization
-        if not Project.unscoped.filter(pk=project_id, organization=home).exists():
+        if not projects.filter(pk=project_id, organization=home).exists():
             raise NotFound(f"project not found: {project_id}")
     raw = tokens.generate(mode)
     token = MCPToken.objects.create(

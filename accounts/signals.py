@@ -1,22 +1,25 @@
 """Whenever a token stops being usable, open streams using it must close: these
-receivers announce it on the control bus, whatever made the change (a service, the
-admin, a management command, another server)."""
+receivers send `access_lost`, whatever made the change (a service, the admin, a
+management command, another server). The MCP app listens and tells every process
+over its control bus; identity never imports the transports."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from accounts.auth import forget
 from accounts.models import MCPToken, Membership, Organization, User
-from tools.mcp import control
+
+# Sent with any of token=, user=, organization= (the fields every closed stream matches).
+access_lost = Signal()
 
 
 def _lost(**fields: Any) -> None:
     forget(**fields)  # this process, at once
-    control.access_lost(**fields)  # every process (this one included), at commit
+    access_lost.send(sender=None, **fields)  # the listeners tell every process, at commit
 
 
 @receiver(post_save, sender=MCPToken)

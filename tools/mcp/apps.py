@@ -14,5 +14,11 @@ class McpConfig(AppConfig):
         autodiscover_modules("tools")
         from django.conf import settings
 
+        # Access lost anywhere (accounts) closes the matching streams in every process.
+        from accounts.signals import access_lost
+        from tools.mcp import control
+
+        access_lost.connect(control.on_access_lost, dispatch_uid="mcp-access-lost")
+
         if settings.MCP_TEST_TOOLS:
             import tools.mcp.fixture_tools  # noqa: F401

@@ -42,6 +42,21 @@ def access_lost(*, token: Any = None, user: Any = None, organization: Any = None
     publish("access_lost", token=token, user=user, organization=organization)
 
 
+# Handlers of simple events by kind, registered by the modules that own them (the
+# session cache registers session_closed), so the bus imports none of them.
+_handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+
+
+def on(kind: str, handler: Callable[[dict[str, Any]], None]) -> None:
+    """Run `handler(event)` in every process when an event of `kind` arrives."""
+    _handlers[kind] = handler
+
+
+def on_access_lost(sender: Any, **fields: Any) -> None:
+    """Receiver of accounts.signals.access_lost."""
+    access_lost(**{name: fields.get(name) for name in ("token", "user", "organization")})
+
+
 def publish(kind: str, **fields: Any) -> None:
     """Announce an event to every process, when the current transaction commits."""
     fields = {k: v for k, v in fields.items() if v is not None}
@@ -111,10 +126,9 @@ class ControlListener:
             if future is not None:
                 future.cancel()
             return
-        if kind == "session_closed":
-            from tools.mcp.sessions import forget_session
-
-            forget_session(event.get("id", ""))
+        handler = _handlers.get(kind)
+        if handler is not None:
+            handler(event)
             return
         if kind != "access_lost":
             return

@@ -13,7 +13,7 @@ from typing_extensions import TypedDict
 from orchestra.errors import ToolError
 from tools.mcp import catalog
 from tools.mcp.interaction import InputRequired, Interaction
-from tools.mcp.registry import ToolContent, ToolContext, tool
+from tools.mcp.registry import ToolContent, ToolContext, get_tool, tool
 
 
 class Done(TypedDict):
@@ -54,9 +54,8 @@ def test_slow_write(
     ctx: ToolContext, name: Annotated[str, Field(min_length=1, max_length=50)], seconds: float = 2
 ) -> Done:
     """Create a project, then sleep: a cancelled call must leave no project behind."""
-    from tools.projects.services import project_create
-
-    project_create(actor=ctx.actor, name=name)
+    # Through the registry, as a client would: the transport layer imports no domain.
+    get_tool("create_project").func(ctx, name=name)
     time.sleep(seconds)
     return Done(done=True, steps=1)
 

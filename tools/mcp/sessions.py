@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.auth import NeedsDatabase
 from orchestra.ttl_cache import TtlCache
+from tools.mcp import control
 from tools.mcp.models import McpSession
 
 # last_seen_at is a hint for clean-up, not an audit: write it at most this often.
@@ -106,6 +107,8 @@ def session_mark_initialized(session: McpSession) -> None:
 def session_close(session: McpSession) -> None:
     McpSession.objects.filter(pk=session.pk, closed_at__isnull=True).update(closed_at=timezone.now())
     forget_session(session.pk)
-    from tools.mcp import control
-
     control.publish("session_closed", id=session.pk)
+
+
+# A session closed by any process is forgotten by every process's cache.
+control.on("session_closed", lambda event: forget_session(event.get("id", "")))
