@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from tools.mcp.jsonrpc import INVALID_REQUEST
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -36,7 +38,6 @@ ROUTE_LIMITS: tuple[tuple[str, str], ...] = (
 DEFAULT_LIMIT_SETTING = "WEB_MAX_BODY_BYTES"
 # Routes whose clients read JSON-RPC: their refusal is a JSON-RPC error object.
 JSON_RPC_PREFIX = "/mcp"
-INVALID_REQUEST = -32600  # JSON-RPC's code (tools.mcp.jsonrpc is not imported here: no Django apps yet)
 
 
 def _matches(path: str, prefix: str) -> bool:

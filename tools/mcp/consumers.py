@@ -26,7 +26,7 @@ from accounts.auth import NeedsDatabase
 from orchestra import bounded_json, outages
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
-from tools.mcp import control, endpoint, guards
+from tools.mcp import control, endpoint, guards, jsonrpc
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         if outages.report(exc):
             return endpoint.unavailable_reply(request.body)
         logger.error("internal error while handling %s %s", request.method, request.path, exc_info=exc)
-        return endpoint.rpc_error_reply(500, -32603, "Internal error", {"request_id": self.request_id})
+        return endpoint.rpc_error_reply(500, jsonrpc.INTERNAL_ERROR, "Internal error", {"request_id": self.request_id})
 
     async def _cancel(self, session_id: str, request_ids: list[Any]) -> None:
         """Cancel requests of `session_id`: here if they run here, else wherever they run."""

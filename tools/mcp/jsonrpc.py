@@ -12,6 +12,9 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+# MCP's own codes (revision 2026-07-28).
+HEADER_MISMATCH = -32020  # an Mcp-* header disagrees with the body
+MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 # Redis or the database is away (orchestra.outages): try again after Retry-After. In
 # the range MCP leaves to implementations (-32000..-32019), clear of the SDKs' own.

@@ -25,15 +25,13 @@ ROUTING_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
 # Methods whose target is mirrored in the Mcp-Name header.
 NAME_BEARING = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
-HEADER_MISMATCH = -32020
-
 # The HTTP status of each JSON-RPC error code on this revision.
 HTTP_STATUS = {
     jsonrpc.PARSE_ERROR: 400,
     jsonrpc.INVALID_REQUEST: 400,
     jsonrpc.INVALID_PARAMS: 400,
-    HEADER_MISMATCH: 400,
-    -32021: 400,  # missing required client capability
+    jsonrpc.HEADER_MISMATCH: 400,
+    jsonrpc.MISSING_REQUIRED_CLIENT_CAPABILITY: 400,
     jsonrpc.UNSUPPORTED_PROTOCOL_VERSION: 400,
     jsonrpc.METHOD_NOT_FOUND: 404,
     jsonrpc.INTERNAL_ERROR: 500,
@@ -70,15 +68,15 @@ def _check_envelope(message: Message, headers: dict[str, str]) -> None:
     version = meta[PROTOCOL_VERSION_KEY]
     if headers.get("mcp-protocol-version") != version:
         raise JsonRpcError(
-            HEADER_MISMATCH, "MCP-Protocol-Version header does not match params._meta's protocol version"
+            jsonrpc.HEADER_MISMATCH, "MCP-Protocol-Version header does not match params._meta's protocol version"
         )
     if headers.get("mcp-method") != message.method:
-        raise JsonRpcError(HEADER_MISMATCH, "Mcp-Method header does not match the request's method")
+        raise JsonRpcError(jsonrpc.HEADER_MISMATCH, "Mcp-Method header does not match the request's method")
     name_key = NAME_BEARING.get(message.method)
     if name_key is not None:
         target = message.params.get(name_key)
         if target is not None and headers.get("mcp-name") != target:
-            raise JsonRpcError(HEADER_MISMATCH, f"Mcp-Name header does not match params.{name_key}")
+            raise JsonRpcError(jsonrpc.HEADER_MISMATCH, f"Mcp-Name header does not match params.{name_key}")
     if not isinstance(version, str):
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, "the protocol version in params._meta must be a string")
     if version not in versions.MODERN_VERSIONS:
@@ -106,7 +104,7 @@ def handle_modern(
         for name in raw_header_names:
             if name in ROUTING_HEADERS:
                 if name in seen:
-                    raise JsonRpcError(HEADER_MISMATCH, f"{name} header given more than once")
+                    raise JsonRpcError(jsonrpc.HEADER_MISMATCH, f"{name} header given more than once")
                 seen.add(name)
         items, is_batch = jsonrpc.parse_body(body)
         if is_batch:

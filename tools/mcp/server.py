@@ -291,9 +291,6 @@ def _input_required(needed: InputRequired, target: str, ctx: CallContext) -> dic
     return result
 
 
-MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
-
-
 def _check_toolsets(name: str, ctx: CallContext) -> None:
     """A tool outside the connection's toolsets is not callable on it (it is not listed
     either); the error says why, so a client does not mistake it for a missing tool."""
@@ -323,7 +320,7 @@ def _check_required_capabilities(name: str, params: dict[str, Any], ctx: CallCon
     missing = {key: value for key, value in spec.requires.items() if key not in declared}
     if missing:
         raise JsonRpcError(
-            MISSING_REQUIRED_CLIENT_CAPABILITY,
+            jsonrpc.MISSING_REQUIRED_CLIENT_CAPABILITY,
             f"{name} needs the client capabilities: {', '.join(missing)}",
             {"requiredCapabilities": missing},
         )
