@@ -32,10 +32,11 @@ run: $(STAMP)  ## Serve Orchestra on http://127.0.0.1:$(PORT) (embedded PostgreS
 test: install  ## Run the whole test suite
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff (lint and format check) and mypy with django-stubs
+lint: $(STAMP)  ## ruff (lint and format check), mypy with django-stubs, the import layers
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy .
+	@$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	@$(BIN)/ruff check --fix .

@@ -24,14 +24,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models.query import ModelIterable
-
-if TYPE_CHECKING:
-    from accounts.models import Organization
 
 _current_org_id: ContextVar[Any] = ContextVar("orchestra_organization_id", default=None)
 _current_project_id: ContextVar[Any] = ContextVar("orchestra_project_id", default=None)
@@ -64,7 +61,7 @@ def current_project_id() -> Any:
 
 
 @contextlib.contextmanager
-def tenant_scope(organization: Organization | Any) -> Iterator[None]:
+def tenant_scope(organization: Any) -> Iterator[None]:
     """Run the block inside `organization` (an Organization or its id)."""
     org_id = getattr(organization, "pk", organization)
     if org_id is None:

@@ -6,12 +6,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from accounts.models import Organization, User
+from accounts.models import MCPToken, Organization, User
 from accounts.services import token_create
 from accounts.snippets import mcp_json_snippets
-from orchestra.errors import NotFound, ToolError
+from orchestra.errors import ToolError
+from orchestra.ids import parse_uuid
 from orchestra.tenancy import tenant_scope
-from tools.projects.selectors import project_get
 
 
 class Command(BaseCommand):
@@ -68,9 +68,15 @@ class Command(BaseCommand):
         if ref is None:
             return None
         home = org.sandbox if mode == "test" else org
-        try:
-            with tenant_scope(home):
-                return project_get(ref.strip()).pk
-        except NotFound as exc:
+        # The model the token's own foreign key names (identity does not import the
+        # projects domain), through its organization-scoped manager.
+        projects = MCPToken._meta.get_field("project").related_model
+        uid = parse_uuid(ref.strip())
+        with tenant_scope(home):
+            scoped = projects._default_manager
+            rows = scoped.filter(pk=uid) if uid is not None else scoped.filter(slug=ref.strip())
+            project_id = rows.values_list("pk", flat=True).first()
+        if project_id is None:
             where = f"the sandbox of {org.slug!r}" if mode == "test" else f"organization {org.slug!r}"
-            raise CommandError(f"No project {ref!r} in {where} (give its slug or id)") from exc
+            raise CommandError(f"No project {ref!r} in {where} (give its slug or id)")
+        return project_id
