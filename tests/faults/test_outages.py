@@ -187,7 +187,7 @@ def test_pages_answer_503_with_a_page(alice, acme, monkeypatch) -> None:
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise wrapped(psycopg.OperationalError("the connection is lost"))
 
-    monkeypatch.setattr("accounts.web.people.members.members_of", fail)
+    monkeypatch.setattr("dashboard.people.members.members_of", fail)
     client = Client()
     client.force_login(alice)
     response = client.get("/members/", HTTP_ACCEPT="text/html")

@@ -16,83 +16,26 @@ import threading
 import time
 from typing import Any
 
-import orjson
-from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
-from channels.layers import channel_layers
 
 from accounts.auth import NeedsDatabase
-from orchestra import bounded_json, outages
+from orchestra import outages
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
-from tools.mcp import control, endpoint, guards, jsonrpc
+from tools.mcp import control, endpoint, http, jsonrpc
+from tools.mcp.http import (
+    NO_LAYER,
+    DirectDispatchMixin,
+    encode_headers,
+    host_origin_refusal,
+    reply_headers,
+    request_from_scope,
+    scope_headers,
+    sse_event,
+)
 
 logger = logging.getLogger(__name__)
-
-
-def scope_headers(scope: dict[str, Any]) -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
-
-
-def scope_header_names(scope: dict[str, Any]) -> list[str]:
-    return [name.decode("latin-1").lower() for name, _ in scope.get("headers", [])]
-
-
-def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-
-
-def request_from_scope(scope: dict[str, Any], body: bytes = b"") -> endpoint.Request:
-    """The transport-independent request the endpoint functions take."""
-    client = scope.get("client") or ("unknown", 0)
-    return endpoint.Request(
-        method=scope["method"],
-        path=scope["path"],
-        headers=scope_headers(scope),
-        body=body,
-        client_ip=str(client[0]),
-        query_string=scope.get("query_string", b"").decode("latin-1"),
-        raw_header_names=scope_header_names(scope),
-    )
-
-
-def reply_headers(reply: endpoint.Reply, body: bytes, extra: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
-    """The headers of a whole (not streamed) reply: its own, its type and its length
-    (a length saves the server chunked framing)."""
-    headers = {**(extra or {}), **reply.headers, "Content-Length": str(len(body))}
-    if reply.payload is not None:
-        headers["Content-Type"] = "application/json"
-    return encode_headers(headers)
-
-
-def host_origin_refusal(headers: dict[str, str]) -> endpoint.Reply | None:
-    """403 for a Host or Origin that is neither APP_URL nor local (DNS rebinding)."""
-    if not guards.host_allowed(headers.get("host")) or not guards.origin_allowed(headers.get("origin")):
-        return endpoint.Reply(403, {"error": "forbidden", "error_description": "Host or Origin not allowed"})
-    return None
-
-
-def sse_event(payload: dict[str, Any], event: str = "message") -> bytes:
-    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
-
-
-class DirectDispatchMixin:
-    """Channels closes old database connections around every message with a thread
-    hop; our database work runs in run_db, which returns its connection itself."""
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-
-# The alias of "no channel layer" for consumers that never listen on one. Registered
-# as None so Channels answers it from its dict; an unknown alias would make it look
-# the alias up in settings on every request (5% of a small request's CPU).
-NO_LAYER = "__none__"
-channel_layers.backends.setdefault(NO_LAYER, None)
 
 
 class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
@@ -177,7 +120,7 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             # The worker thread finishes on its own (and rolls back); nobody awaits it.
             work.add_done_callback(lambda done: done.cancelled() or done.exception())
             if not self._streaming:
-                await self._send_reply(endpoint.Reply(202))
+                await self._send_reply(http.Reply(202))
             else:
                 await self.send_body(b"", more_body=False)
             return
@@ -196,14 +139,14 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
 
     _streaming = False
 
-    def _failure(self, request: endpoint.Request, exc: Exception) -> endpoint.Reply:
+    def _failure(self, request: http.Request, exc: Exception) -> http.Reply:
         """The reply to a request that raised: 503 while Redis or the database is away
         (logged once per interval, by orchestra.outages), else 500 with the traceback
         logged."""
         if outages.report(exc):
-            return endpoint.unavailable_reply(request.body)
+            return http.unavailable_reply(request.body)
         logger.error("internal error while handling %s %s", request.method, request.path, exc_info=exc)
-        return endpoint.rpc_error_reply(500, jsonrpc.INTERNAL_ERROR, "Internal error", {"request_id": self.request_id})
+        return http.rpc_error_reply(500, jsonrpc.INTERNAL_ERROR, "Internal error", {"request_id": self.request_id})
 
     async def _cancel(self, session_id: str, request_ids: list[Any]) -> None:
         """Cancel requests of `session_id`: here if they run here, else wherever they run."""
@@ -219,8 +162,8 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             await run_db(control.publish, "cancel", session=session_id, request=request_key)
 
     async def _answer(
-        self, work: asyncio.Future[endpoint.Reply], notifications: asyncio.Queue[dict[str, Any]]
-    ) -> endpoint.Reply:
+        self, work: asyncio.Future[http.Reply], notifications: asyncio.Queue[dict[str, Any]]
+    ) -> http.Reply:
         """Wait for the reply; if notifications come first, switch to an SSE stream.
 
         Notifications a tool sent are always delivered, even when the tool finished
@@ -253,20 +196,20 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             )
         await self.send_body(sse_event(payload), more_body=True)
 
-    def _running_key(self, request: endpoint.Request) -> tuple[str, str] | None:
+    def _running_key(self, request: http.Request) -> tuple[str, str] | None:
         """Register single tools/call requests so they can be cancelled."""
         session_id = request.headers.get(endpoint.SESSION_HEADER)
         if request.method != "POST" or not session_id or b"tools/call" not in request.body:
             return None
         try:
-            payload = bounded_json.loads(request.body)
+            payload = request.json()
         except ValueError:  # not JSON or too deep: the endpoint answers that
             return None
         if isinstance(payload, dict) and payload.get("method") == "tools/call" and "id" in payload:
             return (session_id, json.dumps(payload["id"]))
         return None
 
-    async def _send_reply(self, reply: endpoint.Reply) -> None:
+    async def _send_reply(self, reply: http.Reply) -> None:
         body = reply.body()
         await self.send_headers(
             status=reply.status, headers=reply_headers(reply, body, {"X-Request-ID": self.request_id})

@@ -48,6 +48,7 @@ def call_tool(
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     interaction: Interaction | None = None,
+    memory_only: bool = False,
 ) -> ToolOutcome:
     """Call tool `name` as `identity`. Raises UnknownTool; every ToolError becomes an
     error outcome with nothing written; any other exception propagates (internal).
@@ -62,7 +63,9 @@ def call_tool(
         if not isinstance(arguments, dict):
             raise InvalidArguments("arguments must be a JSON object")
         kwargs = validate_arguments(spec, arguments)
-        ctx = ToolContext(identity=identity, tool_name=name, progress=progress, interaction=interaction)
+        ctx = ToolContext(
+            identity=identity, tool_name=name, progress=progress, interaction=interaction, memory_only=memory_only
+        )
         # A tool that writes runs in one transaction with its audit rows; a read-only
         # tool runs in autocommit, saving the BEGIN and COMMIT round trips. A
         # project-restricted token's project scope is applied by the managers.

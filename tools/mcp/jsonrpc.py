@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +68,13 @@ def parse_body(body: bytes | str) -> tuple[list[Any], bool]:
     """The body's messages (unvalidated) and whether it was a batch. Every transport
     parses through here (or `bounded_json`): a body nested deeper than
     bounded_json.MAX_DOCUMENT_DEPTH is an invalid request, answered at once."""
+    return parse_loaded(lambda: bounded_json.loads(body))
+
+
+def parse_loaded(load: Callable[[], Any]) -> tuple[list[Any], bool]:
+    """parse_body for a body parsed by `load` (a request that keeps its parsed body)."""
     try:
-        payload = bounded_json.loads(body)
+        payload = load()
     except bounded_json.JsonTooDeep as exc:
         raise JsonRpcError(INVALID_REQUEST, f"Invalid Request: {exc}") from None
     except ValueError:  # UnicodeDecodeError and orjson's JSONDecodeError included

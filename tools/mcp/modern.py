@@ -15,6 +15,7 @@ from typing import Any
 
 from accounts.auth import TokenIdentity
 from tools.mcp import jsonrpc, versions
+from tools.mcp.http import Request
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.server import CallContext, handle_message
 
@@ -88,9 +89,7 @@ def error_reply_parts(exc: JsonRpcError, request_id: Any) -> tuple[int, dict[str
 
 
 def handle_modern(
-    body: bytes,
-    headers: dict[str, str],
-    raw_header_names: list[str],
+    request: Request,
     identity: TokenIdentity,
     notify: Callable[[dict[str, Any]], None] | None,
     cancel: threading.Event | None,
@@ -98,15 +97,16 @@ def handle_modern(
     toolsets: frozenset[str] | None = None,
 ) -> tuple[int, dict[str, Any] | None]:
     """(HTTP status, JSON-RPC response or None for 202) for one 2026-07-28 POST."""
+    headers = request.headers
     request_id: Any = None
     try:
         seen: set[str] = set()
-        for name in raw_header_names:
+        for name in request.raw_header_names:
             if name in ROUTING_HEADERS:
                 if name in seen:
                     raise JsonRpcError(jsonrpc.HEADER_MISMATCH, f"{name} header given more than once")
                 seen.add(name)
-        items, is_batch = jsonrpc.parse_body(body)
+        items, is_batch = jsonrpc.parse_loaded(request.json)
         if is_batch:
             raise JsonRpcError(jsonrpc.INVALID_REQUEST, "Body must be a single JSON-RPC request or notification")
         message = jsonrpc.classify(items[0])

@@ -54,6 +54,9 @@ class ToolContext:
     progress: ProgressFn | None = None
     # Input-required exchanges (2026-07-28 only); None on handshake-era requests.
     interaction: Interaction | None = None
+    # Answering on the memory-only fast path (answerable_from_memory said yes): read
+    # caches even if they went stale since that check, never the database.
+    memory_only: bool = False
 
     @property
     def organization(self) -> Any:

@@ -11,7 +11,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request as DrfRequest
 
 from accounts.auth import TokenIdentity
-from tools.mcp import endpoint, guards
+from tools.mcp import guards, http
 
 
 class TokenUser:
@@ -32,8 +32,8 @@ class TokenAuthentication(BaseAuthentication):
         django_request = request._request
         if not guards.origin_allowed(django_request.headers.get("Origin")):
             raise exceptions.PermissionDenied("Origin not allowed")
-        identity, refusal, headers = endpoint.authenticate(
-            endpoint.Request(
+        identity, refusal, headers = http.authenticate(
+            http.Request(
                 method=django_request.method or "POST",
                 path=django_request.path,
                 headers={k.lower(): v for k, v in django_request.headers.items()},

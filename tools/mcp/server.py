@@ -61,6 +61,8 @@ class CallContext:
     transport: str = "streamable-http"
     # The categories the client narrowed the catalogue to (None: all); see toolsets.py.
     toolsets: frozenset[str] | None = None
+    # On the memory-only fast path (tools.mcp.fast_path): tools answer from caches.
+    memory_only: bool = False
 
     @property
     def modern(self) -> bool:
@@ -231,6 +233,7 @@ def _tools_call(message: Message, ctx: CallContext) -> dict[str, Any]:
             progress=_progress_reporter(params, ctx),
             cancel=ctx.cancel,
             interaction=interaction,
+            memory_only=ctx.memory_only,
         )
     except UnknownTool as exc:
         raise JsonRpcError(jsonrpc.INVALID_PARAMS, f"Unknown tool: {exc.name}") from None

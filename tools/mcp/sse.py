@@ -37,8 +37,8 @@ from orchestra import outages
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
 from orchestra.pubsub import send_delivered
-from tools.mcp import control, endpoint, jsonrpc, versions
-from tools.mcp.consumers import (
+from tools.mcp import control, http, jsonrpc, versions
+from tools.mcp.http import (
     NO_LAYER,
     DirectDispatchMixin,
     encode_headers,
@@ -71,13 +71,13 @@ class OpenedStream:
     toolsets: frozenset[str] | None  # fixed for the stream's life: its messages carry no URL
 
 
-def open_stream(request: endpoint.Request, channel_name: str) -> OpenedStream | endpoint.Reply:
+def open_stream(request: http.Request, channel_name: str) -> OpenedStream | http.Reply:
     """The stream's identity, session and toolsets, or the reply refusing it."""
-    identity, refusal, _ = endpoint.authenticate(request)
+    identity, refusal, _ = http.authenticate(request)
     if refusal is not None:
         return refusal
     assert identity is not None
-    selected, refusal = endpoint.requested_toolsets(request)
+    selected, refusal = http.requested_toolsets(request)
     if refusal is not None:
         return refusal
     session = session_open_stream(token_id=identity.token_id, channel_name=channel_name)
@@ -125,7 +125,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         except Exception as exc:
             if started or not outages.report(exc):
                 raise
-            reply = endpoint.unavailable_reply()
+            reply = http.unavailable_reply()
             body = reply.body()
             await send({"type": "http.response.start", "status": 503, "headers": reply_headers(reply, body)})
             await send({"type": "http.response.body", "body": body})
@@ -137,8 +137,8 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         request_id_var.set(new_request_id(headers.get("x-request-id")))
         refusal = host_origin_refusal(headers)
         if refusal is None and self.scope["method"] != "GET":
-            refusal = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "GET"})
-        opened: OpenedStream | endpoint.Reply
+            refusal = http.Reply(405, {"error": "method_not_allowed"}, {"Allow": "GET"})
+        opened: OpenedStream | http.Reply
         if refusal is not None:
             opened = refusal
         else:
@@ -147,8 +147,8 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             except Exception as exc:
                 if not outages.report(exc):
                     raise
-                opened = endpoint.unavailable_reply()
-        if isinstance(opened, endpoint.Reply):
+                opened = http.unavailable_reply()
+        if isinstance(opened, http.Reply):
             body = opened.body()
             await self.send_headers(status=opened.status, headers=reply_headers(opened, body))
             await self.send_body(body)
@@ -304,24 +304,24 @@ def _process(
     return handle_message(message, ctx)
 
 
-def post_message(request: endpoint.Request) -> tuple[endpoint.Reply, str | None]:
+def post_message(request: http.Request) -> tuple[http.Reply, str | None]:
     """Check a POST to /mcp/messages/; (reply, the stream's channel to forward to)."""
-    identity, refusal, limit_headers = endpoint.authenticate(request)
+    identity, refusal, limit_headers = http.authenticate(request)
     if refusal is not None:
         return refusal, None
     assert identity is not None
     session_id = (parse_qs(request.query_string).get("session_id") or [""])[0]
     session = session_for_token(session_id, identity.token_id)
     if session is None or session.transport != "sse":
-        return endpoint.Reply(404, {"error": "session not found"}, limit_headers), None
+        return http.Reply(404, {"error": "session not found"}, limit_headers), None
     try:
         items, is_batch = jsonrpc.parse_body(request.body)
         if is_batch:
             raise JsonRpcError(jsonrpc.INVALID_REQUEST, "batches are not supported on this transport")
         jsonrpc.classify(items[0])
     except JsonRpcError as exc:
-        return endpoint.Reply(400, exc.response(), limit_headers), None
-    return endpoint.Reply(202, None, limit_headers), session.channel_name
+        return http.Reply(400, exc.response(), limit_headers), None
+    return http.Reply(202, None, limit_headers), session.channel_name
 
 
 class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
@@ -335,12 +335,12 @@ class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         request_id_var.set(new_request_id(headers.get("x-request-id")))
         refusal = host_origin_refusal(headers)
         if refusal is None and self.scope["method"] != "POST":
-            refusal = endpoint.Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
+            refusal = http.Reply(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
         reply = refusal if refusal is not None else await self._forward(body)
         body = reply.body() if reply.payload is not None else b"Accepted" if reply.status == 202 else b""
         await self.send_response(reply.status, body, headers=reply_headers(reply, body))
 
-    async def _forward(self, body: bytes) -> endpoint.Reply:
+    async def _forward(self, body: bytes) -> http.Reply:
         """Check the post and hand it to its stream; 503 while the database (the
         check) or Redis (the channel layer, with REDIS_URL) is away, or when the
         stream's process did not get the message (only an acknowledged post is sure
@@ -353,9 +353,9 @@ class LegacyMessagesConsumer(DirectDispatchMixin, AsyncHttpConsumer):
                 message = {"type": "mcp.incoming", "body": body.decode("utf-8", "replace")}
                 if not await send_delivered(layer, channel, message):
                     logger.info("a message for a legacy SSE stream found no listener; answered 503")
-                    return endpoint.unavailable_reply(body)
+                    return http.unavailable_reply(body)
         except Exception as exc:
             if not outages.report(exc):
                 raise
-            return endpoint.unavailable_reply(body)
+            return http.unavailable_reply(body)
         return reply

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -80,12 +79,12 @@ USAGE_CACHE_SECONDS = 1.0
 _usage: TtlCache[Any, dict[str, int]] = TtlCache()
 
 
-def organization_usage(organization_id: Any) -> dict[str, int]:
+def organization_usage(organization_id: Any, *, stale_ok: bool = False) -> dict[str, int]:
     """What the organization in scope uses (for get_context), at most a second old.
 
-    On an event loop (the MCP fast path, which checked usage_is_cached first) a value
+    With `stale_ok` (the MCP fast path, which checked usage_is_cached first) a value
     that went stale since that check is returned rather than touching the database."""
-    cached = _usage.get(organization_id, stale_ok=_on_event_loop())
+    cached = _usage.get(organization_id, stale_ok=stale_ok)
     if cached is not None:
         return cached
     # The organization's usage, whatever project the caller is confined to (the cache
@@ -97,11 +96,3 @@ def organization_usage(organization_id: Any) -> dict[str, int]:
 
 def usage_is_cached(organization_id: Any) -> bool:
     return _usage.get(organization_id) is not None
-
-
-def _on_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

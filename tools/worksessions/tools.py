@@ -64,7 +64,7 @@ def get_context(ctx: ToolContext) -> ContextOut:
             "name": "unlimited",
             "limits": {"projects": "unlimited", "memories": "unlimited", "members": "unlimited"},
         },
-        usage=organization_usage(org.pk),
+        usage=organization_usage(org.pk, stale_ok=ctx.memory_only),
     )
 
 
