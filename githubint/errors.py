@@ -6,13 +6,22 @@ import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from githubkit.exception import GitHubException, RateLimitExceeded, RequestFailed
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
 
 from githubint.client import message_of, status_of
 from orchestra.errors import PermissionDenied, RateLimited, ToolError, UpstreamError
 
 
+def unwrap(exc: GitHubException) -> GitHubException:
+    """The failure itself: one raised while getting an installation token (inside the
+    auth flow) reaches us wrapped in a RequestError."""
+    while isinstance(exc, RequestError) and isinstance(exc.exc, GitHubException):
+        exc = exc.exc
+    return exc
+
+
 def github_error(exc: GitHubException, doing: str) -> ToolError:
+    exc = unwrap(exc)
     if isinstance(exc, RateLimitExceeded):
         reset = datetime.now(UTC) + exc.retry_after
         return RateLimited(

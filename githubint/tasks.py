@@ -14,6 +14,7 @@ from django.utils import timezone
 from githubkit.exception import GitHubException, RateLimitExceeded
 
 from githubint.client import message_of, status_of
+from githubint.errors import unwrap
 from githubint.models import ConnectionStatus, GitHubConnection, Repository, SyncStatus
 from githubint.selectors import github_for, installation_url, usable_connection
 from githubint.sync import fetch_repository
@@ -51,7 +52,10 @@ def sync_now(repository_id: str) -> str:
         except ToolError as exc:
             return _fail(repository_id, exc.message)
         try:
-            data = fetch_repository(github, repository.full_name)
+            try:
+                data = fetch_repository(github, repository.full_name)
+            except GitHubException as wrapped:
+                raise unwrap(wrapped) from None
         except RateLimitExceeded as exc:
             reset = timezone.now() + exc.retry_after
             Repository.unscoped.filter(pk=repository_id).update(

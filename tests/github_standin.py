@@ -125,6 +125,7 @@ class GitHubStandIn:
     # The next N API calls answer 403 with X-RateLimit-Remaining: 0 (reset in reset_in s).
     rate_limit_next: int = 0
     rate_limit_reset_in: int = 3600
+    rate_limit_only: str = ""  # when set, only API paths that start with it are limited
     access_tokens_issued: int = 0
     _codes: dict[str, GitHubUser] = field(default_factory=dict)
     _tokens: dict[str, GitHubUser] = field(default_factory=dict)
@@ -361,8 +362,8 @@ class GitHubStandIn:
         body: Any = {"total_count": len(items), key: chunk} if key else chunk
         return _json(handler, 200, body, headers)
 
-    def _rate_limited(self, handler: BaseHTTPRequestHandler) -> bool:
-        if self.rate_limit_next <= 0:
+    def _rate_limited(self, handler: BaseHTTPRequestHandler, path: str) -> bool:
+        if self.rate_limit_next <= 0 or not path.startswith(self.rate_limit_only):
             return False
         self.rate_limit_next -= 1
         reset = int(time.time()) + self.rate_limit_reset_in
@@ -389,7 +390,7 @@ class GitHubStandIn:
         self, handler: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, str], body: dict[str, Any]
     ) -> None:
         not_found = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
-        if self._rate_limited(handler):
+        if self._rate_limited(handler, path):
             return None
         credential = self._credential(handler)
         # --- as the App (JWT) ---
