@@ -61,6 +61,9 @@ def github(github_standin: GitHubStandIn, settings: Any) -> Iterator[GitHubStand
         standin.rate_limit_next = 0
         standin.rate_limit_reset_in = 3600
         standin.rate_limit_only = ""
+        standin.setup_url = ""
+        standin.install_repositories = []
+        standin.forge_installation_id = None
         standin.access_tokens_issued = 0
     settings.GITHUB_APP_ID = str(standin.app_id)
     settings.GITHUB_APP_PRIVATE_KEY = APP_PRIVATE_KEY

@@ -127,6 +127,12 @@ class GitHubStandIn:
     rate_limit_reset_in: int = 3600
     rate_limit_only: str = ""  # when set, only API paths that start with it are limited
     access_tokens_issued: int = 0
+    # Installing the App in the browser (/apps/{slug}/installations/new): GitHub sends the
+    # person back to the App's setup URL with the new installation's id (forge_installation_id
+    # plays someone editing that id), and the installation sees install_repositories.
+    setup_url: str = ""
+    install_repositories: list[str] = field(default_factory=list)
+    forge_installation_id: int | None = None
     _codes: dict[str, GitHubUser] = field(default_factory=dict)
     _tokens: dict[str, GitHubUser] = field(default_factory=dict)
     _installation_tokens: dict[str, int] = field(default_factory=dict)
@@ -218,6 +224,8 @@ class GitHubStandIn:
             body = json.loads(raw) if raw else {}
             with self._lock:
                 return self._api(handler, method, parts.path.removeprefix("/api/v3"), query, body)
+        if method == "GET" and parts.path == f"/apps/{self.app_slug}/installations/new":
+            return self._install(handler, query)
         if method == "GET" and parts.path == "/login/oauth/authorize":
             return self._authorize(handler, query)
         if method == "POST" and parts.path == "/login/oauth/access_token":
@@ -227,6 +235,8 @@ class GitHubStandIn:
         if method == "GET" and parts.path in ("/api/v3/user", "/api/v3/user/emails"):
             credential = handler.headers.get("Authorization", "").removeprefix("token ").removeprefix("Bearer ")
             user = self._tokens.get(credential.strip())
+            if user is None and credential.strip() in self.pats and parts.path == "/api/v3/user":
+                return _json(handler, 200, {"id": 7, "login": self.pats[credential.strip()][0], "type": "User"})
             if user is None:
                 return _json(handler, 401, {"message": "Bad credentials"})
             if parts.path == "/api/v3/user":
@@ -248,6 +258,25 @@ class GitHubStandIn:
                 [{"email": user.email, "primary": True, "verified": user.verified, "visibility": "private"}],
             )
         return _json(handler, 404, {"message": "Not Found"})
+
+    def _install(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        """The person installs the App on their own account and is sent to the setup URL."""
+        with self._lock:
+            installation = self.add_installation(
+                self.user.login,
+                list(self.install_repositories),
+                account_type="User",
+                members={self.user.login},
+                admins=set(),
+            )
+        installation_id = self.forge_installation_id or installation.id
+        target = f"{self.setup_url}?" + urlencode(
+            {"installation_id": installation_id, "setup_action": "install", "state": query.get("state", "")}
+        )
+        handler.send_response(302)
+        handler.send_header("Location", target)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
 
     def _authorize(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         if query.get("client_id") != self.client_id or not query.get("redirect_uri"):
