@@ -38,6 +38,7 @@ def github_env(standin: GitHubStandIn) -> dict[str, str]:
         "GITHUB_APP_CLIENT_ID": APP_CLIENT_ID,
         "GITHUB_APP_CLIENT_SECRET": APP_CLIENT_SECRET,
         "GITHUB_API_URL": f"{standin.url}/api/v3",
+        "GITHUB_URL": standin.url,
     }
 
 
@@ -76,3 +77,19 @@ def github(github_standin: GitHubStandIn, settings: Any) -> Iterator[GitHubStand
     current["standin"] = standin
     yield standin
     current.pop("standin", None)
+
+
+@pytest.fixture(scope="module")
+def github_server(
+    github_standin: GitHubStandIn,
+    django_db_setup: Any,
+    django_db_blocker: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    """A real server (`manage.py serve`) whose GitHub App is the stand-in."""
+    from tests.conftest import start_server, stop_server
+
+    with django_db_blocker.unblock():
+        server = start_server(tmp_path_factory.mktemp("github-server"), github_env(github_standin))
+    yield server
+    stop_server(server)
