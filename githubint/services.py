@@ -135,7 +135,12 @@ def repository_connect(*, actor: Actor, project: Project, metadata: dict[str, An
     repository.default_branch = metadata.get("default_branch", "")
     repository.sync_status = SyncStatus.PENDING
     repository.sync_requested_at = timezone.now()
-    repository.save()
+    try:
+        with transaction.atomic():
+            repository.save()
+    except IntegrityError:
+        # Connected to a project this caller cannot see (a project-restricted token).
+        raise Conflict(f"{full_name} is already connected to another project of this organization") from None
     activity_record(
         actor=actor,
         type="github.repository_connected" if created else "github.sync_requested",

@@ -15,10 +15,11 @@ from tests.conftest import ok
 
 
 @pytest.fixture
-def eager():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
+def eager(settings):
+    # Celery reads its configuration through Django's settings (never set app.conf here:
+    # an explicit value would outlive the test).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert app.conf.task_always_eager is True
 
 
 def connect(call, alice_id, connected) -> str:

@@ -251,3 +251,19 @@ def test_installation_tokens_are_cached_not_stored(call, alice_id, connected) ->
     assert connected.github.access_tokens_issued == 1
     stored = str(list(GitHubConnection.unscoped.values())) + str(list(Repository.unscoped.values()))
     assert "ghs_" not in stored
+
+
+def test_a_project_restricted_token_keeps_to_its_project(call, alice, acme, alice_id, issue_token, connected) -> None:
+    from accounts.auth import authenticate_token
+
+    repo = ok(connect(call, alice_id, connected))
+    other = ok(call(alice_id, "create_project", name="Other"))
+    restricted = authenticate_token(issue_token(alice, acme, project_id=other["id"], name="other only"))
+    # The organization's connection serves it, but the repository of another project is out of reach...
+    assert ok(call(restricted, "list_repos"))["items"] == []
+    assert error_code(call(restricted, "sync_repo", repository=repo["id"])) == "not_found"
+    # ...and connecting it to its own project is refused, not a crash.
+    before = row_counts()
+    taken = call(restricted, "connect_repo", project=other["slug"], full_name="acme/widgets")
+    assert error_code(taken) == "conflict" and "already connected" in taken.structured["error"]["message"]
+    assert row_counts() == before

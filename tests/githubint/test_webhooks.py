@@ -28,9 +28,7 @@ def eager(settings):
     """Deliveries are handled inline, as a worker would (the test's transaction never commits:
     on_commit callbacks are run by django_capture_on_commit_callbacks)."""
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
+    assert app.conf.task_always_eager is True
 
 
 def signed(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
