@@ -4,6 +4,7 @@
 from django.urls import path
 
 from dashboard import context
+from dashboard.github import urls as github_urls
 from dashboard.people import urls as people_urls
 from dashboard.workplace import urls as workplace_urls
 
@@ -12,4 +13,5 @@ urlpatterns = [
     path("organizations/switch", context.switch_organization, name="switch-organization"),
     *people_urls.urlpatterns,
     *workplace_urls.urlpatterns,
+    *github_urls.urlpatterns,
 ]

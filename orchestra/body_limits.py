@@ -34,6 +34,7 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 ROUTE_LIMITS: tuple[tuple[str, str], ...] = (
     ("/mcp", "MCP_MAX_BODY_BYTES"),
     ("/api/", "API_MAX_BODY_BYTES"),
+    ("/webhooks/github/", "GITHUB_WEBHOOK_MAX_BYTES"),  # GitHub sends up to 25 MiB
 )
 DEFAULT_LIMIT_SETTING = "WEB_MAX_BODY_BYTES"
 # Routes whose clients read JSON-RPC: their refusal is a JSON-RPC error object.

@@ -70,3 +70,17 @@ def shown(value: object, limit: int = 100) -> str:
     if text.isprintable() and len(text) <= limit:
         return text
     return json.dumps(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+class RateLimited(ToolError):
+    """An outside service (GitHub) refuses calls until a reset time (`details`)."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
+class UpstreamError(ToolError):
+    """An outside service (GitHub) failed or could not be reached."""
+
+    code = "upstream_error"
+    http_status = 502

@@ -22,6 +22,11 @@ request_id_var: ContextVar[str] = ContextVar("orchestra_request_id", default="-"
 _SECRET_PATTERNS = [
     re.compile(r"orch_(?:live|test)_[A-Za-z0-9]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    # GitHub's tokens: installation (ghs_), user-to-server (ghu_), OAuth (gho_), refresh
+    # (ghr_), classic personal (ghp_), fine-grained personal (github_pat_); any length.
+    re.compile(r"\b(gh[psuor]_|github_pat_)[A-Za-z0-9_]{8,}"),
+    # "Authorization: token …" as GitHub's API takes it.
+    re.compile(r"(?i)(\btoken\s+)[A-Za-z0-9._~+/=-]{20,}"),
 ]
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -35,7 +40,9 @@ def new_request_id(incoming: str | None = None) -> str:
 
 def redact(text: str) -> str:
     text = _SECRET_PATTERNS[0].sub("orch_[redacted]", text)
-    return _SECRET_PATTERNS[1].sub(r"\1[redacted]", text)
+    text = _SECRET_PATTERNS[1].sub(r"\1[redacted]", text)
+    text = _SECRET_PATTERNS[2].sub(r"\1[redacted]", text)
+    return _SECRET_PATTERNS[3].sub(r"\1[redacted]", text)
 
 
 class RequestIdFilter(logging.Filter):

@@ -389,6 +389,76 @@ GITHUB_CLIENT_SECRET = env.str("GITHUB_CLIENT_SECRET", default="")
 # GITHUB_URL/api/v3. Read when allauth's GitHub adapter is imported: set it in the
 # environment, not at run time.
 GITHUB_URL = env.str("GITHUB_URL", default="https://github.com").rstrip("/")
+# --- GitHub App (githubint; docs/decisions/0013) ------------------------------------------
+# The App agents act through: installation tokens (an hour each, cached across processes,
+# never stored), webhooks, repositories chosen at install. Off when GITHUB_APP_ID is unset.
+GITHUB_API_URL = env.str(
+    "GITHUB_API_URL",
+    default="https://api.github.com" if GITHUB_URL == "https://github.com" else f"{GITHUB_URL}/api/v3",
+).rstrip("/")
+if urlsplit(GITHUB_API_URL).scheme not in ("http", "https") or not urlsplit(GITHUB_API_URL).hostname:
+    raise ImproperlyConfigured(f"GITHUB_API_URL must be an absolute http(s) URL, got {GITHUB_API_URL!r}")
+GITHUB_APP_ID = env.str("GITHUB_APP_ID", default="").strip()
+GITHUB_APP_SLUG = env.str("GITHUB_APP_SLUG", default="").strip()
+GITHUB_APP_WEBHOOK_SECRET = env.str("GITHUB_APP_WEBHOOK_SECRET", default="")
+# The App's own OAuth client (user tokens that confirm an installation); one App may also
+# serve sign-in, so these default to GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET.
+GITHUB_APP_CLIENT_ID = env.str("GITHUB_APP_CLIENT_ID", default="") or GITHUB_CLIENT_ID
+GITHUB_APP_CLIENT_SECRET = env.str("GITHUB_APP_CLIENT_SECRET", default="") or GITHUB_CLIENT_SECRET
+_github_key = env.str("GITHUB_APP_PRIVATE_KEY", default="").strip()
+if _github_key and not _github_key.startswith("-----BEGIN"):
+    # A path to the .pem file GitHub gave.
+    try:
+        _github_key = Path(_github_key).expanduser().read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"GITHUB_APP_PRIVATE_KEY is neither a PEM key nor a readable file: {exc}") from None
+GITHUB_APP_PRIVATE_KEY = _github_key.replace("\\n", "\n")
+if GITHUB_APP_ID or GITHUB_APP_PRIVATE_KEY:
+    if not GITHUB_APP_ID.isdigit():
+        raise ImproperlyConfigured(f"GITHUB_APP_ID must be the App's numeric id, got {GITHUB_APP_ID!r}")
+    _missing = [n for n in ("GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_SLUG") if not globals()[n]]
+    if _missing:
+        raise ImproperlyConfigured(f"GITHUB_APP_ID is set: {', '.join(_missing)} must be set too")
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        _parsed_key = load_pem_private_key(GITHUB_APP_PRIVATE_KEY.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"GITHUB_APP_PRIVATE_KEY is not a usable PEM private key: {exc}") from None
+    if not isinstance(_parsed_key, RSAPrivateKey):
+        raise ImproperlyConfigured("GITHUB_APP_PRIVATE_KEY must be an RSA key (GitHub signs App JWTs with RS256)")
+GITHUB_WEBHOOK_MAX_BYTES = env.int("GITHUB_WEBHOOK_MAX_BYTES", default=25 * 1024 * 1024)
+GITHUB_SYNC_INTERVAL_SECONDS = env.int("GITHUB_SYNC_INTERVAL_SECONDS", default=3600)
+GITHUB_TIMEOUT_SECONDS = env.float("GITHUB_TIMEOUT_SECONDS", default=10.0)
+if GITHUB_WEBHOOK_MAX_BYTES <= 0 or GITHUB_SYNC_INTERVAL_SECONDS <= 0 or GITHUB_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "GITHUB_WEBHOOK_MAX_BYTES, GITHUB_SYNC_INTERVAL_SECONDS and GITHUB_TIMEOUT_SECONDS must be positive"
+    )
+# The periodic refresh of every connected repository (the only sync a token connection gets).
+CELERY_BEAT_SCHEDULE["github-refresh-repositories"] = {
+    "task": "githubint.tasks.refresh_repositories",
+    "schedule": float(GITHUB_SYNC_INTERVAL_SECONDS),
+}
+
+# --- secrets at rest ------------------------------------------------------------------
+# Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first: the first
+# encrypts, all decrypt; `manage.py rotatekeys` re-encrypts with the first. Unset: one
+# key derived from SECRET_KEY (changing SECRET_KEY then makes stored secrets unreadable).
+ENCRYPTION_KEYS = [k.strip() for k in env.str("ENCRYPTION_KEYS", default="").split(",") if k.strip()]
+if ENCRYPTION_KEYS:
+    from cryptography.fernet import Fernet
+
+    for _position, _key in enumerate(ENCRYPTION_KEYS, start=1):
+        try:
+            Fernet(_key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"ENCRYPTION_KEYS: key {_position} is not a Fernet key (urlsafe base64 of 32 bytes); "
+                "make one with: python3 -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            ) from None
+
 SOCIALACCOUNT_PROVIDERS: dict[str, Any] = {
     "github": {
         "SCOPE": ["read:user", "user:email"],

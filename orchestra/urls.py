@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from githubint.webhooks import github_webhook
 from orchestra.health import healthz, readyz
 from tools.mcp.rest import ToolCallView
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/tools/<str:name>", ToolCallView.as_view(), name="tool-call"),
+    path("webhooks/github/", github_webhook, name="github-webhook"),
     path(
         "api/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="api-schema"
     ),

@@ -25,6 +25,7 @@ from accounts.auth import TokenIdentity, authenticate_token, forget
 from accounts.models import Organization, Role, User
 from accounts.services import membership_set, organization_create, token_create
 from orchestra.asgi import application
+from tests.github_fixtures import github, github_server, github_standin  # noqa: F401 (fixtures)
 from tools.mcp.dispatch import call_tool
 from tools.mcp.registry import ToolOutcome
 

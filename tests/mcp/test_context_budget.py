@@ -42,7 +42,7 @@ def test_descriptions_are_short_and_schemas_carry_no_generated_titles() -> None:
         assert "title" not in set(_schema_keywords(spec.input_schema)), spec.name
 
 
-# TOOLS.md's categories without GitHub (a later issue), with exactly its names.
+# TOOLS.md's categories, with exactly its names.
 CATALOGUE = {
     "agents": {"create_agent", "list_agents", "get_agent", "update_agent", "delete_agent"},
     "tasks": {"create_task", "list_tasks", "update_task", "complete_task", "delete_task", "get_task", "get_next_task"},
@@ -54,16 +54,19 @@ CATALOGUE = {
     "notes": {"create_note", "list_notes", "update_note", "delete_note", "get_note"},
     "features": {"create_feature", "advance_feature", "submit_review", "list_features", "get_feature"},
     "specs": {"create_spec", "list_specs", "update_spec", "get_spec"},
+    "github": {"connect_repo", "create_pr", "generate_claude_md", "list_repos", "sync_repo"},
 }
 
 
-def test_the_catalogue_is_the_fifty_tools_of_tools_md() -> None:
+def test_the_catalogue_is_the_fifty_five_tools_of_tools_md() -> None:
     by_category: dict[str, set[str]] = {}
     for spec in product_tools():
         by_category.setdefault(spec.category, set()).add(spec.name)
     assert by_category == CATALOGUE
-    assert sum(len(names) for names in CATALOGUE.values()) == 50
+    assert sum(len(names) for names in CATALOGUE.values()) == 55
     for spec in product_tools():
         assert spec.output_schema, f"{spec.name} declares no output schema"
         assert set(spec.annotations) >= {"readOnlyHint", "destructiveHint", "idempotentHint"}
+        # Only GitHub's tools reach outside Orchestra.
+        assert spec.annotations["openWorldHint"] is (spec.category == "github"), spec.name
         assert spec.input_schema["type"] == "object" and spec.input_schema.get("additionalProperties") is False

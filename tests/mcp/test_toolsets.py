@@ -72,7 +72,7 @@ async def test_a_tool_outside_the_toolsets_cannot_be_called(alice_token) -> None
     [
         ("toolsets=tasks,nope", {}, "nope"),
         ("toolsets=", {}, "names no toolset"),
-        ("", {"x-orchestra-toolsets": "github"}, "github"),
+        ("", {"x-orchestra-toolsets": "billing"}, "billing"),
         ("toolsets=tasks", {"x-orchestra-toolsets": "memory"}, "no toolset in common"),
     ],
 )

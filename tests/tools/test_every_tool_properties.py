@@ -34,6 +34,8 @@ KNOWN_CODES = {
     "conflict",
     "requirements_unmet",
     "limit_exceeded",
+    "rate_limited",
+    "upstream_error",
 }
 SPECS = {spec.name: spec for spec in product_tools()}
 WRONG_TYPES = st.one_of(
@@ -199,6 +201,8 @@ PLAIN_REQUIRED = {
     "type": "custom.check",
     "verdict": "comment",
     "scope": "project",
+    "full_name": "octo/missing",
+    "head": "feature",
 }
 
 

@@ -75,6 +75,14 @@ STEPS: list[Step] = [
     ("advance_feature", lambda w: {"feature": w["feature"]}),
     ("create_spec", lambda w: {"title": "Second spec", "project": w["project"]}),
     ("update_spec", lambda w: {"spec": w["spec"], "content": "# v2", "change_note": "second"}),
+    ("list_repos", lambda w: {"project": w["project"]}),
+    ("sync_repo", lambda w: {"repository": w["repository"]}),
+    ("connect_repo", lambda w: {"project": w["project"], "full_name": w["repository_name"]}),
+    (
+        "create_pr",
+        lambda w: {"repository": w["repository"], "title": "Add the app", "head": "feature", "reviewers": ["hubot"]},
+    ),
+    ("generate_claude_md", lambda w: {"project": w["project"], "repository": w["repository"], "commit": True}),
     ("get_project", lambda w: {"project": "no-such-project"}),  # errors are the same too
     ("delete_note", lambda w: {"note": w["note"]}),
     ("delete_memory", lambda w: {"memory": w["memory"]}),
@@ -86,8 +94,8 @@ STEPS: list[Step] = [
 
 
 # Values that differ between the worlds by construction (slugs get a suffix, cursors
-# encode a row's id and time).
-OPAQUE = {"slug": "<slug>", "next_cursor": "<cursor>"}
+# encode a row's id and time, a commit's id hashes its content, which names the project).
+OPAQUE = {"slug": "<slug>", "next_cursor": "<cursor>", "commit_sha": "<sha>"}
 
 
 def placeholders(world: World) -> dict[str, str]:

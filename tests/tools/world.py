@@ -41,6 +41,7 @@ REFERENCES = {
     "feature": "feature",
     "spec": "spec",
     "activity": "activity",
+    "repository": "repository",
 }
 
 Caller = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -69,6 +70,7 @@ def build_world(call: Caller, name: str = "World") -> dict[str, str]:
     spec = call("create_spec", {"title": f"{name} spec", "project": project["slug"], "content": "# Spec"})
     note = call("create_note", {"title": "Note", "content": "See the spec", "project": project["slug"]})
     activity = call("log_activity", {"type": "custom.checkpoint", "description": "built", "project": project["slug"]})
+    repository = connect_github(call, project["id"], project["slug"])
     return {
         "project": project["slug"],
         "agent": agent["slug"],
@@ -80,7 +82,44 @@ def build_world(call: Caller, name: str = "World") -> dict[str, str]:
         "feature": feature["slug"],
         "spec": spec["slug"],
         "activity": activity["id"],
+        "repository": repository["id"],
+        "repository_name": repository["full_name"],
     }
+
+
+def connect_github(call: Caller, project_id: str, project: str) -> dict[str, Any]:
+    """The organization's GitHub App installation (one per organization, on the stand-in)
+    and a repository of its own for `project`, connected through connect_repo."""
+    from githubint.models import GitHubConnection
+    from githubint.selectors import live_organization_id
+    from githubint.services import connection_link_installation
+    from orchestra.actor import SYSTEM
+    from tests.github_fixtures import current
+    from tools.projects.models import Project
+
+    standin = current["standin"]
+    # (Not get_context: it would warm the usage cache the query-bound test measures.)
+    organization = Project.unscoped.select_related("organization").get(pk=project_id).organization
+    live_id = live_organization_id(organization)
+    full_name = f"{organization.slug}/{project}"
+    standin.add_repo(full_name, branches=("main", "feature"))
+    standin.commit(full_name, "feature", {"app.py": "print('hi')\n"}, "Add the app")
+    connection = GitHubConnection.unscoped.filter(organization_id=live_id).first()
+    if connection is None:
+        from accounts.models import Organization
+
+        installation = standin.add_installation(organization.slug, [full_name])
+        connection_link_installation(
+            actor=SYSTEM,
+            organization=Organization.objects.get(pk=live_id),
+            installation_id=installation.id,
+            account_login=installation.account,
+            account_type=installation.account_type,
+        )
+    else:
+        assert connection.installation_id is not None
+        standin.installations[connection.installation_id].repositories.append(full_name)
+    return call("connect_repo", {"project": project, "full_name": full_name})
 
 
 def in_process_caller(identity: Any) -> Caller:

@@ -146,14 +146,17 @@ def tool(
     read_only: bool,
     destructive: bool = False,
     idempotent: bool = False,
+    open_world: bool = False,
     requires: dict[str, Any] | None = None,
     answerable_from_memory: Callable[[TokenIdentity], bool] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a tool function (see module docstring). `requires` names client
-    capabilities the tool cannot work without."""
+    capabilities the tool cannot work without; `open_world` says the tool reaches
+    outside Orchestra (GitHub), MCP's openWorldHint."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         spec = build_spec(func, category=category, read_only=read_only, destructive=destructive, idempotent=idempotent)
+        spec.annotations["openWorldHint"] = open_world
         spec.requires = dict(requires or {})
         spec.answerable_from_memory = answerable_from_memory
         if spec.name in _REGISTRY and _REGISTRY[spec.name].func is not func:
