@@ -28,6 +28,14 @@ def _record(
         activity_record(actor=actor, type=type, target=target, description=description, metadata=metadata)
 
 
+def _connection_for_update(organization: Organization) -> GitHubConnection:
+    """The organization's connection, locked until commit, or a new unsaved one."""
+    if organization.is_sandbox:
+        raise InvalidArguments("a sandbox uses its live organization's GitHub connection")
+    connection = GitHubConnection.unscoped.select_for_update().filter(organization=organization).first()
+    return connection if connection is not None else GitHubConnection(organization=organization)
+
+
 @transaction.atomic
 def connection_link_installation(
     *,
@@ -40,14 +48,7 @@ def connection_link_installation(
 ) -> GitHubConnection:
     """Link a GitHub App installation to `organization` (replacing its previous
     connection). An installation links to exactly one organization."""
-    if organization.is_sandbox:
-        raise InvalidArguments("a sandbox uses its live organization's GitHub connection")
-    taken = GitHubConnection.unscoped.filter(installation_id=installation_id).exclude(organization=organization)
-    if taken.exists():
-        raise Conflict(f"GitHub installation {installation_id} is already linked to another Orchestra organization")
-    connection = GitHubConnection.unscoped.select_for_update().filter(organization=organization).first()
-    if connection is None:
-        connection = GitHubConnection(organization=organization)
+    connection = _connection_for_update(organization)
     connection.kind = ConnectionKind.APP
     connection.installation_id = installation_id
     connection.account_login = account_login
@@ -57,7 +58,7 @@ def connection_link_installation(
     connection.token_last4 = ""
     connection.connected_by_id = actor.user_id
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # the unique installation: another organization may hold it
             connection.save()
     except IntegrityError:
         raise Conflict(
@@ -79,11 +80,7 @@ def connection_store_token(
     *, actor: Actor, organization: Organization, token: str, account_login: str
 ) -> GitHubConnection:
     """Store a fine-grained personal access token (encrypted; never shown again)."""
-    if organization.is_sandbox:
-        raise InvalidArguments("a sandbox uses its live organization's GitHub connection")
-    connection = GitHubConnection.unscoped.select_for_update().filter(organization=organization).first()
-    if connection is None:
-        connection = GitHubConnection(organization=organization)
+    connection = _connection_for_update(organization)
     connection.kind = ConnectionKind.TOKEN
     connection.installation_id = None
     connection.account_login = account_login

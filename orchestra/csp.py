@@ -14,13 +14,12 @@ it once Orchestra runs on Django 6 is a settings change.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
 
 HEADER = "Content-Security-Policy"
 
@@ -48,33 +47,14 @@ def policy(request: HttpRequest, nonce: str) -> str:
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
-class ContentSecurityPolicyMiddleware:
-    """Give each request a fresh nonce (`request.csp_nonce`) and each response the policy."""
+class ContentSecurityPolicyMiddleware(MiddlewareMixin):
+    """Give each request a fresh nonce (`request.csp_nonce`) and each response the policy.
+    (MiddlewareMixin serves sync and async stacks alike.)"""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if self.is_async:
-            return self._acall(request)
-        return self._finish(request, self.get_response(self._start(request)))
-
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
-        return self._finish(request, await self.get_response(self._start(request)))
-
-    @staticmethod
-    def _start(request: HttpRequest) -> HttpRequest:
+    def process_request(self, request: HttpRequest) -> None:
         request.csp_nonce = secrets.token_urlsafe(18)  # type: ignore[attr-defined]
-        return request
 
-    @staticmethod
-    def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         # Django's debug error pages carry their own inline scripts and styles.
         debug_page = settings.DEBUG and response.status_code in (404, 500)
         if HEADER not in response and not debug_page:

@@ -40,6 +40,11 @@ def _page(request: HttpRequest, invite_form: InviteForm | None = None, status: i
     return render(request, "web/people/members/list.html", context, status=status)
 
 
+def _refused(request: HttpRequest, exc: ToolError) -> None:
+    """A service's refusal (one lower-case line) as a sentence on the next page."""
+    messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
+
+
 @organization_required
 def members(request: HttpRequest) -> HttpResponse:
     return _page(request)
@@ -86,7 +91,7 @@ def change_role(request: HttpRequest, membership_id: uuid.UUID) -> HttpResponse:
     try:
         member_set_role(membership=target, role=form.cleaned_data["role"], by=request.membership)  # type: ignore[attr-defined]
     except ToolError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
+        _refused(request, exc)
     else:
         messages.success(request, f"{target.user.email} is now {form.cleaned_data['role']}.")
     return redirect("web:members")
@@ -100,7 +105,7 @@ def remove(request: HttpRequest, membership_id: uuid.UUID) -> HttpResponse:
     try:
         member_remove(membership=target, by=request.membership)  # type: ignore[attr-defined]
     except ToolError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
+        _refused(request, exc)
     else:
         messages.success(request, f"Removed {target.user.email}; their tokens here are revoked.")
     return redirect("web:members")
@@ -114,7 +119,7 @@ def leave(request: HttpRequest) -> HttpResponse:
     try:
         member_leave(membership=membership)
     except ToolError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
+        _refused(request, exc)
         return redirect("web:members")
     request.session.pop(SESSION_KEY, None)
     messages.success(request, f"You left {membership.organization.name}.")
@@ -128,7 +133,7 @@ def revoke_invitation(request: HttpRequest, invitation_id: uuid.UUID) -> HttpRes
     try:
         invitation_revoke(invitation=invitation, by=request.user)  # type: ignore[arg-type]
     except ToolError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
+        _refused(request, exc)
     else:
         messages.success(request, f"Revoked the invitation of {invitation.email}.")
     return redirect("web:members")
