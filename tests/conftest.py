@@ -68,6 +68,21 @@ def _fresh_cache() -> Iterator[None]:
     forget()
 
 
+def within_one_rate_window(seconds_needed: float) -> None:
+    """Rate limits count in fixed one-minute windows: a test that expects its requests
+    to be counted together first waits, if need be, for a window with room left."""
+    from tools.mcp.guards import WINDOW_SECONDS
+
+    left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
+    if left < seconds_needed:
+        time.sleep(left + 0.05)
+
+
+@pytest.fixture
+def one_rate_window() -> None:
+    within_one_rate_window(10)
+
+
 @pytest.fixture
 def alice(db: Any) -> User:
     return User.objects.create_user("alice@example.com", "pw-alice-123456", name="Alice")

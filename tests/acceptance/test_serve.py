@@ -19,7 +19,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from orchestra import web_server
 from tests.acceptance.sse_reader import open_sse
-from tests.conftest import ROOT, start_server, stop_server
+from tests.conftest import ROOT, start_server, stop_server, within_one_rate_window
 
 pytestmark = [pytest.mark.acceptance]
 
@@ -89,6 +89,7 @@ def test_forged_forwarded_addresses_are_throttled_together_by_default(transactio
     different forged address each are still counted against the real peer."""
     server = start_server(tmp_path, {"AUTH_FAILURE_LIMIT_PER_MINUTE": "5"})
     try:
+        within_one_rate_window(20)
         statuses = [failed_auth_statuses(server.url, f"203.0.113.{n}", 1)[0] for n in range(1, 21)]
     finally:
         stop_server(server)
@@ -105,6 +106,7 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(
     env = {"FORWARDED_ALLOW_IPS": trusted, "AUTH_FAILURE_LIMIT_PER_MINUTE": "2"}
     server = start_server(tmp_path, env)
     try:
+        within_one_rate_window(20)
         assert failed_auth_statuses(server.url, "203.0.113.1", 3) == [401, 401, 429]
         other = failed_auth_statuses(server.url, "203.0.113.2", 1)
         assert other == ([401] if separate else [429])

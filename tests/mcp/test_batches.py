@@ -61,7 +61,7 @@ async def test_a_batch_holds_at_most_50_messages(alice_token) -> None:
     assert accepted.status == 200 and len(accepted.json()) == 50
 
 
-async def test_every_message_of_a_batch_counts_against_the_rate_limit(alice_token, settings) -> None:
+async def test_every_message_of_a_batch_counts_against_the_rate_limit(one_rate_window, alice_token, settings) -> None:
     settings.MCP_RATE_LIMIT_PER_MINUTE = 20
     session = await initialize(alice_token, BATCH_REVISION)  # two requests
     first = await post(alice_token, session, [rpc("ping") for _ in range(10)], BATCH_REVISION)

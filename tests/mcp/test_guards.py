@@ -125,7 +125,7 @@ async def test_body_over_one_mebibyte_gets_413(alice_token) -> None:
     assert declared.status == 413
 
 
-async def test_failed_authentication_is_throttled_per_client(settings, alice_token) -> None:
+async def test_failed_authentication_is_throttled_per_client(one_rate_window, settings, alice_token) -> None:
     settings.AUTH_FAILURE_LIMIT_PER_MINUTE = 3
     bad = auth(tokens.generate("live"))
     for _ in range(3):
@@ -138,7 +138,7 @@ async def test_failed_authentication_is_throttled_per_client(settings, alice_tok
     assert other.status == 200
 
 
-async def test_per_organization_rate_limit(settings, alice_token, charlie_token) -> None:
+async def test_per_organization_rate_limit(one_rate_window, settings, alice_token, charlie_token) -> None:
     settings.MCP_RATE_LIMIT_PER_MINUTE = 3
     session = await initialize(alice_token)  # 2 requests
     response = await post(alice_token, session, rpc("ping"))

@@ -201,7 +201,7 @@ async def test_a_token_that_expires_while_cached_is_refused_not_an_error(alice_t
     assert refused.status == 401 and refused.json()["error"] == "invalid_token"
 
 
-async def test_every_request_counts_once_against_the_rate_limit(settings, alice_token) -> None:
+async def test_every_request_counts_once_against_the_rate_limit(one_rate_window, settings, alice_token) -> None:
     settings.MCP_RATE_LIMIT_PER_MINUTE = 6
     session = await initialize(alice_token)  # 2 requests, through worker threads
     remaining = []
