@@ -12,6 +12,10 @@ from django.utils import timezone
 from accounts import tokens
 from accounts.members import lock_organization
 from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenMode, User
+from billing import usage
+from billing.plans import Resource
+from billing.selectors import plan_of
+from billing.services import billing_open
 from orchestra.errors import InvalidArguments, NotFound
 from orchestra.ids import unique_slug
 
@@ -36,6 +40,8 @@ def organization_create(*, name: str, owner: User, slug: str | None = None) -> O
     org = Organization.objects.create(name=name, slug=slug)
     Organization.objects.create(name=name, slug=f"{slug}{SANDBOX_SUFFIX}", is_sandbox=True, live_organization=org)
     Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
+    billing = billing_open(organization=org)
+    usage.consume(org.pk, Resource.MEMBERS, plan_of(billing))
     return org
 
 

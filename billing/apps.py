@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class BillingConfig(AppConfig):
-    """Plans and limits on dj-stripe (a later issue); empty until billing is built."""
+    """Plans, limits and usage counters; subscriptions through dj-stripe when Stripe keys are set."""
 
     name = "billing"

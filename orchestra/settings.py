@@ -441,6 +441,13 @@ CELERY_BEAT_SCHEDULE["github-refresh-repositories"] = {
     "schedule": float(GITHUB_SYNC_INTERVAL_SECONDS),
 }
 
+# --- billing (billing/; Stripe through dj-stripe) ---------------------------------------
+# Off while STRIPE_SECRET_KEY is unset: no billing pages, no Stripe calls, and every
+# organization on the unlimited self-hosted plan unless `manage.py setplan` says otherwise.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="").strip()
+# The publishable key (the name of our public docs).
+STRIPE_KEY = env.str("STRIPE_KEY", default="").strip()
+
 # --- secrets at rest ------------------------------------------------------------------
 # Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first: the first
 # encrypts, all decrypt; `manage.py rotatekeys` re-encrypts with the first. Unset: one

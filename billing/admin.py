@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from billing.models import OrganizationBilling, UsageCounter
+
+
+@admin.register(OrganizationBilling)
+class OrganizationBillingAdmin(admin.ModelAdmin):
+    list_display = (
+        "organization",
+        "base_plan",
+        "granted_plan",
+        "granted_until",
+        "subscription_plan",
+        "subscription_status",
+    )
+    list_filter = ("base_plan", "granted_plan", "subscription_plan", "subscription_status")
+    search_fields = ("organization__slug", "organization__name", "subscription_id")
+    list_select_related = ("organization",)
+    readonly_fields = ("subscription_id", "subscription_plan", "subscription_status", "subscription_period_end")
+
+
+@admin.register(UsageCounter)
+class UsageCounterAdmin(admin.ModelAdmin):
+    list_display = ("organization", "resource", "period", "used")
+    list_filter = ("resource", "period")
+    search_fields = ("organization__slug", "organization__name")
+    list_select_related = ("organization",)
+    # Counters change only through billing.usage; `manage.py recountusage` repairs them.
+    readonly_fields = ("organization", "resource", "period", "used")

@@ -1,0 +1,88 @@
+"""Which plan an organization is on, and how much of it it uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Organization
+from billing import usage
+from billing.models import OrganizationBilling
+from billing.plans import PLANS, WARN_AT, Plan, PlanCode, Resource, billing_enabled, plan_get
+
+# A subscription in one of these states pays for its plan.
+PAYING = frozenset({"active", "trialing"})
+# These keep their plan until the end of the period already paid for, then fall to free.
+LAPSING = frozenset({"past_due", "canceled", "unpaid", "incomplete_expired", "paused"})
+
+
+def live_organization_id(organization: Organization) -> Any:
+    return organization.live_organization_id if organization.is_sandbox else organization.pk
+
+
+def plan_of(billing: OrganizationBilling | None, *, now: datetime | None = None) -> Plan:
+    """The plan a billing row gives, now: an operator's grant while it lasts, else (with
+    billing on) the subscription's plan while it is paid for, else the base plan."""
+    now = now or timezone.now()
+    if billing is not None and billing.granted_plan and (billing.granted_until is None or billing.granted_until > now):
+        return plan_get(billing.granted_plan)
+    if not billing_enabled():
+        return PLANS[PlanCode.SELF_HOSTED]
+    if billing is None:
+        # An organization made outside organization_create (the admin, an old fixture):
+        # no surprise limits.
+        return PLANS[PlanCode.SELF_HOSTED]
+    if billing.subscription_plan:
+        status = billing.subscription_status
+        paid_until = billing.subscription_period_end
+        if status in PAYING or (status in LAPSING and paid_until is not None and paid_until > now):
+            return plan_get(billing.subscription_plan)
+    return plan_get(billing.base_plan)
+
+
+def plan_for(organization: Organization) -> Plan:
+    """The organization's plan (a sandbox has its live organization's)."""
+    billing = OrganizationBilling.objects.filter(pk=live_organization_id(organization)).first()
+    return plan_of(billing)
+
+
+def upgrade_url() -> str:
+    """Where an owner changes the plan; empty while billing is off (an operator grants
+    plans with `manage.py setplan`)."""
+    if not billing_enabled():
+        return ""
+    return settings.APP_URL.rstrip("/") + reverse("dashboard:billing")
+
+
+@dataclass(frozen=True)
+class Meter:
+    resource: Resource
+    used: int
+    limit: int | None
+
+    @property
+    def share(self) -> float | None:
+        return None if not self.limit else self.used / self.limit
+
+    @property
+    def warning(self) -> bool:
+        return self.limit is not None and self.used >= WARN_AT * self.limit
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.used > self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"used": self.used, "limit": "unlimited" if self.limit is None else self.limit}
+
+
+def meters(organization: Organization, plan: Plan | None = None) -> list[Meter]:
+    """Usage against the plan's limits, one per resource (two queries)."""
+    plan = plan or plan_for(organization)
+    counts = usage.usage_for(organization.pk)
+    return [Meter(resource, counts[resource], plan.limit(resource)) for resource in Resource]
