@@ -56,7 +56,7 @@ def upgrade_url() -> str:
     plans with `manage.py setplan`)."""
     if not billing_enabled():
         return ""
-    return settings.APP_URL.rstrip("/") + reverse("dashboard:billing")
+    return settings.APP_URL.rstrip("/") + reverse("web:billing")
 
 
 @dataclass(frozen=True)
