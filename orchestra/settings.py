@@ -509,7 +509,9 @@ if _app.scheme == "https" and not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from any client.
+# The web server already sets the request's scheme from that header, and only for the
+# proxies FORWARDED_ALLOW_IPS names (below), so request.is_secure() follows it.
 
 # The web server believes X-Forwarded-For and X-Forwarded-Proto (the client's address,
 # which the failed-auth throttle counts by, and the scheme) only from these addresses:

@@ -114,6 +114,23 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(
         stop_server(server)
 
 
+@pytest.mark.parametrize(("trusted", "secure"), [("127.0.0.1", True), ("none", False)])
+def test_the_scheme_comes_from_x_forwarded_proto_only_through_a_named_proxy(
+    transactional_db, tmp_path: Path, trusted: str, secure: bool
+) -> None:
+    """Behind TLS ending at a proxy, only a named proxy's X-Forwarded-Proto makes a
+    request secure (HSTS, secure redirects, CSRF's https checks); a client's is ignored."""
+    env = {"APP_URL": "https://orchestra.example.com", "SECRET_KEY": "k" * 50, "FORWARDED_ALLOW_IPS": trusted}
+    server = start_server(tmp_path, env)
+    try:
+        headers = {"Host": "orchestra.example.com", "X-Forwarded-Proto": "https"}
+        response = httpx2.get(f"{server.url}/healthz", headers=headers)
+    finally:
+        stop_server(server)
+    assert response.status_code == 200
+    assert ("strict-transport-security" in response.headers) is secure
+
+
 def test_serve_warns_when_tls_ends_at_a_proxy_nobody_named(db) -> None:
     env = {**os.environ, "APP_URL": "https://orchestra.example.com", "SECRET_KEY": "k" * 50}
     env.pop("FORWARDED_ALLOW_IPS", None)
