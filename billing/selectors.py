@@ -86,3 +86,41 @@ def meters(organization: Organization, plan: Plan | None = None) -> list[Meter]:
     plan = plan or plan_for(organization)
     counts = usage.usage_for(organization.pk)
     return [Meter(resource, counts[resource], plan.limit(resource)) for resource in Resource]
+
+
+_LABELS = {
+    Resource.MEMBERS: "Members (with pending invitations)",
+    Resource.PROJECTS: "Projects",
+    Resource.TOKENS: "Tokens",
+    Resource.AGENTS: "Agents",
+    Resource.TASKS: "Tasks this month",
+    Resource.MEMORY_BYTES: "Memory",
+}
+
+
+def meters_context(organization: Organization) -> dict[str, Any]:
+    """What the usage meters template (`web/billing/_meters.html`) shows: the plan and
+    one row per resource, with the shares at which it warns or is over."""
+    plan = plan_for(organization)
+    rows = []
+    for meter in meters(organization, plan):
+        in_mb = meter.resource is Resource.MEMORY_BYTES
+        rows.append(
+            {
+                "label": _LABELS[meter.resource],
+                "used": f"{meter.used / 1_000_000:.1f} MB" if in_mb else f"{meter.used:,}",
+                "limit": "unlimited"
+                if meter.limit is None
+                else (f"{meter.limit / 1_000_000:,.0f} MB" if in_mb else f"{meter.limit:,}"),
+                "percent": None if meter.share is None else min(100, round(meter.share * 100)),
+                "warning": meter.warning,
+                "over": meter.over,
+            }
+        )
+    return {
+        "plan": plan,
+        "meters": rows,
+        "any_warning": any(row["warning"] for row in rows),
+        "any_over": any(row["over"] for row in rows),
+        "upgrade_url": upgrade_url(),
+    }
