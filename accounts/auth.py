@@ -3,6 +3,12 @@
 A token is accepted only when it is well formed, known, not revoked, not expired,
 its user is active and still a member of its organization, and that organization is
 not suspended. Every refusal is the same 401 to the client; the reason is logged.
+
+Two kinds of bearer are accepted: an orch_ token, and an OAuth access token (orch_oat_,
+issued by the oauth app for one grant). An access token acts as its grant's MCPToken:
+both resolve, through `_check`, to the same TokenIdentity, so every rule (tenancy,
+sandbox, read-only, project, rate limit, revocation, membership) applies to both alike.
+An access token also stops at its own, short, expiry.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import tokens
-from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenMode
+from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenKind, TokenMode
 from orchestra.actor import Actor
 from orchestra.ttl_cache import TtlCache
 
@@ -112,6 +118,8 @@ def authenticate_token(raw: str | None, *, memory_only: bool = False) -> TokenId
     parsed = tokens.parse(raw)
     if parsed is None:
         raise AuthenticationFailed("malformed token")
+    if parsed.mode == "oauth_refresh":
+        raise AuthenticationFailed("a refresh token is not a bearer token")
     return authenticate_digest(parsed.digest, memory_only=memory_only)
 
 
@@ -130,14 +138,37 @@ def authenticate_digest(token_digest: str, *, memory_only: bool = False) -> Toke
         identity = _from_cache(token_digest, memory_only=False)
         if identity is not None:
             return identity
-        token = _tokens().filter(digest=token_digest).first()
-        if token is None:
-            raise AuthenticationFailed("unknown token")
-        identity = _check(token)
+        token, access_expires = _lookup(token_digest)
+        identity = _check(token, access_expires=access_expires)
         last_used = _touch_id(token.pk) if _needs_touch(token.last_used_at) else token.last_used_at
         if settings.AUTH_CACHE_SECONDS > 0:
-            _cache.put(token_digest, _Cached(identity, last_used, token.expires_at), settings.AUTH_CACHE_SECONDS)
+            _cache.put(token_digest, _Cached(identity, last_used, identity.expires_at), settings.AUTH_CACHE_SECONDS)
         return identity
+
+
+def _lookup(token_digest: str) -> tuple[MCPToken, datetime | None]:
+    """The credential row a digest acts as, and the OAuth access token's own expiry
+    (None for an orch_ token). Digests of both kinds live in one space (SHA-256 of
+    the raw value), so the orch_ table is asked first and the OAuth table after."""
+    token = _tokens().filter(digest=token_digest, kind=TokenKind.TOKEN).first()
+    if token is not None:
+        return token, None
+    from oauth.models import AccessToken, resource_is_ours  # same layer; imported late (app loading)
+
+    access = (
+        AccessToken.objects.select_related(
+            "mcp_token__user", "mcp_token__organization", "mcp_token__organization__sandbox"
+        )
+        .filter(token_checksum=token_digest, mcp_token__isnull=False)  # not a registration token
+        .first()
+    )
+    if access is None or access.mcp_token is None:
+        raise AuthenticationFailed("unknown token")
+    if access.is_expired():
+        raise AuthenticationFailed("expired token")
+    if not resource_is_ours(access.resource):  # issued for another resource, or for none
+        raise AuthenticationFailed("access token not issued for this server")
+    return access.mcp_token, access.expires
 
 
 # Striped, so that the locks never grow with the number of tokens presented.
@@ -168,7 +199,7 @@ def reauthenticate(token_id: uuid.UUID) -> TokenIdentity:
     return _check(token)
 
 
-def _check(token: MCPToken) -> TokenIdentity:
+def _check(token: MCPToken, *, access_expires: datetime | None = None) -> TokenIdentity:
     if token.revoked_at is not None:
         raise AuthenticationFailed("revoked token")
     if token.is_expired:
@@ -195,8 +226,14 @@ def _check(token: MCPToken) -> TokenIdentity:
         scopes=tuple(token.scopes),
         role=role,
         project_id=token.project_id,
-        expires_at=token.expires_at,
+        # An OAuth access token ends before its grant: at its own expiry.
+        expires_at=_earliest(token.expires_at, access_expires),
     )
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
 
 
 def _needs_touch(last_used_at: datetime | None) -> bool:

@@ -118,12 +118,19 @@ class Scope(models.TextChoices):
     WRITE = "write"
 
 
+class TokenKind(models.TextChoices):
+    TOKEN = "token"  # noqa: S105 (a kind, not a secret): an orch_ token a person created and pasted into a client
+    OAUTH = "oauth"  # one OAuth grant: its access and refresh tokens (app oauth) belong to it
+
+
 def default_scopes() -> list[str]:
     return [Scope.READ, Scope.WRITE]
 
 
 class MCPToken(models.Model):
-    """An MCP bearer token. Only its SHA-256 digest and last four characters are kept."""
+    """An MCP credential: an orch_ bearer token (only its SHA-256 digest and last four
+    characters are kept), or an OAuth grant, whose short-lived access tokens (oauth app)
+    act as this row. Sessions, activity, last use and revocation hang off it either way."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     # Always the live organization; a test token acts in its sandbox.
@@ -131,6 +138,10 @@ class MCPToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(max_length=100)
     mode = models.CharField(max_length=4, choices=TokenMode.choices, default=TokenMode.LIVE)
+    kind = models.CharField(max_length=5, choices=TokenKind.choices, default=TokenKind.TOKEN)
+    # The OAuth client this grant was given to (kind oauth): its client id, which is
+    # the URL of its metadata document for clients registered that way.
+    oauth_client_id = models.CharField(max_length=2048, blank=True, default="")
     prefix = models.CharField(max_length=10, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     last_four = models.CharField(max_length=4, editable=False)

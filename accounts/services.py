@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.members import lock_organization
-from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenMode, User
+from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenKind, TokenMode, User
 from billing import usage
 from billing.plans import Resource
 from billing.selectors import plan_of
@@ -73,8 +73,19 @@ def token_create(
     scopes: list[str] | None = None,
     project_id: uuid.UUID | None = None,
     expires_at: datetime | None = None,
+    kind: str = TokenKind.TOKEN,
+    oauth_client_id: str = "",
 ) -> IssuedToken:
-    """Issue a token. The raw value is returned once; only its digest is stored."""
+    """Issue a token. The raw value is returned once; only its digest is stored.
+
+    An OAuth grant (kind oauth, given on the consent page) is a token too: it counts
+    like one and carries its client's id. Its own raw value is never handed out, and
+    never accepted (accounts.auth looks up orch_ tokens of kind token only); the
+    client acts through the access tokens the oauth app issues for it."""
+    if kind not in TokenKind.values:
+        raise InvalidArguments("kind must be 'token' or 'oauth'")
+    if (kind == TokenKind.OAUTH) != bool(oauth_client_id):
+        raise InvalidArguments("an OAuth grant, and only one, names its client")
     if organization.is_sandbox:
         raise InvalidArguments("tokens belong to the live organization; use mode='test' for its sandbox")
     if mode not in TokenMode.values:
@@ -112,6 +123,8 @@ def token_create(
         scopes=scopes,
         project_id=project_id,
         expires_at=expires_at,
+        kind=kind,
+        oauth_client_id=oauth_client_id,
     )
     return IssuedToken(token=token, raw=raw)
 

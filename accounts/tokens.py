@@ -1,4 +1,6 @@
-"""The MCP token format: `orch_live_` or `orch_test_`, random base62, a checksum.
+"""The MCP token formats: `orch_live_` or `orch_test_` (tokens people create), and
+`orch_oat_` / `orch_ort_` (OAuth access and refresh tokens, issued to MCP clients by
+the oauth app); then random base62 and a checksum.
 
 The checksum (CRC-32 of the prefix and random part, six base62 characters) lets us
 refuse a mistyped or truncated token before any database lookup, and lets secret
@@ -18,7 +20,12 @@ ALPHABET = string.digits + string.ascii_letters  # base62
 RANDOM_LENGTH = 32
 CHECKSUM_LENGTH = 6
 PREFIXES = {"live": "orch_live_", "test": "orch_test_"}
-_TOKEN_RE = re.compile(rf"^orch_(live|test)_([0-9A-Za-z]{{{RANDOM_LENGTH + CHECKSUM_LENGTH}}})$")
+# OAuth tokens: an access token is a bearer credential like an orch_ token; a refresh
+# token is only ever presented to the token endpoint (a bearer refresh token is refused).
+OAUTH_PREFIXES = {"oauth_access": "orch_oat_", "oauth_refresh": "orch_ort_"}
+_ALL_PREFIXES = {**PREFIXES, **OAUTH_PREFIXES}
+_TOKEN_RE = re.compile(rf"^orch_(live|test|oat|ort)_([0-9A-Za-z]{{{RANDOM_LENGTH + CHECKSUM_LENGTH}}})$")
+_KIND_OF = {"live": "live", "test": "test", "oat": "oauth_access", "ort": "oauth_refresh"}
 
 
 def _base62(number: int, width: int) -> str:
@@ -35,13 +42,17 @@ def _checksum(prefix: str, random_part: str) -> str:
 
 @dataclass(frozen=True)
 class ParsedToken:
-    mode: str
+    mode: str  # "live", "test", "oauth_access" or "oauth_refresh"
     digest: str
+
+    @property
+    def is_oauth(self) -> bool:
+        return self.mode in OAUTH_PREFIXES
 
 
 def generate(mode: str) -> str:
-    """A new raw token for `mode` ("live" or "test")."""
-    prefix = PREFIXES[mode]
+    """A new raw token for `mode` ("live", "test", "oauth_access" or "oauth_refresh")."""
+    prefix = _ALL_PREFIXES[mode]
     random_part = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
     return f"{prefix}{random_part}{_checksum(prefix, random_part)}"
 
@@ -56,8 +67,9 @@ def parse(raw: str) -> ParsedToken | None:
     if not match:
         return None
     body = match.group(2)
-    prefix = PREFIXES[match.group(1)]
+    mode = _KIND_OF[match.group(1)]
+    prefix = _ALL_PREFIXES[mode]
     random_part, check = body[:RANDOM_LENGTH], body[RANDOM_LENGTH:]
     if not secrets.compare_digest(_checksum(prefix, random_part), check):
         return None
-    return ParsedToken(mode=match.group(1), digest=digest(raw))
+    return ParsedToken(mode=mode, digest=digest(raw))

@@ -20,7 +20,7 @@ from typing import Any
 request_id_var: ContextVar[str] = ContextVar("orchestra_request_id", default="-")
 
 _SECRET_PATTERNS = [
-    re.compile(r"orch_(?:live|test)_[A-Za-z0-9]+"),
+    re.compile(r"orch_(?:live|test|oat|ort)_[A-Za-z0-9]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     # GitHub's tokens: installation (ghs_), user-to-server (ghu_), OAuth (gho_), refresh
     # (ghr_), classic personal (ghp_), fine-grained personal (github_pat_); any length.

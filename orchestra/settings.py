@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "tools.specs",
     "memory",
     "billing",
+    "oauth2_provider",
+    "oauth",
     "githubint",
     "dashboard",
 ]
@@ -347,6 +349,71 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": ["tools.mcp.rest.expand_tool_paths"],
 }
+
+# --- OAuth 2.1 for MCP clients (app oauth, django-oauth-toolkit; docs/decisions/0014) --
+# Orchestra is its own authorization server: the resource is APP_URL/mcp and the
+# issuer APP_URL. The toolkit's grant and tokens are swapped for ours (digests only,
+# one MCPToken per consent); its application (client) model is used as it is.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 (a model, not a secret)
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth.Grant"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth.AccessToken"  # noqa: S105
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth.RefreshToken"  # noqa: S105
+OAUTH_RESOURCE = f"{APP_URL}/mcp"
+OAUTH_ACCESS_TOKEN_SECONDS = env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=3600)
+OAUTH_REFRESH_TOKEN_SECONDS = env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 86400)
+# Dynamic client registrations per IP address and minute; a registration that no
+# grant used within OAUTH_UNUSED_CLIENT_DAYS is deleted (oauth.tasks, daily).
+OAUTH_REGISTRATIONS_PER_MINUTE = env.int("OAUTH_REGISTRATIONS_PER_MINUTE", default=10)
+OAUTH_UNUSED_CLIENT_DAYS = env.int("OAUTH_UNUSED_CLIENT_DAYS", default=7)
+for _name in (
+    "OAUTH_ACCESS_TOKEN_SECONDS",
+    "OAUTH_REFRESH_TOKEN_SECONDS",
+    "OAUTH_REGISTRATIONS_PER_MINUTE",
+    "OAUTH_UNUSED_CLIENT_DAYS",
+):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive integer")
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "oauth.validators.OrchestraOAuth2Validator",
+    "ACCESS_TOKEN_GENERATOR": "oauth.validators.access_token_generator",
+    "REFRESH_TOKEN_GENERATOR": "oauth.validators.refresh_token_generator",
+    "SCOPES": {"read": "Read the organization's work", "write": "Change the organization's work"},
+    "DEFAULT_SCOPES": ["read", "write"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": OAUTH_ACCESS_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": OAUTH_REFRESH_TOKEN_SECONDS,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "PKCE_REQUIRED": True,
+    "ALLOW_LOCALHOST_LOOPBACK": True,  # a loopback redirect URI matches on any port (RFC 8252)
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # Every RFC 9700 switch on: no implicit or password grant, S256 only, tokens in the
+    # Authorization header only, `iss` in the authorization response, digests at rest.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "OIDC_ISS_ENDPOINT": APP_URL,
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["none", "client_secret_post", "client_secret_basic"],
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "CIMD_ENABLED": True,
+    "OAUTH2_PROTECTED_RESOURCE_IDENTIFIER": OAUTH_RESOURCE,
+    "OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS": [APP_URL],
+    "OAUTH2_PROTECTED_RESOURCE_NAME": "Orchestra",
+}
+CELERY_BEAT_SCHEDULE["oauth-tidy-unused-clients"] = {"task": "oauth.tasks.tidy_unused_clients", "schedule": 86400.0}
 
 # --- people: sign-up, login, mail (django-allauth) -------------------------------------
 AUTHENTICATION_BACKENDS = [

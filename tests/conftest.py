@@ -299,6 +299,9 @@ def start_server(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> Live
         "AUTH_FAILURE_LIMIT_PER_MINUTE": "100000",
         "MCP_RATE_LIMIT_PER_MINUTE": "100000",
         "MCP_SSE_KEEPALIVE_SECONDS": "1",
+        # The public URL (APP_URL, when not given) names the port served: OAuth's
+        # resource and issuer must be the address clients actually use.
+        "PORT": str(port),
         **(extra_env or {}),
     }
     log_path = tmp_dir / f"server-{port}.log"

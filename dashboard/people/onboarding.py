@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -19,6 +20,7 @@ from accounts.members import MANAGERS
 from accounts.models import Membership, TokenMode
 from accounts.services import organization_create
 from dashboard.context import SESSION_KEY, current_membership, organization_required, role_required
+from dashboard.people.consent import RETURN_SESSION_KEY as CONSENT_RETURN_KEY
 from dashboard.people.forms import InviteManyForm, OrganizationForm, TokenForm
 from dashboard.people.members import base_url
 from dashboard.people.snippets import issued_context
@@ -62,6 +64,9 @@ def organization(request: HttpRequest) -> HttpResponse:
         else:
             request.session[SESSION_KEY] = str(org.pk)
             messages.success(request, f"{org.name} is ready.")
+            consent = request.session.pop(CONSENT_RETURN_KEY, None)
+            if consent and url_has_allowed_host_and_scheme(consent, allowed_hosts=None):
+                return redirect(consent)  # an MCP client's sign-in was waiting for this
             return _next(current_membership(request))
     context = {"form": form, "invitations": invitations_for(request.user)}  # type: ignore[arg-type]
     status = 400 if form.errors else 200

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 import orjson
 from channels.consumer import get_handler_name
 from channels.layers import channel_layers
+from django.conf import settings
 
 from accounts.auth import AuthenticationFailed, TokenIdentity, authenticate_token, bearer_from_header
 from orchestra import bounded_json, outages
@@ -61,12 +62,20 @@ class Reply:
         return b"" if self.payload is None else orjson.dumps(self.payload)
 
 
-def unauthorized(description: str) -> Reply:
-    return Reply(
-        401,
-        {"error": "invalid_token", "error_description": description},
-        {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
+def unauthorized(description: str, *, credential_given: bool = True) -> Reply:
+    """401 with the challenge MCP clients discover OAuth from (RFC 9728: where the
+    protected resource metadata is; the scopes to ask for). A request that brought no
+    credential gets no error code (RFC 6750 section 3.1)."""
+    challenge = (
+        f'Bearer resource_metadata="{settings.APP_URL}/.well-known/oauth-protected-resource/mcp", '
+        f'scope="{OAUTH_SCOPES}"'
     )
+    if credential_given:
+        challenge += f', error="invalid_token", error_description="{description}"'
+    return Reply(401, {"error": "invalid_token", "error_description": description}, {"WWW-Authenticate": challenge})
+
+
+OAUTH_SCOPES = "read write"
 
 
 def rpc_error_reply(status: int, code: int, message: str, data: Any = None) -> Reply:
@@ -108,14 +117,15 @@ def authenticate(
     if any(key in query for key in ("access_token", "token", "api_key")):
         guards.record_auth_failure(request.client_ip)
         return None, unauthorized("tokens are accepted only in the Authorization header"), {}
+    raw = bearer_from_header(request.headers.get("authorization"))
     try:
         if identity is None:
-            identity = authenticate_token(
-                bearer_from_header(request.headers.get("authorization")), memory_only=memory_only
-            )
+            identity = authenticate_token(raw, memory_only=memory_only)
     except AuthenticationFailed as exc:
         guards.record_auth_failure(request.client_ip)
         logger.info("authentication refused: %s", exc)
+        if raw is None:  # no credential at all: how an OAuth client starts
+            return None, unauthorized("a bearer token is required", credential_given=False), {}
         return None, unauthorized("the access token is missing, invalid, expired or revoked"), {}
     limit = guards.organization_rate_limit(identity.live_organization.pk)
     if limit.exceeded:
