@@ -20,7 +20,12 @@ INIT = rpc("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}})
 
 def assert_invalid_token(response) -> None:
     assert response.status == 401
-    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+    challenge = response.headers["www-authenticate"]
+    # Every 401 points OAuth clients at the metadata (RFC 9728); a credential that was
+    # given and refused is named invalid_token (a missing one carries no error code).
+    assert challenge.startswith('Bearer resource_metadata="') and 'scope="read write"' in challenge
+    has_credential = response.json()["error_description"] != "a bearer token is required"
+    assert ('error="invalid_token"' in challenge) == has_credential
 
 
 async def test_missing_and_malformed_tokens_get_401() -> None:

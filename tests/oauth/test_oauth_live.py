@@ -52,3 +52,35 @@ async def test_streamable_http_end_to_end_with_dynamic_registration(live, person
     assert access.token == "" and refresh.token == ""
     assert access.token_checksum == hashlib.sha256(storage.tokens.access_token.encode()).hexdigest()
     assert access.resource == [live.mcp_url]
+
+
+async def test_legacy_sse_with_oauth_and_revocation_from_the_dashboard_closes_the_stream(live, person) -> None:
+    await person.sign_in()
+    storage = MemoryStorage()
+    provider = provider_for(live.mcp_url, person, storage)
+    async with (
+        sse_client(f"{live.url}/mcp/sse", auth=provider) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        assert "get_context" in names
+        assert (await session.call_tool("get_context", {})).isError is False
+        grant = await run_db(lambda: MCPToken.objects.get(kind=TokenKind.OAUTH))
+        # The person revokes the grant on the Tokens page (a real form post).
+        assert person.http is not None
+        page = await person.http.get(f"/tokens/{grant.pk}/revoke")
+        from tests.oauth.flow import hidden_fields
+
+        answer = await person.http.post(
+            f"/tokens/{grant.pk}/revoke",
+            data=hidden_fields(page.text),
+            headers={"Referer": f"{live.url}/tokens/{grant.pk}/revoke"},
+        )
+        assert answer.status_code in (200, 302), answer.text[:1000]
+        await asyncio.sleep(1.5)
+        with pytest.raises(Exception):  # noqa: B017  the stream is gone: any further call fails
+            await asyncio.wait_for(session.call_tool("get_context", {}), timeout=5)
+    await person.close()
+    grant = await run_db(lambda: MCPToken.objects.get(kind=TokenKind.OAUTH))
+    assert grant.revoked_at is not None

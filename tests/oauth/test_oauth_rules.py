@@ -1,0 +1,344 @@
+"""The OAuth rules through Django's test client: discovery, registration, the consent,
+the token endpoint's refusals, and an access token obeying the orch_ token's rules."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+from oauth2_provider.models import get_application_model
+
+from accounts.auth import AuthenticationFailed, authenticate_token
+from accounts.models import MCPToken, Membership, TokenKind
+from accounts.services import token_revoke
+from oauth.models import AccessToken, Grant, RefreshToken
+from oauth.services import unused_clients_delete
+from tests.oauth.flow import hidden_fields
+
+REDIRECT = "http://127.0.0.1/callback"
+
+
+@pytest.fixture
+def app(db):
+    return get_application_model().objects.create(
+        name="Rules agent",
+        client_type="public",
+        authorization_grant_type="authorization-code",
+        redirect_uris=REDIRECT,
+        client_secret="",
+        registration_source="dcr",
+    )
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def authorize_url(app, challenge: str, **overrides) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": REDIRECT.replace("127.0.0.1", "127.0.0.1:51234"),  # loopback: any port
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "st4te",
+        "scope": "read write",
+        "resource": settings.OAUTH_RESOURCE,
+    }
+    params.update(overrides)
+    return "/oauth/authorize/?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+def consent(client: Client, app, *, choices: dict | None = None, **overrides):
+    """(code verifier, the redirect's query) after pressing Allow."""
+    verifier, challenge = pkce()
+    page = client.get(authorize_url(app, challenge, **overrides))
+    assert page.status_code == 200, page.content[:500]
+    data = {**hidden_fields(page.content.decode()), "mode": "live", "access": "write", "project": "", "allow": "on"}
+    data.update(choices or {})
+    answer = client.post("/oauth/authorize/", data)
+    return verifier, answer
+
+
+def token_request(client: Client, app, **data):
+    return client.post("/oauth/token/", {"client_id": app.client_id, **data})
+
+
+def exchange(client: Client, app, verifier: str, code: str, **extra):
+    return token_request(
+        client,
+        app,
+        grant_type="authorization_code",
+        code=code,
+        code_verifier=verifier,
+        redirect_uri=REDIRECT.replace("127.0.0.1", "127.0.0.1:51234"),
+        resource=settings.OAUTH_RESOURCE,
+        **extra,
+    )
+
+
+@pytest.fixture
+def signed_in(alice, acme) -> Client:
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+def full_grant(client, app) -> dict:
+    verifier, answer = consent(client, app)
+    assert answer.status_code == 302, answer.content[:500]
+    query = parse_qs(urlsplit(answer["Location"]).query)
+    tokens = exchange(client, app, verifier, query["code"][0])
+    assert tokens.status_code == 200, tokens.content
+    return tokens.json()
+
+
+# --- discovery ---------------------------------------------------------------------------
+
+
+def test_unauthenticated_mcp_answers_the_challenge(client, db) -> None:
+    response = client.get("/.well-known/oauth-protected-resource/mcp")
+    assert response.status_code == 200
+    assert response.json()["resource"] == settings.OAUTH_RESOURCE
+    assert response.json()["authorization_servers"] == [settings.APP_URL]
+    assert client.get("/.well-known/oauth-protected-resource").json()["resource"] == settings.OAUTH_RESOURCE
+    meta = client.get("/.well-known/oauth-authorization-server").json()
+    assert meta["issuer"] == settings.APP_URL
+    assert meta["response_types_supported"] == ["code"]
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert "none" in meta["token_endpoint_auth_methods_supported"]
+    assert meta["client_id_metadata_document_supported"] is True
+    assert meta["authorization_response_iss_parameter_supported"] is True
+    assert meta["registration_endpoint"].endswith("/oauth/register/")
+
+
+async def test_mcp_without_a_token_points_at_the_metadata(db) -> None:
+    from tests.conftest import asgi_request
+
+    for path in ("/mcp", "/mcp/sse"):
+        response = await asgi_request("GET" if path.endswith("sse") else "POST", path, body=b"{}")
+        assert response.status == 401
+        challenge = response.headers["www-authenticate"]
+        assert f'resource_metadata="{settings.APP_URL}/.well-known/oauth-protected-resource/mcp"' in challenge
+        assert 'scope="read write"' in challenge
+
+
+# --- registration ------------------------------------------------------------------------
+
+
+def test_open_registration_is_json_and_rate_limited(client, db, settings) -> None:
+    settings.OAUTH_REGISTRATIONS_PER_MINUTE = 2
+    body = {
+        "client_name": "X",
+        "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+    }
+    first = client.post("/oauth/register/", json.dumps(body), content_type="application/json")
+    assert first.status_code == 201, first.content
+    assert first.json()["client_id"]
+    # A client that found no metadata posts to /register: JSON, never the sign-up page.
+    fallback = client.post("/register", json.dumps(body), content_type="application/json")
+    assert fallback.status_code == 201 and fallback["Content-Type"] == "application/json"
+    limited = client.post("/oauth/register/", json.dumps(body), content_type="application/json")
+    assert limited.status_code == 429 and limited.json()["error"] == "rate_limited"
+    assert client.get("/register").status_code == 302  # people still sign up there
+
+
+def test_unused_registrations_are_tidied(app, signed_in) -> None:
+    full_grant(signed_in, app)
+    unused = get_application_model().objects.create(
+        name="Never used",
+        client_type="public",
+        authorization_grant_type="authorization-code",
+        redirect_uris=REDIRECT,
+        registration_source="dcr",
+    )
+    get_application_model().objects.filter(pk__in=[app.pk, unused.pk]).update(
+        created=timezone.now() - timedelta(days=30)
+    )
+    assert unused_clients_delete() == 1
+    assert get_application_model().objects.filter(pk=app.pk).exists()
+
+
+# --- the grant ---------------------------------------------------------------------------
+
+
+def test_consent_makes_one_token_row_and_only_digests(app, signed_in, alice) -> None:
+    tokens = full_grant(signed_in, app)
+    grant = MCPToken.objects.get(kind=TokenKind.OAUTH)
+    assert grant.oauth_client_id == app.client_id and grant.user == alice
+    assert tokens["access_token"].startswith("orch_oat_") and tokens["refresh_token"].startswith("orch_ort_")
+    assert tokens["expires_in"] == settings.OAUTH_ACCESS_TOKEN_SECONDS
+    raw_values = {tokens["access_token"], tokens["refresh_token"]}
+    for model in (AccessToken, RefreshToken):
+        for row in model.objects.all():
+            assert row.token == "" and row.token not in raw_values
+    identity = authenticate_token(tokens["access_token"])
+    assert identity.token_id == grant.pk and identity.can_write
+    # The refresh token is no bearer token.
+    with pytest.raises(AuthenticationFailed):
+        authenticate_token(tokens["refresh_token"])
+
+
+def test_authorization_codes_are_stored_as_digests(app, signed_in) -> None:
+    _, answer = consent(signed_in, app)
+    code = parse_qs(urlsplit(answer["Location"]).query)["code"][0]
+    stored = Grant.objects.get()
+    assert stored.code == hashlib.sha256(code.encode()).hexdigest()
+    assert parse_qs(urlsplit(answer["Location"]).query)["iss"] == [settings.APP_URL]
+
+
+def test_read_only_sandbox_choice_is_kept(app, signed_in) -> None:
+    _, answer = consent(signed_in, app, choices={"mode": "test", "access": "read"})
+    assert answer.status_code == 302
+    grant = MCPToken.objects.get(kind=TokenKind.OAUTH)
+    assert grant.mode == "test" and grant.scopes == ["read"]
+
+
+def test_plan_limit_is_shown_on_the_consent_page(app, signed_in, monkeypatch) -> None:
+    from orchestra.errors import ToolError
+
+    class PlanLimit(ToolError):
+        code = "plan_limit"
+
+    def refuse(**kwargs):
+        raise PlanLimit("Your plan allows 3 tokens; revoke one or upgrade.")
+
+    monkeypatch.setattr("dashboard.people.consent.token_create", refuse)
+    _, answer = consent(signed_in, app)
+    assert answer.status_code == 400
+    assert "Your plan allows 3 tokens" in answer.content.decode()
+    assert not Grant.objects.exists()
+
+
+# --- refusals ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("resource", [None, "https://elsewhere.example/mcp"])
+def test_a_wrong_or_missing_resource_is_refused(app, signed_in, resource) -> None:
+    _, challenge = pkce()
+    answer = signed_in.get(authorize_url(app, challenge, resource=resource))
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer["Location"]).query)["error"] == ["invalid_target"]
+    assert not MCPToken.objects.filter(kind=TokenKind.OAUTH).exists()
+
+
+def test_a_token_request_for_another_resource_is_refused(app, signed_in) -> None:
+    verifier, answer = consent(signed_in, app)
+    code = parse_qs(urlsplit(answer["Location"]).query)["code"][0]
+    refused = token_request(
+        signed_in,
+        app,
+        grant_type="authorization_code",
+        code=code,
+        code_verifier=verifier,
+        redirect_uri=REDIRECT.replace("127.0.0.1", "127.0.0.1:51234"),
+        resource="https://elsewhere.example/mcp",
+    )
+    assert refused.status_code == 400, refused.content
+    assert json.loads(refused.content)["error"] == "invalid_target", refused.content
+
+
+def test_an_access_token_without_our_resource_is_refused(app, signed_in) -> None:
+    tokens = full_grant(signed_in, app)
+    AccessToken.objects.update(resource=[])
+    from accounts.auth import forget
+
+    forget()
+    with pytest.raises(AuthenticationFailed):
+        authenticate_token(tokens["access_token"])
+
+
+def test_plain_pkce_is_refused(app, signed_in) -> None:
+    answer = signed_in.get(authorize_url(app, "x" * 43, code_challenge_method="plain"))
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer["Location"]).query)["error"] == ["invalid_request"]
+
+
+def test_an_unregistered_redirect_uri_is_refused_without_redirecting(app, signed_in) -> None:
+    _, challenge = pkce()
+    answer = signed_in.get(authorize_url(app, challenge, redirect_uri="https://attacker.example/cb"))
+    assert answer.status_code == 400
+    assert "attacker.example" not in answer.get("Location", "")
+
+
+def test_a_reused_code_is_refused(app, signed_in) -> None:
+    verifier, answer = consent(signed_in, app)
+    code = parse_qs(urlsplit(answer["Location"]).query)["code"][0]
+    assert exchange(signed_in, app, verifier, code).status_code == 200
+    again = exchange(signed_in, app, verifier, code)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_grant(app, signed_in) -> None:
+    first = full_grant(signed_in, app)
+    refreshed = token_request(signed_in, app, grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.content
+    second = refreshed.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    grant = MCPToken.objects.get(kind=TokenKind.OAUTH)
+    # Same credential row: the MCP session opened with the first token continues.
+    assert authenticate_token(second["access_token"]).token_id == grant.pk
+    replay = token_request(signed_in, app, grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+    assert not AccessToken.objects.filter(mcp_token=grant).exists()
+    with pytest.raises(AuthenticationFailed):
+        authenticate_token(second["access_token"])
+    after = token_request(signed_in, app, grant_type="refresh_token", refresh_token=second["refresh_token"])
+    assert after.status_code == 400
+
+
+def test_an_expired_access_token_is_refused(app, signed_in) -> None:
+    tokens = full_grant(signed_in, app)
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(AuthenticationFailed, match="expired"):
+        authenticate_token(tokens["access_token"])
+
+
+def test_a_removed_members_tokens_stop(app, alice, bob, acme) -> None:
+    client = Client()
+    client.force_login(bob)
+    tokens = full_grant(client, app)
+    assert authenticate_token(tokens["access_token"]).user_id == bob.pk
+    Membership.objects.filter(user=bob, organization=acme).delete()
+    with pytest.raises(AuthenticationFailed):
+        authenticate_token(tokens["access_token"])
+    refused = token_request(client, app, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert refused.status_code == 400
+
+
+def test_revoking_the_grant_ends_all_its_tokens(app, signed_in) -> None:
+    tokens = full_grant(signed_in, app)
+    grant = MCPToken.objects.get(kind=TokenKind.OAUTH)
+    token_revoke(token=grant)
+    with pytest.raises(AuthenticationFailed):
+        authenticate_token(tokens["access_token"])
+    assert not AccessToken.objects.filter(mcp_token=grant).exists()
+    assert not RefreshToken.objects.filter(mcp_token=grant, revoked__isnull=True).exists()
+    refused = token_request(signed_in, app, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert refused.status_code == 400
+
+
+def test_malformed_tokens_are_refused_before_any_lookup(django_assert_num_queries, db) -> None:
+    with django_assert_num_queries(0), pytest.raises(AuthenticationFailed, match="malformed"):
+        authenticate_token("orch_oat_" + "a" * 38)
+
+
+def test_the_tokens_page_lists_the_grant(app, signed_in) -> None:
+    full_grant(signed_in, app)
+    page = signed_in.get("/tokens/", follow=True).content.decode()
+    assert "Rules agent" in page and "OAuth" in page
