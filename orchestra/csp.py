@@ -24,7 +24,9 @@ from django.utils.deprecation import MiddlewareMixin
 HEADER = "Content-Security-Policy"
 
 
-def policy(request: HttpRequest, nonce: str) -> str:
+def policy(request: HttpRequest, nonce: str, *, form_targets: tuple[str, ...] = ()) -> str:
+    """The policy; `form_targets` are further origins a form's submission may end up at
+    (the OAuth consent page's, redirected to the client's own address)."""
     host = request.get_host()
     # Forms post to us; "Continue with GitHub" posts to us and is redirected to
     # GitHub, which form-action also governs (Chromium checks redirects of a submission).
@@ -42,7 +44,7 @@ def policy(request: HttpRequest, nonce: str) -> str:
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'", f"{github.scheme}://{github.netloc}"],
+        "form-action": ["'self'", f"{github.scheme}://{github.netloc}", *form_targets],
     }
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 

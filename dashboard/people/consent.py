@@ -35,6 +35,7 @@ from accounts.services import token_create
 from dashboard.context import ONBOARDING_URL_NAME, memberships_of
 from oauth.models import Grant
 from oauth.validators import InvalidTarget
+from orchestra import csp
 from orchestra.errors import ToolError
 from tools.projects.models import Project
 
@@ -121,6 +122,19 @@ class ConsentView(AuthorizationView):
                 redirect_uri=redirect_uri,
             )
         return scopes, credentials
+
+    def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
+        """The page, with a policy that lets its form's answer take the browser to the
+        client's redirect URI (Chromium applies form-action to a submission's redirects)."""
+        response = super().render_to_response(context, **response_kwargs)
+        target = urlsplit(self.oauth2_data.get("redirect_uri") or self.request.POST.get("redirect_uri", ""))
+        if target.scheme in ("http", "https") and target.netloc:
+            response[csp.HEADER] = csp.policy(
+                self.request,
+                self.request.csp_nonce,
+                form_targets=(f"{target.scheme}://{target.netloc}",),
+            )
+        return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
