@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from oauth2_provider.views import DynamicClientRegistrationView
+from oauth2_provider.views import DynamicClientRegistrationView, RevokeTokenView, TokenView
 
 
 def _registration_allowed(client_ip: str) -> bool:
@@ -40,3 +40,21 @@ class RegistrationView(DynamicClientRegistrationView):
             response["Retry-After"] = "60"
             return response
         return super().post(request, *args, **kwargs)
+
+
+def _json_typed(response: HttpResponse) -> HttpResponse:
+    """The toolkit answers the token and revocation endpoints' errors with oauthlib's
+    JSON body but Django's default text/html type: clients expecting JSON get JSON."""
+    if response.content[:1] == b"{":
+        response["Content-Type"] = "application/json"
+    return response
+
+
+class JsonTokenView(TokenView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return _json_typed(super().post(request, *args, **kwargs))
+
+
+class JsonRevokeTokenView(RevokeTokenView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return _json_typed(super().post(request, *args, **kwargs))

@@ -11,7 +11,7 @@ from oauth2_provider import views as oauth2_views
 
 from dashboard.people.consent import ConsentView
 from githubint.webhooks import github_webhook
-from oauth.views import RegistrationView
+from oauth.views import JsonRevokeTokenView, JsonTokenView, RegistrationView
 from orchestra.health import healthz, readyz
 from tools.mcp.rest import ToolCallView
 
@@ -22,8 +22,8 @@ oauth_patterns: Any = (
     [
         *oauth2_urls.metadata_urlpatterns,
         path("oauth/authorize/", ConsentView.as_view(), name="authorize"),
-        path("oauth/token/", oauth2_views.TokenView.as_view(), name="token"),
-        path("oauth/revoke/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
+        path("oauth/token/", JsonTokenView.as_view(), name="token"),
+        path("oauth/revoke/", JsonRevokeTokenView.as_view(), name="revoke-token"),
         path("oauth/register/", RegistrationView.as_view(), name="dcr-register"),
         # RFC 7592: a client reads, updates or deletes its own registration with the
         # registration access token it was given (never an MCP bearer: accounts.auth).

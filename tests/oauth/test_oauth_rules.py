@@ -248,7 +248,9 @@ def test_a_token_request_for_another_resource_is_refused(app, signed_in) -> None
         resource="https://elsewhere.example/mcp",
     )
     assert refused.status_code == 400, refused.content
-    assert json.loads(refused.content)["error"] == "invalid_target", refused.content
+    # JSON with its type (the toolkit's own answer says text/html).
+    assert refused["Content-Type"] == "application/json"
+    assert refused.json()["error"] == "invalid_target", refused.content
 
 
 def test_an_access_token_without_our_resource_is_refused(app, signed_in) -> None:
@@ -342,3 +344,75 @@ def test_the_tokens_page_lists_the_grant(app, signed_in) -> None:
     full_grant(signed_in, app)
     page = signed_in.get("/tokens/", follow=True).content.decode()
     assert "Rules agent" in page and "OAuth" in page
+
+
+# --- the consent's choices --------------------------------------------------------------
+
+
+def test_a_viewer_only_gets_read_only(app, bob, acme) -> None:
+    from accounts.models import Role
+    from accounts.services import membership_set
+
+    membership_set(organization=acme, user=bob, role=Role.VIEWER)
+    client = Client()
+    client.force_login(bob)
+    page = client.get(authorize_url(app, pkce()[1])).content.decode()
+    assert 'value="write"' not in page  # the page offers read-only only
+    _, refused = consent(client, app, choices={"access": "write"})
+    assert refused.status_code == 400 and not MCPToken.objects.filter(kind=TokenKind.OAUTH).exists()
+    verifier, answer = consent(client, app, choices={"access": "read"})
+    code = parse_qs(urlsplit(answer["Location"]).query)["code"][0]
+    tokens = exchange(client, app, verifier, code).json()
+    identity = authenticate_token(tokens["access_token"])
+    assert identity.scopes == ("read",) and not identity.can_write
+    assert tokens["scope"] == "read"
+
+
+def test_organization_and_project_choice(app, alice, acme, charlie, globex, alice_id) -> None:
+    from accounts.models import Role
+    from accounts.services import membership_set
+    from orchestra.tenancy import tenant_scope
+    from tools.projects.services import project_create
+
+    membership_set(organization=globex, user=alice, role=Role.MEMBER)
+    with tenant_scope(globex):
+        apollo = project_create(actor=alice_id.actor, name="Apollo")
+    client = Client()
+    client.force_login(alice)
+    verifier, answer = consent(client, app, choices={"organization": str(globex.pk), "project": str(apollo.pk)})
+    page = client.get(authorize_url(app, pkce()[1])).content.decode()
+    assert "Acme" in page and "Globex" in page  # several organizations: a choice
+    code = parse_qs(urlsplit(answer["Location"]).query)["code"][0]
+    identity = authenticate_token(exchange(client, app, verifier, code).json()["access_token"])
+    assert identity.live_organization == globex and identity.project_id == apollo.pk
+
+
+def test_a_project_of_another_organization_is_refused_on_the_page(app, alice, acme, charlie_id, globex) -> None:
+    from orchestra.tenancy import tenant_scope
+    from tools.projects.services import project_create
+
+    with tenant_scope(globex):
+        hidden = project_create(actor=charlie_id.actor, name="Secret")
+    client = Client()
+    client.force_login(alice)
+    _, answer = consent(client, app, choices={"project": str(hidden.pk)})
+    assert answer.status_code == 400
+    assert not MCPToken.objects.filter(kind=TokenKind.OAUTH).exists()
+
+
+def test_someone_without_an_organization_onboards_then_returns_to_consent(app, db) -> None:
+    from accounts.models import User
+
+    newcomer = User.objects.create_user("new@example.com", "pw-new-123456")
+    client = Client()
+    client.force_login(newcomer)
+    url = authorize_url(app, pkce()[1])
+    answer = client.get(url)
+    assert answer.status_code == 302 and answer["Location"] == "/onboarding/"
+    page = client.get("/onboarding/organization")
+    created = client.post(
+        "/onboarding/organization",
+        {"csrfmiddlewaretoken": hidden_fields(page.content.decode()).get("csrfmiddlewaretoken", ""), "name": "Newco"},
+    )
+    assert created.status_code == 302 and created["Location"] == url
+    assert client.get(url).status_code == 200
