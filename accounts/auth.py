@@ -120,13 +120,14 @@ def authenticate_token(raw: str | None, *, memory_only: bool = False) -> TokenId
         raise AuthenticationFailed("malformed token")
     if parsed.mode == "oauth_refresh":
         raise AuthenticationFailed("a refresh token is not a bearer token")
-    return authenticate_digest(parsed.digest, memory_only=memory_only)
+    return authenticate_digest(parsed.digest, memory_only=memory_only, oauth=parsed.is_oauth)
 
 
-def authenticate_digest(token_digest: str, *, memory_only: bool = False) -> TokenIdentity:
+def authenticate_digest(token_digest: str, *, memory_only: bool = False, oauth: bool | None = None) -> TokenIdentity:
     """authenticate_token for a token known by its digest: a long-lived stream keeps
     the digest of the token that opened it (never the token) and checks it again,
-    through the same cache, for every message."""
+    through the same cache, for every message. `oauth` says which kind of token it is
+    when known (its prefix told), so only that table is asked."""
     identity = _from_cache(token_digest, memory_only=memory_only)
     if identity is not None:
         return identity
@@ -138,7 +139,7 @@ def authenticate_digest(token_digest: str, *, memory_only: bool = False) -> Toke
         identity = _from_cache(token_digest, memory_only=False)
         if identity is not None:
             return identity
-        token, access_expires = _lookup(token_digest)
+        token, access_expires = _lookup(token_digest, oauth=oauth)
         identity = _check(token, access_expires=access_expires)
         last_used = _touch_id(token.pk) if _needs_touch(token.last_used_at) else token.last_used_at
         if settings.AUTH_CACHE_SECONDS > 0:
@@ -146,13 +147,16 @@ def authenticate_digest(token_digest: str, *, memory_only: bool = False) -> Toke
         return identity
 
 
-def _lookup(token_digest: str) -> tuple[MCPToken, datetime | None]:
+def _lookup(token_digest: str, *, oauth: bool | None) -> tuple[MCPToken, datetime | None]:
     """The credential row a digest acts as, and the OAuth access token's own expiry
     (None for an orch_ token). Digests of both kinds live in one space (SHA-256 of
-    the raw value), so the orch_ table is asked first and the OAuth table after."""
-    token = _tokens().filter(digest=token_digest, kind=TokenKind.TOKEN).first()
-    if token is not None:
-        return token, None
+    the raw value): without `oauth`, the orch_ table is asked first, the OAuth one after."""
+    if not oauth:
+        token = _tokens().filter(digest=token_digest, kind=TokenKind.TOKEN).first()
+        if token is not None:
+            return token, None
+        if oauth is False:
+            raise AuthenticationFailed("unknown token")
     from oauth.models import AccessToken, resource_is_ours  # same layer; imported late (app loading)
 
     access = (

@@ -416,3 +416,22 @@ def test_someone_without_an_organization_onboards_then_returns_to_consent(app, d
     )
     assert created.status_code == 302 and created["Location"] == url
     assert client.get(url).status_code == 200
+
+
+def test_oauth_tokens_are_redacted_in_logs() -> None:
+    from accounts import tokens
+    from orchestra.logging import redact
+
+    access, refresh = tokens.generate("oauth_access"), tokens.generate("oauth_refresh")
+    text = redact(f"saw {access} and {refresh}")
+    assert access not in text and refresh not in text and "orch_[redacted]" in text
+
+
+def test_an_access_token_is_found_in_one_query(app, signed_in, django_assert_max_num_queries) -> None:
+    from accounts.auth import forget
+
+    tokens = full_grant(signed_in, app)
+    forget()
+    # The access token's row with its grant, the membership, and last use written once.
+    with django_assert_max_num_queries(3):
+        authenticate_token(tokens["access_token"])
