@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
@@ -72,10 +73,13 @@ class ConsentForm(AllowForm):
             access: Any = self.fields["access"]
             access.choices = [("read", "Read-only (viewers only read)")]
             access.initial = "read"
-        homes = {m.organization_id: m.organization for m in memberships}
+        homes = [m.organization_id for m in memberships]
         projects = (
-            Project._base_manager.filter(organization__in=[*homes, *[o.sandbox for o in homes.values()]])
-            .filter(archived_at__isnull=True)
+            # The live organizations' projects and their sandboxes' (a test grant's home).
+            Project._base_manager.filter(
+                Q(organization_id__in=homes) | Q(organization__live_organization_id__in=homes),
+                archived_at__isnull=True,
+            )
             .select_related("organization")
             .order_by("organization__name", "name")
         )

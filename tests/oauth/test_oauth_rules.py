@@ -435,3 +435,13 @@ def test_an_access_token_is_found_in_one_query(app, signed_in, django_assert_max
     # The access token's row with its grant, the membership, and last use written once.
     with django_assert_max_num_queries(3):
         authenticate_token(tokens["access_token"])
+
+
+def test_deny_goes_back_to_the_client_and_makes_nothing(app, signed_in) -> None:
+    _, challenge = pkce()
+    page = signed_in.get(authorize_url(app, challenge))
+    data = {**hidden_fields(page.content.decode()), "mode": "live", "access": "write", "project": "", "allow": ""}
+    answer = signed_in.post("/oauth/authorize/", data)
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer["Location"]).query)["error"] == ["access_denied"]
+    assert not MCPToken.objects.filter(kind=TokenKind.OAUTH).exists() and not Grant.objects.exists()
