@@ -40,6 +40,10 @@ class Grant(AbstractGrant):
     # The consent that made this code: the MCPToken created then (organization, mode,
     # scopes, project). Exchanging the code gives tokens acting as it.
     mcp_token = models.ForeignKey("accounts.MCPToken", on_delete=models.CASCADE, related_name="oauth_grants")
+    # Set when the code is exchanged (instead of deleting the row, as the toolkit does):
+    # a code presented again is then recognised, and the grant it made is revoked
+    # (RFC 6749 section 4.1.2). Rows are deleted a day after they expire (oauth.tasks).
+    used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"

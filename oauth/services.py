@@ -9,6 +9,14 @@ from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
 from accounts.models import MCPToken, TokenKind
+from oauth.models import Grant
+
+
+def spent_codes_delete() -> int:
+    """Delete authorization codes a day past their expiry (kept until then so that a
+    code presented again is recognised as reused). Returns how many."""
+    deleted, _ = Grant.objects.filter(expires__lt=timezone.now() - timedelta(days=1)).delete()
+    return deleted
 
 
 def unused_clients_delete() -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from oauth.services import unused_clients_delete
+from oauth.services import spent_codes_delete, unused_clients_delete
 
 
 @shared_task(name="oauth.tasks.tidy_unused_clients")
 def tidy_unused_clients() -> int:
-    return unused_clients_delete()
+    """Daily: registered clients nobody used, and spent authorization codes."""
+    return unused_clients_delete() + spent_codes_delete()

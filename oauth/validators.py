@@ -85,12 +85,27 @@ class OrchestraOAuth2Validator(OAuth2Validator):
         )
 
     def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+        grant = Grant.objects.filter(code=code, application=client).select_related("mcp_token").first()
+        if grant is None:
+            return False
+        if grant.used_at is not None:
+            # A code comes back after it was exchanged: someone else may hold it. The
+            # grant it made is revoked, with every token issued from it.
+            logger.warning("a used OAuth authorization code was presented again; its grant is revoked")
+            token_revoke(token=grant.mcp_token)
+            return False
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             return False
-        request.mcp_token_id = (
-            Grant.objects.filter(code=code, application=client).values_list("mcp_token_id", flat=True).first()
-        )
+        request.mcp_token_id = grant.mcp_token_id
         return _grant_usable(request.mcp_token_id)
+
+    def invalidate_authorization_code(self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any) -> None:
+        # Marked used, not deleted (the toolkit's way): see Grant.used_at. Only one of
+        # two concurrent exchanges marks it; the other is refused.
+        if not Grant.objects.filter(code=code, application=request.client, used_at__isnull=True).update(
+            used_at=timezone.now()
+        ):
+            raise errors.InvalidGrantError(request=request)
 
     def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         parsed = tokens.parse(refresh_token or "")

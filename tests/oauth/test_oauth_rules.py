@@ -20,7 +20,7 @@ from accounts.auth import AuthenticationFailed, authenticate_token
 from accounts.models import MCPToken, Membership, TokenKind
 from accounts.services import token_revoke
 from oauth.models import AccessToken, Grant, RefreshToken
-from oauth.services import unused_clients_delete
+from oauth.services import spent_codes_delete, unused_clients_delete
 from tests.oauth.flow import hidden_fields
 
 REDIRECT = "http://127.0.0.1/callback"
@@ -170,6 +170,8 @@ def test_unused_registrations_are_tidied(app, signed_in) -> None:
     )
     assert unused_clients_delete() == 1
     assert get_application_model().objects.filter(pk=app.pk).exists()
+    Grant.objects.update(expires=timezone.now() - timedelta(days=2))
+    assert spent_codes_delete() == 1 and not Grant.objects.exists()
 
 
 # --- the grant ---------------------------------------------------------------------------
@@ -279,9 +281,14 @@ def test_an_unregistered_redirect_uri_is_refused_without_redirecting(app, signed
 def test_a_reused_code_is_refused(app, signed_in) -> None:
     verifier, answer = consent(signed_in, app)
     code = parse_qs(urlsplit(answer["Location"]).query)["code"][0]
-    assert exchange(signed_in, app, verifier, code).status_code == 200
+    tokens = exchange(signed_in, app, verifier, code).json()
+    assert authenticate_token(tokens["access_token"])
     again = exchange(signed_in, app, verifier, code)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    # Someone else may hold the code: the grant it made is revoked, with its tokens.
+    assert MCPToken.objects.get(kind=TokenKind.OAUTH).revoked_at is not None
+    with pytest.raises(AuthenticationFailed):
+        authenticate_token(tokens["access_token"])
 
 
 def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_grant(app, signed_in) -> None:
