@@ -10,6 +10,7 @@ import logging
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -60,7 +61,18 @@ def _grant_usable(mcp_token_id: uuid.UUID | None) -> bool:
     return True
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class OrchestraOAuth2Validator(OAuth2Validator):
+    def validate_redirect_uri(self, client_id: str, redirect_uri: str, request: Any, *args: Any, **kwargs: Any) -> bool:
+        """Registered, and https unless it is a loopback address (RFC 8252, RFC 9700):
+        plain http elsewhere would hand the code to anyone on the path."""
+        parts = urlsplit(redirect_uri or "")
+        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+            return False
+        return bool(super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs))
+
     def _create_authorization_code(self, request: Any, code: dict[str, str], expires: Any = None) -> Grant:
         # The consent page made the MCPToken and passed its id in the credentials.
         mcp_token_id = getattr(request, "mcp_token_id", None)

@@ -210,13 +210,12 @@ def test_read_only_sandbox_choice_is_kept(app, signed_in) -> None:
 
 
 def test_plan_limit_is_shown_on_the_consent_page(app, signed_in, monkeypatch) -> None:
-    from orchestra.errors import ToolError
-
-    class PlanLimit(ToolError):
-        code = "plan_limit"
+    """token_create refuses with billing's PlanLimitReached once it counts tokens
+    against the plan (that counting lands separately): the page shows its message."""
+    from billing.usage import PlanLimitReached
 
     def refuse(**kwargs):
-        raise PlanLimit("Your plan allows 3 tokens; revoke one or upgrade.")
+        raise PlanLimitReached("Your plan allows 3 tokens; revoke one or upgrade.")
 
     monkeypatch.setattr("dashboard.people.consent.token_create", refuse)
     _, answer = consent(signed_in, app)
@@ -452,3 +451,17 @@ def test_deny_goes_back_to_the_client_and_makes_nothing(app, signed_in) -> None:
     assert answer.status_code == 302
     assert parse_qs(urlsplit(answer["Location"]).query)["error"] == ["access_denied"]
     assert not MCPToken.objects.filter(kind=TokenKind.OAUTH).exists() and not Grant.objects.exists()
+
+
+def test_plain_http_redirects_only_to_loopback(signed_in, db) -> None:
+    careless = get_application_model().objects.create(
+        name="Careless",
+        client_type="public",
+        authorization_grant_type="authorization-code",
+        redirect_uris="http://agent.example/callback",
+        client_secret="",
+        registration_source="dcr",
+    )
+    _, challenge = pkce()
+    answer = signed_in.get(authorize_url(careless, challenge, redirect_uri="http://agent.example/callback"))
+    assert answer.status_code == 400 and "agent.example" not in answer.get("Location", "")
