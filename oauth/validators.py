@@ -138,6 +138,21 @@ class OrchestraOAuth2Validator(OAuth2Validator):
         request.mcp_token_id = request.refresh_token_instance.mcp_token_id
         return _grant_usable(request.mcp_token_id)
 
+    def revoke_token(self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any) -> None:
+        """RFC 7009: a client giving up its access or refresh token (signing out) ends
+        the grant, so the Tokens page never shows a grant nothing can use any more.
+        Only the client the token was issued to may (the toolkit's rule too)."""
+        grant = None
+        parsed = tokens.parse(token or "")
+        application_pk = getattr(request.client, "pk", None)
+        if parsed is not None and parsed.is_oauth and application_pk is not None:
+            model = AccessToken if parsed.mode == "oauth_access" else RefreshToken
+            row = model.objects.filter(token_checksum=parsed.digest, application_id=application_pk).first()
+            grant = row.mcp_token if row is not None else None  # found before the toolkit deletes it
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if grant is not None:
+            token_revoke(token=grant)
+
     def _create_access_token(
         self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None
     ) -> AccessToken:

@@ -465,3 +465,26 @@ def test_plain_http_redirects_only_to_loopback(signed_in, db) -> None:
     _, challenge = pkce()
     answer = signed_in.get(authorize_url(careless, challenge, redirect_uri="http://agent.example/callback"))
     assert answer.status_code == 400 and "agent.example" not in answer.get("Location", "")
+
+
+@pytest.mark.parametrize("which", ["access_token", "refresh_token"])
+def test_a_client_revoking_its_token_ends_the_grant(app, signed_in, which) -> None:
+    tokens = full_grant(signed_in, app)
+    answer = signed_in.post("/oauth/revoke/", {"client_id": app.client_id, "token": tokens[which]})
+    assert answer.status_code == 200
+    assert MCPToken.objects.get(kind=TokenKind.OAUTH).revoked_at is not None
+    with pytest.raises(AuthenticationFailed):
+        authenticate_token(tokens["access_token"])
+
+
+def test_localhost_redirects_match_on_any_port(signed_in, db) -> None:
+    local = get_application_model().objects.create(
+        name="Local",
+        client_type="public",
+        authorization_grant_type="authorization-code",
+        redirect_uris="http://localhost/callback",
+        client_secret="",
+        registration_source="cimd",
+    )
+    _, answer = consent(signed_in, local, redirect_uri="http://localhost:61000/callback")
+    assert answer.status_code == 302 and answer["Location"].startswith("http://localhost:61000/callback?code=")
