@@ -262,7 +262,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-stale-mcp-sessions": {"task": "tools.mcp.tasks.purge_stale_sessions", "schedule": 3600.0},
     "requeue-stale-embeddings": {"task": "memory.tasks.requeue_stale_pending", "schedule": 300.0},
+    "release-stale-task-claims": {"task": "tools.tasks.tasks.release_stale_claims", "schedule": 60.0},
 }
+# A task claimed with get_next_task(claim=true) that nobody changes for this long goes
+# back to the queue (any change to the task keeps the claim alive).
+TASK_CLAIM_TIMEOUT_SECONDS = env.int("TASK_CLAIM_TIMEOUT_SECONDS", default=1800)
+if not 60 <= TASK_CLAIM_TIMEOUT_SECONDS <= 7 * 86400:
+    raise ImproperlyConfigured(
+        f"TASK_CLAIM_TIMEOUT_SECONDS must be between 60 and 604800 (a week), got {TASK_CLAIM_TIMEOUT_SECONDS}"
+    )
 
 # --- request bounds -------------------------------------------------------------------
 # The largest request body, per route: refused with 413 at the first byte over, while

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from orchestra.errors import NotFound, not_found
@@ -163,6 +163,13 @@ def next_task_rows(*, project: Any = None, agent: Agent | None = None) -> QueryS
     if agent is not None:
         rows = rows.filter(assignee_agent=agent)
     return rows.filter(~_open_blockers()).order_by("priority_rank", "created_at", "id")
+
+
+def claimable_rows(*, agent: Agent, project: Any = None) -> QuerySet[Task]:
+    """next_task_rows that `agent` may claim: unassigned, or assigned to that agent (a
+    task assigned to someone else is theirs to pick up)."""
+    mine_or_nobodys = Q(assignee_agent=agent) | Q(assignee_agent__isnull=True, assignee_user__isnull=True)
+    return next_task_rows(project=project).filter(mine_or_nobodys)
 
 
 def next_task(*, project: Any = None, agent: Agent | None = None) -> Task | None:
