@@ -246,6 +246,37 @@ def is_ancestor(task: Task, of: Task) -> bool:
     return bool(row and row[0])
 
 
+MAX_SUBTREE = 1000
+
+
+def open_subtree(task: Task) -> list[Task]:
+    """The live subtasks of `task` at any depth that are neither done nor cancelled,
+    oldest first (at most MAX_SUBTREE). Two queries."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE down(id) AS (
+                SELECT id FROM tasks_task WHERE parent_id = %s AND organization_id = %s AND deleted_at IS NULL
+                UNION
+                SELECT t.id FROM tasks_task t JOIN down ON t.parent_id = down.id
+                WHERE t.organization_id = %s AND t.deleted_at IS NULL
+            )
+            SELECT id FROM down LIMIT %s
+            """,
+            [task.pk, current_organization_id(), current_organization_id(), MAX_SUBTREE],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return []
+    return list(
+        live_tasks()
+        .filter(pk__in=ids)
+        .exclude(status__in=sorted(FINAL))
+        .only("id", "project_id", "title", "status", "created_at")
+        .order_by("created_at", "id")
+    )
+
+
 def status_filter(status: str | Sequence[str] | None) -> list[str]:
     if status is None:
         return []

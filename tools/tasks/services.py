@@ -23,7 +23,7 @@ from tools.activity.services import activity_record
 from tools.agents.models import Agent
 from tools.projects.models import Project
 from tools.tasks.models import FINAL, LIVE, REOPEN_TO, TRANSITIONS, Task, TaskDependency, TaskStatus
-from tools.tasks.selectors import Assignee, blocker_cycle, claimable_rows, is_ancestor
+from tools.tasks.selectors import Assignee, blocker_cycle, claimable_rows, is_ancestor, open_subtree
 
 MAX_BLOCKERS = 50
 MAX_LABELS = 20
@@ -242,6 +242,8 @@ def task_update(
     status_change: dict[str, str] = {}
     if status is not None and (status != task.status or reopen):
         check_transition(task.status, status, reopen=reopen)
+        if status == TaskStatus.DONE and (open_rows := open_subtree(task)):
+            raise _open_subtasks_refusal(open_rows)
         status_change = {"from": task.status, "to": status}
         changed += _move(task, status, now)
     if parent is not None and parent.pk != task.parent_id:
@@ -316,16 +318,61 @@ def task_update(
     return task
 
 
+SUBTASKS_NAMED = 10
+
+
+def _open_subtasks_refusal(open_rows: Sequence[Task]) -> Conflict:
+    named = "; ".join(f"{t.pk} {t.title[:60]!r} ({t.status})" for t in open_rows[:SUBTASKS_NAMED])
+    more = f" and {len(open_rows) - SUBTASKS_NAMED} more" if len(open_rows) > SUBTASKS_NAMED else ""
+    return Conflict(
+        f"task has {len(open_rows)} open subtask(s): {named}{more}; finish them first, "
+        "or call complete_task with close_subtasks=true to mark them done with it",
+        details={
+            "open_subtasks": [
+                {"id": str(t.pk), "title": t.title, "status": t.status} for t in open_rows[:SUBTASKS_NAMED]
+            ],
+            "open_subtask_count": len(open_rows),
+        },
+    )
+
+
+def _close_subtasks(actor: Actor, parent: Task, open_rows: Sequence[Task], now: datetime) -> None:
+    """Mark open subtasks done along with their parent (whatever their status: the
+    parent's completion says their work is over), one audit row each."""
+    Task.objects.filter(pk__in=[t.pk for t in open_rows]).update(
+        status=TaskStatus.DONE, completed_at=now, claimed_at=None, updated_at=now
+    )
+    for row in open_rows:
+        activity_record(
+            actor=actor,
+            type="task.completed",
+            target=row,
+            project_id=row.project_id,
+            description=row.title[:120],
+            metadata={
+                "fields": ["completed_at", "status"],
+                "status": {"from": row.status, "to": TaskStatus.DONE},
+                "closed_with": str(parent.pk),
+            },
+        )
+
+
 @transaction.atomic(savepoint=False)
-def task_complete(*, actor: Actor, task: Task, notes: str | None = None) -> Task:
+def task_complete(*, actor: Actor, task: Task, notes: str | None = None, close_subtasks: bool = False) -> Task:
     """Mark a task done with optional completion notes. Completing a done task again
-    changes nothing."""
+    changes nothing. A task with open subtasks is refused (they are listed) unless
+    `close_subtasks` marks them done too."""
     task = _lock(task)
     if task.status == TaskStatus.DONE:
         return _renote(actor=actor, task=task, notes=notes)
     check_transition(task.status, TaskStatus.DONE, reopen=False)
+    now = timezone.now()
+    if open_rows := open_subtree(task):
+        if not close_subtasks:
+            raise _open_subtasks_refusal(open_rows)
+        _close_subtasks(actor, task, open_rows, now)
     previous = task.status
-    changed = _move(task, TaskStatus.DONE, timezone.now())
+    changed = _move(task, TaskStatus.DONE, now)
     if notes is not None:
         task.completion_notes = notes
         changed.append("completion_notes")

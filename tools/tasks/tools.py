@@ -262,11 +262,16 @@ def update_task(
 
 @tool(category="tasks", read_only=False, idempotent=True)
 def complete_task(
-    ctx: ToolContext, task: TaskRef, notes: Annotated[str | None, Field(max_length=20_000)] = None
+    ctx: ToolContext,
+    task: TaskRef,
+    notes: Annotated[str | None, Field(max_length=20_000)] = None,
+    close_subtasks: Annotated[
+        bool, Field(description="Mark its open subtasks done too (else they refuse it).")
+    ] = False,
 ) -> TaskOut:
     """Mark a task done, with optional notes."""
     row = selectors.task_get(task)
-    return _answer(ctx, services.task_complete(actor=ctx.actor, task=row, notes=notes))
+    return _answer(ctx, services.task_complete(actor=ctx.actor, task=row, notes=notes, close_subtasks=close_subtasks))
 
 
 @tool(category="tasks", read_only=False, destructive=True, idempotent=True)
