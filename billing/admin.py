@@ -1,4 +1,5 @@
 from django.contrib import admin
+from djstripe.models import APIKey
 
 from billing.models import OrganizationBilling, UsageCounter
 
@@ -27,3 +28,8 @@ class UsageCounterAdmin(admin.ModelAdmin):
     list_select_related = ("organization",)
     # Counters change only through billing.usage; `manage.py recountusage` repairs them.
     readonly_fields = ("organization", "resource", "period", "used")
+
+
+# dj-stripe's API key admin would store a secret key in plain text (billing.stripe_secrets
+# refuses that anyway): keys come from STRIPE_SECRET_KEY only.
+admin.site.unregister(APIKey)
