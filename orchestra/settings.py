@@ -471,6 +471,11 @@ if STRIPE_WEBHOOK_SECRET and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
 STRIPE_API_HOST = env.str("STRIPE_API_HOST", default="https://api.stripe.com").rstrip("/")
 if urlsplit(STRIPE_API_HOST).scheme not in ("http", "https") or not urlsplit(STRIPE_API_HOST).hostname:
     raise ImproperlyConfigured(f"STRIPE_API_HOST must be an absolute http(s) URL, got {STRIPE_API_HOST!r}")
+# Each Stripe call's timeout (a page waits for Checkout's session; the stripe library's
+# own default is 80 s). Stripe's library retries twice with idempotency keys.
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=15.0)
+if not 0 < STRIPE_TIMEOUT_SECONDS <= 120:
+    raise ImproperlyConfigured("STRIPE_TIMEOUT_SECONDS must be a number of seconds between 0 and 120")
 # Where Checkout and the Customer Portal live: the pages' forms are redirected there
 # (the CSP's form-action names these origins).
 STRIPE_REDIRECT_ORIGINS = ["https://checkout.stripe.com", "https://billing.stripe.com"]

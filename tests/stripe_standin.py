@@ -99,6 +99,7 @@ class StripeStandIn:
     requests: list[str] = field(default_factory=list)
     idempotent: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     paid_sessions: list[str] = field(default_factory=list)
+    failing: bool = False  # every API call answers 500 (Stripe having a bad day)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _server: ThreadingHTTPServer | None = None
 
@@ -139,6 +140,7 @@ class StripeStandIn:
             self.requests.clear()
             self.idempotent.clear()
             self.paid_sessions.clear()
+            self.failing = False
 
     # --- what tests arrange and read -------------------------------------------------
 
@@ -300,6 +302,9 @@ class StripeStandIn:
         if handler.headers.get("Authorization") != f"Bearer {self.secret_key}":
             status, body = self._error(401, "Invalid API Key provided", kind="invalid_request_error")
             self._send(handler, status, body)
+            return
+        if self.failing:
+            self._send(handler, 500, {"error": {"type": "api_error", "message": "An unknown error occurred"}})
             return
         key = handler.headers.get("Idempotency-Key")
         with self._lock:

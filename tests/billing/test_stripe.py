@@ -141,6 +141,18 @@ def test_an_unknown_plan_or_a_missing_price_is_a_message_not_a_redirect(
     assert not stripe_on.of_type("checkout.session")
 
 
+def test_stripe_failing_is_a_message_and_changes_nothing(
+    shop: Organization, alice: User, stripe_on: StripeStandIn, stripe_catalog: dict[str, str]
+) -> None:
+    stripe_on.failing = True
+    client = as_user(alice)
+    for path in ("/billing/upgrade", "/billing/portal"):
+        response = post(client, path, {"plan": "pro"})
+        assert response.status_code == 302 and response["Location"] == "/billing/"
+        assert b"Stripe did not answer as expected; nothing was changed" in client.get("/billing/").content
+    assert not Customer.objects.exists() and plan_for(shop).code == PlanCode.FREE
+
+
 def test_manage_billing_opens_the_customer_portal(
     shop: Organization, alice: User, stripe_on: StripeStandIn, stripe_catalog: dict[str, str]
 ) -> None:
@@ -261,6 +273,27 @@ def test_out_of_order_events_end_in_the_current_state(
     assert deliver(Client(), path, late).status_code == 200
     assert billing_row(shop).subscription_status == "canceled"
     assert plan_for(shop).code == PlanCode.FREE
+
+
+def test_an_old_subscription_ending_does_not_take_the_plan_of_its_replacement(
+    shop: Organization, alice: User, stripe_on: StripeStandIn, stripe_catalog: dict[str, str]
+) -> None:
+    path = stripe_catalog["webhook"]
+    post(as_user(alice), "/billing/upgrade", {"plan": "pro"})
+    old = subscribed(stripe_on, shop)
+    assert deliver(Client(), path, stripe_on.event("customer.subscription.created", old)).status_code == 200
+    new = subscribed(stripe_on, shop, lookup_key="team")
+    assert deliver(Client(), path, stripe_on.event("customer.subscription.created", new)).status_code == 200
+    assert plan_for(shop).code == PlanCode.TEAM
+    stripe_on.set_status(old["id"], "canceled", period_end=int(time.time()) - 5)
+    ended = stripe_on.event("customer.subscription.deleted", stripe_on.objects[old["id"]])
+    assert deliver(Client(), path, ended).status_code == 200
+    assert plan_for(shop).code == PlanCode.TEAM and billing_row(shop).subscription_id == new["id"]
+    # A subscription of a customer that is no organization of ours changes nothing.
+    stranger = stripe_on.add({**stripe_on.of_type("customer")[0], "id": "cus_stranger", "metadata": {}})
+    theirs = stripe_on.subscribe(stranger["id"], stripe_catalog["pro"])
+    assert deliver(Client(), path, stripe_on.event("customer.subscription.created", theirs)).status_code == 200
+    assert plan_for(shop).code == PlanCode.TEAM and billing_row(shop).subscription_id == new["id"]
 
 
 def test_past_due_keeps_the_plan_until_the_period_ends_then_free(
