@@ -10,12 +10,15 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Invitation, MCPToken, Membership, Organization, User
 from accounts.services import organization_suspend, token_revoke
+from billing.plans import Resource
+from billing.services import usage_force, usage_release
 
 
 @admin.register(User)
@@ -34,9 +37,16 @@ class UserAdmin(BaseUserAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """Roles can be changed here; members are added and removed in the membership
+    admin, which keeps the plan's seat counters in step."""
+
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Organization)
@@ -63,11 +73,34 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """An operator may add or remove members here, past the plan's limit if need be
+    (a support case); the seat counters follow all the same."""
+
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role", "created_at")
     search_fields = ("user__email", "organization__name", "organization__slug")
     list_select_related = ("user", "organization")
     autocomplete_fields = ("user", "organization")
+
+    @transaction.atomic
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            usage_force(organization_id=obj.organization_id, resource=Resource.MEMBERS, amount=1)
+
+    @transaction.atomic
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        super().delete_model(request, obj)
+        usage_release(organization=obj.organization_id, resource=Resource.MEMBERS)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        per_org: dict[Any, int] = {}
+        for org_id in queryset.values_list("organization_id", flat=True):
+            per_org[org_id] = per_org.get(org_id, 0) + 1
+        super().delete_queryset(request, queryset)
+        for org_id, count in sorted(per_org.items(), key=lambda item: str(item[0])):
+            usage_release(organization=org_id, resource=Resource.MEMBERS, amount=count)
 
 
 @admin.register(MCPToken)
@@ -167,5 +200,18 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke: their links stop working")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
-        revoked = queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = 0
+        with transaction.atomic():
+            open_ = Invitation.objects.select_for_update().filter(
+                pk__in=queryset.values("pk"), accepted_at__isnull=True, revoked_at__isnull=True
+            )
+            per_org: dict[Any, int] = {}
+            for invitation in open_.order_by("pk"):
+                invitation.revoked_at = timezone.now()
+                invitation.save(update_fields=["revoked_at"])
+                per_org[invitation.organization_id] = per_org.get(invitation.organization_id, 0) + 1
+            # The seats the invitations held, given back (the counters last).
+            for org_id, count in sorted(per_org.items(), key=lambda item: str(item[0])):
+                usage_release(organization=org_id, resource=Resource.MEMBERS, amount=count)
+                revoked += count
         messages.success(request, f"Revoked {revoked} invitation(s).")

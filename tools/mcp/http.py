@@ -117,7 +117,9 @@ def authenticate(
         guards.record_auth_failure(request.client_ip)
         logger.info("authentication refused: %s", exc)
         return None, unauthorized("the access token is missing, invalid, expired or revoked"), {}
-    limit = guards.organization_rate_limit(identity.live_organization.pk)
+    limit = guards.organization_rate_limit(
+        identity.live_organization.pk, per_minute=identity.plan.rate_limit_per_minute
+    )
     if limit.exceeded:
         return (
             None,

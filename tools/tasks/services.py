@@ -14,6 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from billing.plans import Resource
+from billing.services import usage_consume
 from orchestra.actor import Actor
 from orchestra.db import advisory_xact_lock
 from orchestra.errors import Conflict, InvalidArguments, not_found
@@ -172,6 +174,8 @@ def task_create(
     activity_record(
         actor=actor, type="task.created", target=task, project_id=project.pk, description=title[:120], metadata=metadata
     )
+    # Tasks count per calendar month (UTC) and are never given back; the counter last.
+    usage_consume(organization=task.organization_id, resource=Resource.TASKS)
     return task
 
 
