@@ -58,9 +58,7 @@ def test_the_token_form_says_the_limit_in_words(owner: User, small: Organization
 def test_the_invitation_form_says_the_limit_in_words(owner: User, small: Organization) -> None:
     response = signed_in(owner).post(reverse("web:invite"), {"email": "friend@small.test", "role": Role.MEMBER})
     assert response.status_code == 400
-    assert "the Free plan allows 1 members (pending invitations included); this organization uses 1" in text(
-        response
-    )
+    assert "the Free plan allows 1 members (pending invitations included); this organization uses 1" in text(response)
     assert not Invitation.objects.exists()
 
 
