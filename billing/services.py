@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.auth import forget
 from accounts.models import Organization
 from billing import usage
 from billing.models import OrganizationBilling
@@ -91,6 +92,9 @@ def plan_grant(*, organization: Organization, plan: str, until: datetime | None 
     billing.granted_until = until if plan else None
     billing.updated_at = timezone.now()
     billing.save()
+    # Token identities carry the plan (its rate limit): this process drops them at
+    # once, the others' expire within AUTH_CACHE_SECONDS.
+    transaction.on_commit(lambda: forget(organization=organization.pk))
     return billing
 
 

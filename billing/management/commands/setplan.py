@@ -10,7 +10,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.auth import forget
 from accounts.models import Organization
 from billing.plans import PlanCode
 from billing.selectors import plan_for
@@ -48,9 +47,6 @@ class Command(BaseCommand):
             plan_grant(organization=org, plan=plan, until=until)
         except ToolError as exc:
             raise CommandError(exc.message) from exc
-        # This process's cached token identities carry the old plan; other processes'
-        # expire within AUTH_CACHE_SECONDS.
-        forget(organization=org.pk)
         now = plan_for(org)
         if plan:
             until_text = f" until the end of {options['until']} (UTC)" if until else " until it is cleared"
