@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from accounts.models import Invitation, MCPToken, Membership, Organization, User
 from accounts.services import organization_suspend, token_revoke
+from billing.admin import RecountsUsage, recount_organizations
 from billing.plans import Resource
-from billing.services import usage_force, usage_release
+from billing.services import usage_release
 
 
 @admin.register(User)
@@ -35,18 +36,31 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
+    # Deleting a person deletes their memberships and tokens: the seat and token
+    # counters of their organizations are recounted.
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        with transaction.atomic():
+            organizations = _organizations_of_users([obj.pk])
+            super().delete_model(request, obj)
+            recount_organizations(organizations)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        with transaction.atomic():
+            organizations = _organizations_of_users(list(queryset.values_list("pk", flat=True)))
+            super().delete_queryset(request, queryset)
+            recount_organizations(organizations)
+
+
+def _organizations_of_users(user_ids: list[Any]) -> set[Any]:
+    return set(Membership.objects.filter(user_id__in=user_ids).values_list("organization_id", flat=True)) | set(
+        MCPToken.objects.filter(user_id__in=user_ids).values_list("organization_id", flat=True)
+    )
+
 
 class MembershipInline(admin.TabularInline):
-    """Roles can be changed here; members are added and removed in the membership
-    admin, which keeps the plan's seat counters in step."""
-
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Organization)
@@ -57,6 +71,12 @@ class OrganizationAdmin(admin.ModelAdmin):
     readonly_fields = ("is_sandbox", "live_organization", "created_at")
     inlines = (MembershipInline,)
     actions = ("suspend", "unsuspend")
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Members added or removed in the inline: the seat counters follow.
+        with transaction.atomic():
+            super().save_related(request, form, formsets, change)
+            recount_organizations([form.instance.pk])
 
     @admin.action(description="Suspend: their tokens stop working at once")
     def suspend(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
@@ -72,9 +92,9 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(RecountsUsage):
     """An operator may add or remove members here, past the plan's limit if need be
-    (a support case); the seat counters follow all the same."""
+    (a support case); the seat counters follow (RecountsUsage)."""
 
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role", "created_at")
@@ -82,29 +102,9 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ("user", "organization")
     autocomplete_fields = ("user", "organization")
 
-    @transaction.atomic
-    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if not change:
-            usage_force(organization_id=obj.organization_id, resource=Resource.MEMBERS, amount=1)
-
-    @transaction.atomic
-    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
-        super().delete_model(request, obj)
-        usage_release(organization=obj.organization_id, resource=Resource.MEMBERS)
-
-    @transaction.atomic
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
-        per_org: dict[Any, int] = {}
-        for org_id in queryset.values_list("organization_id", flat=True):
-            per_org[org_id] = per_org.get(org_id, 0) + 1
-        super().delete_queryset(request, queryset)
-        for org_id, count in sorted(per_org.items(), key=lambda item: str(item[0])):
-            usage_release(organization=org_id, resource=Resource.MEMBERS, amount=count)
-
 
 @admin.register(MCPToken)
-class MCPTokenAdmin(admin.ModelAdmin):
+class MCPTokenAdmin(RecountsUsage):
     list_display = (
         "name",
         "masked",
@@ -161,7 +161,7 @@ class MCPTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(RecountsUsage):
     """Invitations are sent from the dashboard (the link is shown nowhere else); an
     operator can read and revoke them. The digest is never displayed."""
 

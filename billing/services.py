@@ -21,7 +21,7 @@ from accounts.auth import forget
 from accounts.models import Organization
 from billing import usage
 from billing.models import OrganizationBilling
-from billing.plans import PLANS, Plan, PlanCode, Resource, billing_enabled
+from billing.plans import Plan, PlanCode, Resource, billing_enabled
 from billing.selectors import plan_for_id, upgrade_url
 from orchestra.errors import InvalidArguments
 
@@ -46,12 +46,6 @@ def usage_consume(
         # without building a refusal's upgrade URL.
         return usage.consume(org_id, resource, plan, amount)
     return usage.consume(org_id, resource, plan, amount, upgrade_url=upgrade_url())
-
-
-def usage_force(*, organization_id: Any, resource: Resource, amount: int = 1) -> None:
-    """Count `amount` without checking any limit: an operator's change in the admin,
-    which may pass the plan on purpose (a support case)."""
-    usage.consume(organization_id, resource, PLANS[PlanCode.SELF_HOSTED], amount)
 
 
 def usage_release(*, organization: OrganizationRef, resource: Resource, amount: int = 1) -> None:
