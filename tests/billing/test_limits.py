@@ -370,3 +370,21 @@ def test_get_context_warns_at_80_percent(call: Any, dora_id: TokenIdentity, tiny
     assert "tasks: 80 of 100 (80% used)" in context["warnings"]
     assert "members: 1 of 1 (100% used)" in context["warnings"]
     assert not any(w.startswith("agents") for w in context["warnings"])
+
+
+def test_expired_invitations_lapse_hourly(billing_on: None, dora: User, tiny: Organization) -> None:
+    from django.conf import settings
+
+    from accounts.tasks import lapse_expired_invitations
+
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["lapse-expired-invitations"]["task"] == "accounts.tasks.lapse_expired_invitations"
+    )
+    plan_grant(organization=tiny, plan="pro")
+    invitation_create(organization=tiny, email="slow@example.com", role=Role.MEMBER, invited_by=dora)
+    assert used(tiny.pk, Resource.MEMBERS) == 2
+    assert lapse_expired_invitations() == 0  # still valid: keeps its seat
+    Invitation.objects.update(expires_at=timezone.now())
+    assert lapse_expired_invitations() == 1 and lapse_expired_invitations() == 0
+    assert used(tiny.pk, Resource.MEMBERS) == 1
+    assert Invitation.objects.get().status == "expired"
