@@ -112,7 +112,9 @@ def test_projects_last_slot_then_refused(call: Any, dora_id: TokenIdentity, tiny
         "plan": "free",
         "upgrade_url": upgrade_url(),
     }
-    assert "Free plan allows 1 projects" in error["message"]
+    assert error["message"] == "the Free plan allows 1 active project; this organization uses 1: " + (
+        f"upgrade at {upgrade_url()}" if upgrade_url() else "an operator can change the plan"
+    )
     assert [p["slug"] for p in ok(call(dora_id, "list_projects"))["items"]] == ["only"]  # nothing half-written
     # Archiving gives the slot back; bringing it back needs one again.
     ok(call(dora_id, "archive_project", project="only"))

@@ -58,7 +58,7 @@ def test_the_token_form_says_the_limit_in_words(owner: User, small: Organization
 def test_the_invitation_form_says_the_limit_in_words(owner: User, small: Organization) -> None:
     response = signed_in(owner).post(reverse("web:invite"), {"email": "friend@small.test", "role": Role.MEMBER})
     assert response.status_code == 400
-    assert "the Free plan allows 1 members (pending invitations included); this organization uses 1" in text(response)
+    assert "the Free plan allows 1 member (pending invitations included); this organization uses 1" in text(response)
     assert not Invitation.objects.exists()
 
 
@@ -71,7 +71,7 @@ def test_an_invitation_without_a_seat_says_so_and_stays_pending(owner: User, sma
     client.get(issued.url)
     response = client.post(reverse("web:invitation-accept"))
     assert response.status_code == 402
-    assert "No seat left in Small" in text(response) and "Free plan allows 1 members" in text(response)
+    assert "No seat left in Small" in text(response) and "Free plan allows 1 member " in text(response)
     issued.invitation.refresh_from_db()
     assert issued.invitation.status == "pending"
     # The owner's overview says what is over; nothing was deleted or hidden.
