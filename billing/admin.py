@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from djstripe.admin.admin import WebhookEndpointAdmin
+from djstripe.models import APIKey, WebhookEndpoint
 
 from accounts.models import Organization
 from billing.models import OrganizationBilling, UsageCounter
@@ -77,3 +79,20 @@ class UsageCounterAdmin(admin.ModelAdmin):
     list_select_related = ("organization",)
     # Counters change only through billing.usage; `manage.py recountusage` repairs them.
     readonly_fields = ("organization", "resource", "period", "used")
+
+
+# dj-stripe's API key admin would store a secret key in plain text (billing.stripe_secrets
+# refuses that anyway): keys come from STRIPE_SECRET_KEY only.
+admin.site.unregister(APIKey)
+
+
+class ListedWebhookEndpointAdmin(WebhookEndpointAdmin):
+    """Endpoints are made by `manage.py stripesetup`, which prints the new signing secret
+    once: an endpoint added here would lose it (endpoint rows keep no secret)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+admin.site.unregister(WebhookEndpoint)
+admin.site.register(WebhookEndpoint, ListedWebhookEndpointAdmin)

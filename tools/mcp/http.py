@@ -129,12 +129,12 @@ def authenticate(
     return identity, None, limit.headers()
 
 
-def requested_toolsets(request: Request) -> tuple[frozenset[str] | None, Reply | None]:
-    """(the toolsets the request narrows the catalogue to, None) or (None, a 400 reply)."""
+def requested_toolsets(request: Request) -> tuple[toolsets.Selection | None, Reply | None]:
+    """(what the request narrows the catalogue to, None) or (None, a 400 reply)."""
     try:
         return toolsets.requested_toolsets(request.query_string, request.headers), None
     except toolsets.UnknownToolset as exc:
-        return None, rpc_error_reply(400, jsonrpc.INVALID_PARAMS, str(exc), {"known": toolsets.known_toolsets()})
+        return None, rpc_error_reply(400, jsonrpc.INVALID_PARAMS, str(exc), {"known": exc.known})
 
 
 def scope_headers(scope: dict[str, Any]) -> dict[str, str]:
