@@ -26,6 +26,8 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenKind, TokenMode
+from billing.plans import Plan, PlanCode, plan_get
+from billing.selectors import plan_of
 from orchestra.actor import Actor
 from orchestra.ttl_cache import TtlCache
 
@@ -57,6 +59,14 @@ class TokenIdentity:
     project_id: uuid.UUID | None
     # When the token stops working by itself (None: never). Long-lived streams end then.
     expires_at: datetime | None = None
+    # The live organization's plan when the token was checked (cached with the rest of
+    # the identity, so a plan change takes effect within AUTH_CACHE_SECONDS): it sets
+    # the per-minute rate limit and what get_context shows.
+    plan_code: str = PlanCode.SELF_HOSTED.value
+
+    @property
+    def plan(self) -> Plan:
+        return plan_get(self.plan_code)
 
     @property
     def can_write(self) -> bool:
@@ -77,7 +87,7 @@ def bearer_from_header(value: str | None) -> str | None:
 
 
 def _tokens() -> QuerySet[MCPToken]:
-    return MCPToken.objects.select_related("user", "organization", "organization__sandbox")
+    return MCPToken.objects.select_related("user", "organization", "organization__sandbox", "organization__billing")
 
 
 @dataclass
@@ -232,6 +242,7 @@ def _check(token: MCPToken, *, access_expires: datetime | None = None) -> TokenI
         project_id=token.project_id,
         # An OAuth access token ends before its grant: at its own expiry.
         expires_at=_earliest(token.expires_at, access_expires),
+        plan_code=plan_of(getattr(live, "billing", None)).code.value,
     )
 
 

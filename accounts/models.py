@@ -225,7 +225,9 @@ class Invitation(models.Model):
     def status(self) -> str:
         if self.accepted_at is not None:
             return "accepted"
-        if self.revoked_at is not None:
+        # An invitation that lapsed is closed with revoked_at = expires_at when its
+        # member's seat is given back (accounts.invitations.invitations_lapse): expired.
+        if self.revoked_at is not None and self.revoked_at < self.expires_at:
             return "revoked"
         if self.is_expired:
             return "expired"

@@ -266,6 +266,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-stale-mcp-sessions": {"task": "tools.mcp.tasks.purge_stale_sessions", "schedule": 3600.0},
     "requeue-stale-embeddings": {"task": "memory.tasks.requeue_stale_pending", "schedule": 300.0},
+    "lapse-expired-invitations": {"task": "accounts.tasks.lapse_expired_invitations", "schedule": 3600.0},
     "release-stale-task-claims": {"task": "tools.tasks.tasks.release_stale_claims", "schedule": 60.0},
 }
 # A task claimed with get_next_task(claim=true) that nobody changes for this long goes

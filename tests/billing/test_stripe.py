@@ -22,6 +22,7 @@ from accounts.services import membership_set, organization_create
 from billing.models import OrganizationBilling
 from billing.plans import PlanCode
 from billing.selectors import plan_for, plan_of
+from billing.services import plan_grant
 from billing.stripe_secrets import SecretStorageRefused
 from tests.stripe_fixtures import SECRET_KEY, WEBHOOK_SECRET, deliver
 from tests.stripe_standin import StripeStandIn, sign
@@ -30,9 +31,12 @@ from tests.stripe_standin import StripeStandIn, sign
 @pytest.fixture
 def shop(stripe_on: StripeStandIn, alice: User, bob: User) -> Organization:
     """An organization made while billing is on (so on the free plan): alice owns it,
-    bob is a member."""
+    bob is a member (added during an operator's grant: the free plan has one seat, so
+    the shop is over it, as after a downgrade)."""
     org = organization_create(name="Shop", owner=alice)
+    plan_grant(organization=org, plan="team")
     membership_set(organization=org, user=bob, role=Role.MEMBER)
+    plan_grant(organization=org, plan="")
     return org
 
 
@@ -326,7 +330,9 @@ def test_a_failed_payment_mails_the_owners_once(
     mailoutbox: list[Any],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
+    plan_grant(organization=shop, plan="team")  # a second owner needs a seat the free plan lacks
     membership_set(organization=shop, user=charlie, role=Role.OWNER)
+    plan_grant(organization=shop, plan="")
     path = stripe_catalog["webhook"]
     post(as_user(alice), "/billing/upgrade", {"plan": "pro"})
     subscription = subscribed(stripe_on, shop)

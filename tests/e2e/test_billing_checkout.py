@@ -18,6 +18,7 @@ from accounts.models import Role, User
 from accounts.services import membership_set, organization_create
 from billing.plans import PlanCode
 from billing.selectors import plan_for
+from billing.services import plan_grant
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_dashboard_pages import sign_in
 from tests.stripe_fixtures import WEBHOOK_SECRET, stripe_env, stripe_on, stripe_standin  # noqa: F401 (fixtures)
@@ -56,7 +57,9 @@ def test_owner_upgrades_through_checkout_and_a_member_sees_no_controls(
     call_command("stripesetup", url=billing_server.url, stdout=io.StringIO())
     endpoint = WebhookEndpoint.objects.get()
     shop = organization_create(name="Shop", owner=alice)  # billing is on: the free plan
+    plan_grant(organization=shop, plan="team")  # bob joined during an operator's grant
     membership_set(organization=shop, user=bob, role=Role.MEMBER)
+    plan_grant(organization=shop, plan="")
 
     sign_in(page, billing_server, alice)
     page.goto(f"{billing_server.url}/billing/")

@@ -18,7 +18,8 @@ from oauth2_provider.models import get_application_model
 
 from accounts.auth import AuthenticationFailed, authenticate_token
 from accounts.models import MCPToken, Membership, TokenKind
-from accounts.services import token_revoke
+from accounts.services import token_create, token_revoke
+from billing.services import plan_grant
 from oauth.models import AccessToken, Grant, RefreshToken
 from oauth.services import spent_codes_delete, unused_clients_delete
 from tests.oauth.flow import hidden_fields
@@ -209,19 +210,21 @@ def test_read_only_sandbox_choice_is_kept(app, signed_in) -> None:
     assert grant.mode == "test" and grant.scopes == ["read"]
 
 
-def test_plan_limit_is_shown_on_the_consent_page(app, signed_in, monkeypatch) -> None:
-    """token_create refuses with billing's PlanLimitReached once it counts tokens
-    against the plan (that counting lands separately): the page shows its message."""
-    from billing.usage import PlanLimitReached
-
-    def refuse(**kwargs):
-        raise PlanLimitReached("Your plan allows 3 tokens; revoke one or upgrade.")
-
-    monkeypatch.setattr("dashboard.people.consent.token_create", refuse)
+def test_plan_limit_is_shown_on_the_consent_page(app, signed_in, alice, acme) -> None:
+    """A grant counts like a token: on the free plan (2 tokens), a third is refused on
+    the consent page in words, and nothing is created."""
+    plan_grant(organization=acme, plan="free")
+    for name in ("one", "two"):
+        token_create(organization=acme, user=alice, name=name)
     _, answer = consent(signed_in, app)
     assert answer.status_code == 400
-    assert "Your plan allows 3 tokens" in answer.content.decode()
-    assert not Grant.objects.exists()
+    assert "the Free plan allows 2 tokens" in answer.content.decode()
+    assert not Grant.objects.exists() and not MCPToken.objects.filter(kind=TokenKind.OAUTH).exists()
+    # A token given back makes room for the grant.
+    token_revoke(token=MCPToken.objects.get(name="one"))
+    _, answer = consent(signed_in, app)
+    assert answer.status_code == 302
+    assert MCPToken.objects.filter(kind=TokenKind.OAUTH).count() == 1
 
 
 # --- refusals ----------------------------------------------------------------------------

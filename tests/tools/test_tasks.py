@@ -585,11 +585,12 @@ def test_create_task_is_a_bounded_number_of_queries(
 ) -> None:
     parent = new(call, alice_id, "Parent")
     blockers = [new(call, alice_id, f"b{n}")["id"] for n in range(5)]
-    # project, assignee, parent, blockers, insert, dependencies, audit row, savepoint pair
-    with django_assert_num_queries(9):
+    # project, assignee, parent, blockers, insert, dependencies, audit row, the plan's
+    # usage counter (one upsert: the plan comes with the token), savepoint pair
+    with django_assert_num_queries(10):
         created = new(call, alice_id, "Child", assignee="coder", parent=parent["id"], blocked_by=blockers)
     assert created["blocked_by"] == blockers
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         new(call, alice_id, "Plain")
 
 

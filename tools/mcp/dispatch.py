@@ -11,6 +11,7 @@ import orjson
 from django.db import transaction
 
 from accounts.auth import TokenIdentity
+from billing.selectors import plan_scope
 from orchestra import bounded_json
 from orchestra.errors import InvalidArguments, PermissionDenied, ToolError
 from orchestra.tenancy import ProjectScopeError, project_scope, tenant_scope
@@ -74,6 +75,9 @@ def call_tool(
         with (
             tenant_scope(identity.organization),
             project_scope(identity.project_id),
+            # The plan the identity carries (at most AUTH_CACHE_SECONDS old) saves the
+            # writing services a query.
+            plan_scope(identity.organization.pk, identity.plan),
             transaction.atomic() if writes else nullcontext(),
         ):
             result = spec.func(ctx, **kwargs)

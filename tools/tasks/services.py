@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing.plans import Resource
+from billing.services import usage_consume
 from orchestra.actor import SYSTEM, Actor
 from orchestra.db import advisory_xact_lock
 from orchestra.errors import Conflict, InvalidArguments, not_found
@@ -178,6 +180,8 @@ def task_create(
     activity_record(
         actor=actor, type="task.created", target=task, project_id=project.pk, description=title[:120], metadata=metadata
     )
+    # Tasks count per calendar month (UTC) and are never given back; the counter last.
+    usage_consume(organization=task.organization_id, resource=Resource.TASKS)
     return task
 
 
