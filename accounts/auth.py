@@ -171,7 +171,10 @@ def _lookup(token_digest: str, *, oauth: bool | None) -> tuple[MCPToken, datetim
 
     access = (
         AccessToken.objects.select_related(
-            "mcp_token__user", "mcp_token__organization", "mcp_token__organization__sandbox"
+            "mcp_token__user",
+            "mcp_token__organization",
+            "mcp_token__organization__sandbox",
+            "mcp_token__organization__billing",
         )
         .filter(token_checksum=token_digest, mcp_token__isnull=False)  # not a registration token
         .first()
