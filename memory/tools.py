@@ -20,6 +20,13 @@ from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get, project_or_default
 from tools.worksessions.selectors import work_session_get
 
+# The same words in every search tool's output schema (search_decisions too).
+SCORE_HELP = (
+    "Relevance 0-1, comparable across queries: about 0.7+ a strong match, under 0.3 weak "
+    "(docs/decisions/0017-ranking.md)."
+)
+MinScore = Annotated[float, Field(ge=0, le=1, description="Leave out results scoring below this (0-1).")]
+
 ScopeName = Literal["agent", "project", "session", "organization"]
 MemoryRef = Annotated[str, Field(min_length=1, max_length=64, description="Memory id.")]
 
@@ -45,9 +52,10 @@ class StoreOut(TypedDict):
 
 
 class SearchHit(MemoryOut):
-    score: float
-    similarity: float | None
-    matched: list[str]
+    score: Annotated[float, Field(description=SCORE_HELP)]
+    similarity: Annotated[float | None, Field(description="Cosine similarity; null while pending.")]
+    matched: Annotated[list[str], Field(description="Which halves found it: vector, keyword.")]
+    pending: Annotated[bool, Field(description="No embedding yet: found and ranked by its words alone.")]
 
 
 class SearchOut(TypedDict):
@@ -138,18 +146,25 @@ def search_memory(
     limit: Annotated[int, Field(ge=1, le=50)] = 10,
     min_similarity: Annotated[float, Field(ge=0, le=1, description="Minimum cosine similarity.")] = 0.0,
     include_archived: Annotated[bool, Field(description="Also archived entries.")] = False,
+    min_score: MinScore = 0.0,
 ) -> SearchOut:
-    """Find memories by meaning and by words, fused into one ranking."""
+    """Find memories by meaning and by words; up to `limit`, most relevant first, each with a 0-1 score."""
     owners = _owners(ctx, agent, project, session)
     rows = Memory.objects.filter(scope_filter(scope=scope, **owners))
     if not include_archived:
         rows = rows.filter(archived=False)
     if tags:
         rows = rows.filter(tags__contains=sorted({t.lower() for t in tags}))
-    hits = search(rows, query, limit=limit, min_similarity=min_similarity)
+    hits = search(rows, query, limit=limit, min_similarity=min_similarity, min_score=min_score)
     return SearchOut(
         items=[
-            SearchHit(**memory_out(h.row), score=round(h.score, 6), similarity=h.similarity, matched=h.signals)
+            SearchHit(
+                **memory_out(h.row),
+                score=round(h.score, 3),
+                similarity=None if h.similarity is None else round(h.similarity, 3),
+                matched=h.signals,
+                pending=h.pending,
+            )
             for h in hits
         ]
     )
