@@ -189,6 +189,11 @@ def search(
     hits = candidates(rows, query, limit=limit)
     for hit in hits:
         hit.score = relevance(hit.similarity, hit.coverage)
-    kept = [h for h in hits if h.score >= min_score and (h.similarity is None or h.similarity >= min_similarity)]
+    # A cosine may be negative: min_similarity 0 (the default) keeps every row.
+    kept = [
+        h
+        for h in hits
+        if h.score >= min_score and (min_similarity <= 0 or h.similarity is None or h.similarity >= min_similarity)
+    ]
     kept.sort(key=_order, reverse=True)
     return kept[:limit]
