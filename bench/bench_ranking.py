@@ -217,7 +217,7 @@ def main() -> None:
                 f"    fused scores: right answer median {corpus.percentile(right_scores, 50):.2f} "
                 f"(p10 {corpus.percentile(right_scores, 10):.2f}), top hit median "
                 f"{corpus.percentile(top_scores, 50):.2f}; search {corpus.percentile(timings, 50):.1f} ms p50 "
-                f"(query embedding excluded)"
+                f"(query embedding included)"
             )
         # What an unrelated question scores: the threshold an agent can use.
         unrelated = [
