@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -44,6 +44,8 @@ class MemoryOut(TypedDict):
     embedding_status: str
     archived: bool
     created_at: datetime
+    # Only on a memory merged into an older one that says the same (then archived).
+    duplicate_of: NotRequired[Annotated[str, Field(description="The memory this one was merged into.")]]
 
 
 class StoreOut(TypedDict):
@@ -72,7 +74,7 @@ class Cleared(TypedDict):
 
 
 def memory_out(memory: Memory) -> MemoryOut:
-    return MemoryOut(
+    out = MemoryOut(
         id=str(memory.pk),
         scope=memory.scope,
         agent_id=id_or_none(memory.agent_id),
@@ -86,6 +88,9 @@ def memory_out(memory: Memory) -> MemoryOut:
         archived=memory.archived,
         created_at=memory.created_at,
     )
+    if memory.duplicate_of_id is not None:
+        out["duplicate_of"] = str(memory.duplicate_of_id)
+    return out
 
 
 def _owners(ctx: ToolContext, agent: str | None, project: str | None, session: str | None) -> dict[str, Any]:
@@ -118,8 +123,11 @@ def store_memory(
     tags: Tags | None = None,
     importance: Annotated[int, Field(ge=1, le=10, description="1 (trivia) to 10 (vital).")] = 5,
     metadata: dict[str, Any] | None = None,
+    keep_both: Annotated[
+        bool, Field(description="Keep it even if a memory of the scope says the same (no merge).")
+    ] = False,
 ) -> StoreOut:
-    """Remember something for the team; the scope names its owner. Identical content in a scope is kept once."""
+    """Remember something for the team; the scope names its owner. Same content in a scope is kept once."""
     restricted = ctx.identity.project_id is not None
     if scope is None:
         # A project-restricted token's memories belong to its project (organization-wide
@@ -129,7 +137,14 @@ def store_memory(
     if scope == "project" and owners["project"] is None:
         owners["project"] = project_or_default(None)
     memory, created = services.memory_store(
-        actor=ctx.actor, content=content, scope=scope, tags=tags, importance=importance, metadata=metadata, **owners
+        actor=ctx.actor,
+        content=content,
+        scope=scope,
+        tags=tags,
+        importance=importance,
+        metadata=metadata,
+        keep_both=keep_both,
+        **owners,
     )
     return StoreOut(memory=memory_out(memory), duplicate=not created)
 
