@@ -91,27 +91,13 @@ def embed_now(ids: list[str], label: str = MEMORY, *, fill_to: int = 0, merge: b
     return len(rows)
 
 
-def merge_near_duplicate(memory_id: Any) -> Memory | None:
-    """Merge a just-embedded memory into the closest older memory of the same scope
-    and owner whose cosine similarity is at least NEAR_DUPLICATE and that holds the
-    same numbers: the newer is archived with `duplicate_of` set, the older gets its
-    tags, and an activity row says so. Nothing happens to a memory stored with
-    keep_both, nor to one already merged or archived. Returns the memory it was merged
-    into, if any."""
-    with transaction.atomic():
-        row = (
-            Memory.unscoped.select_for_update()
-            .filter(
-                pk=memory_id,
-                embedding_status=EmbeddingStatus.READY,
-                duplicate_of__isnull=True,
-                keep_separate=False,
-                archived=False,
-            )
-            .first()
-        )
-        if row is None or row.embedding is None:
-            return None
+def near_duplicate_of(row: Memory) -> Memory | None:
+    """The closest older memory of `row`'s scope and owner (not merged, not archived)
+    whose cosine similarity is at least NEAR_DUPLICATE and that holds the same numbers;
+    None for a memory stored with keep_both, or one already merged or archived."""
+    if row.keep_separate or row.archived or row.duplicate_of_id is not None or row.embedding is None:
+        return None
+    with transaction.atomic():  # SET LOCAL lasts for this transaction only
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         # The same owner exactly (an organization-scoped memory has none: NULL matches NULL).
@@ -122,7 +108,7 @@ def merge_near_duplicate(memory_id: Any) -> Memory | None:
             "project_id": row.project_id,
             "session_id": row.session_id,
         }
-        candidates = (
+        candidates = list(
             Memory.unscoped.filter(
                 **same_scope,
                 embedding_status=EmbeddingStatus.READY,
@@ -132,15 +118,31 @@ def merge_near_duplicate(memory_id: Any) -> Memory | None:
                 created_at__lte=row.created_at,
             )
             .exclude(pk=row.pk)
-            .defer("search_vector")
+            .defer("search_vector", "embedding")
             .annotate(distance=CosineDistance("embedding", row.embedding))
             .filter(distance__lte=1.0 - NEAR_DUPLICATE)
             .order_by("distance")[:5]
         )
-        closest = next((other for other in candidates if same_numbers(other.content, row.content)), None)
-        if closest is None:
+    return next((other for other in candidates if same_numbers(other.content, row.content)), None)
+
+
+def merge_near_duplicate(memory_id: Any) -> Memory | None:
+    """Merge a just-embedded memory into its near duplicate (near_duplicate_of), if it
+    has one: it is archived with `duplicate_of` set, the older one gets its tags, and a
+    memory.merged activity row says so. Returns the memory it was merged into."""
+    with transaction.atomic():
+        row = (
+            Memory.unscoped.select_for_update()
+            .filter(pk=memory_id, embedding_status=EmbeddingStatus.READY)
+            .defer("search_vector")
+            .first()
+        )
+        closest = near_duplicate_of(row) if row is not None else None
+        if row is None or closest is None:
             return None
-        twin = Memory.unscoped.select_for_update().get(pk=closest.pk)
+        twin = Memory.unscoped.select_for_update().defer("search_vector", "embedding").get(pk=closest.pk)
+        if twin.archived or twin.duplicate_of_id is not None:
+            return None  # merged meanwhile: the next run finds the survivor
         twin.tags = sorted(set(twin.tags) | set(row.tags))
         twin.save(update_fields=["tags", "updated_at"])
         row.duplicate_of = twin

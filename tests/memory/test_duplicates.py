@@ -67,3 +67,27 @@ def test_what_is_not_a_duplicate_stays(call, alice_id, acme) -> None:
     assert Memory.unscoped.filter(duplicate_of__isnull=False).count() == 0
     assert not Activity.unscoped.filter(type="memory.merged").exists()
     assert same_numbers("v1.2 on port 8080", "port 8080, v1.2") and not same_numbers("2 MB", "5 MB")
+
+
+def test_the_command_finds_and_merges_stored_near_duplicates_with_a_dry_run(call, alice_id, acme) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    older = store(call, alice_id, ORIGINAL, tags=["deploy"])["memory"]
+    newer = store(call, alice_id, REWORDED, tags=["tls"])["memory"]
+    store(call, alice_id, "The API rejects payloads larger than 2 MB.")
+    embed_now([str(pk) for pk in Memory.unscoped.values_list("pk", flat=True)])  # stored before merging existed
+    dry = io.StringIO()
+    call_command("merge_duplicates", "--dry-run", stdout=dry)
+    assert f"{newer['id']} -> {older['id']}" in dry.getvalue()
+    assert "1 near-duplicate memories would merge" in dry.getvalue()
+    assert Memory.unscoped.filter(duplicate_of__isnull=False).count() == 0
+    out = io.StringIO()
+    call_command("merge_duplicates", "--org", "acme", stdout=out)
+    assert "1 near-duplicate memories merged" in out.getvalue()
+    assert str(Memory.unscoped.get(pk=newer["id"]).duplicate_of_id) == older["id"]
+    assert Memory.unscoped.get(pk=older["id"]).tags == ["deploy", "tls"]
+    again = io.StringIO()
+    call_command("merge_duplicates", stdout=again)
+    assert "0 near-duplicate memories merged" in again.getvalue()
