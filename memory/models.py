@@ -128,6 +128,11 @@ class Memory(Embedded):
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The store asked to keep it even if an existing memory says the same.
     keep_separate = models.BooleanField(default=False)
+    # Time: the memory this one replaces (store_memory's `supersedes`), and on that one
+    # the newest memory that replaced it. Search ranks a superseded memory lower and
+    # says so.
+    supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     author = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -168,3 +173,7 @@ class Memory(Embedded):
 
     def __str__(self) -> str:
         return self.content[:60]
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.superseded_by_id is not None

@@ -32,6 +32,9 @@ COSINE_FULL = 0.75  # at or above: as sure as meaning gets
 # memory.keywords weighs each word by its IDF cubed); a row holding them all (a
 # codename, an error string) is this sure by words alone.
 KEYWORD_FULL = 0.9
+# A row that a newer one replaced (a superseded memory or decision) keeps this share of
+# its relevance: the current one comes first when both match about as well.
+SUPERSEDED_FACTOR = 0.8
 
 
 E = TypeVar("E", bound=Embedded)
@@ -47,6 +50,7 @@ class Hit(Generic[E]):
     similarity: float | None = None  # cosine to the query; None: no current embedding yet
     coverage: float = 0.0  # rarity-weighted share of the query's words the row holds
     signals: list[str] = field(default_factory=list)
+    superseded: bool = False
 
     @property
     def pending(self) -> bool:
@@ -184,11 +188,13 @@ def search(
     """The `limit` most relevant rows, most relevant first (score, then cosine, then the
     newest). Every row either half found is ranked: there is no hidden cut-off, so a
     search answers `limit` rows whenever the scope holds that many candidates; the
-    weak ones say so by their score, which `min_score` filters on. `min_similarity`
+    weak ones say so by their score, which `min_score` filters on. A superseded row's
+    score is scaled by SUPERSEDED_FACTOR. `min_similarity`
     applies to rows with an embedding; one still pending is judged by its words alone."""
     hits = candidates(rows, query, limit=limit)
     for hit in hits:
-        hit.score = relevance(hit.similarity, hit.coverage)
+        hit.superseded = bool(getattr(hit.row, "is_superseded", False))
+        hit.score = relevance(hit.similarity, hit.coverage) * (SUPERSEDED_FACTOR if hit.superseded else 1.0)
     # A cosine may be negative: min_similarity 0 (the default) keeps every row.
     kept = [
         h

@@ -50,11 +50,13 @@ def memory_store(
     importance: int = 5,
     metadata: dict[str, Any] | None = None,
     keep_both: bool = False,
+    supersedes: Memory | None = None,
 ) -> tuple[Memory, bool]:
     """Store a memory, or return the existing one of the scope with the same content
     (created is False): identical, or equal once normalised (normalised_key) unless
     `keep_both`. `keep_both` also keeps the embedding task from merging it into a
-    memory that says the same in other words (memory.tasks)."""
+    memory that says the same in other words (memory.tasks). With `supersedes`, a new
+    memory replaces that one: it is marked superseded and ranked lower by search."""
     content = content.strip()
     if not content:
         raise InvalidArguments("content must not be empty")
@@ -86,6 +88,7 @@ def memory_store(
                 content_hash=digest,
                 content_key=key,
                 keep_separate=keep_both,
+                supersedes=supersedes,
                 tags=tags,
                 importance=importance,
                 metadata=metadata or {},
@@ -94,6 +97,9 @@ def memory_store(
             )
     except IntegrityError:
         return Memory.objects.get(content_hash=digest, **owner), False
+    if supersedes is not None:
+        # The newest replacement wins (the UPDATE's row lock orders two at once).
+        Memory.objects.filter(pk=supersedes.pk).update(superseded_by=memory)
     activity_record(
         actor=actor,
         type="memory.stored",
@@ -101,6 +107,7 @@ def memory_store(
         project_id=memory.project_id,
         session_id=memory.session_id,
         description=content[:120],
+        metadata={"supersedes": str(supersedes.pk)} if supersedes is not None else None,
     )
     transaction.on_commit(lambda: schedule_embedding([memory.pk]))
     return memory, True

@@ -46,6 +46,8 @@ class MemoryOut(TypedDict):
     created_at: datetime
     # Only on a memory merged into an older one that says the same (then archived).
     duplicate_of: NotRequired[Annotated[str, Field(description="The memory this one was merged into.")]]
+    supersedes: NotRequired[Annotated[str, Field(description="The memory this one replaced.")]]
+    superseded_by: NotRequired[Annotated[str, Field(description="The newer memory that replaced this one.")]]
 
 
 class StoreOut(TypedDict):
@@ -90,6 +92,10 @@ def memory_out(memory: Memory) -> MemoryOut:
     )
     if memory.duplicate_of_id is not None:
         out["duplicate_of"] = str(memory.duplicate_of_id)
+    if memory.supersedes_id is not None:
+        out["supersedes"] = str(memory.supersedes_id)
+    if memory.superseded_by_id is not None:
+        out["superseded_by"] = str(memory.superseded_by_id)
     return out
 
 
@@ -101,11 +107,11 @@ def _owners(ctx: ToolContext, agent: str | None, project: str | None, session: s
     }
 
 
-def _memory(ref: str) -> Memory:
+def _memory(ref: str, *, argument: str = "memory") -> Memory:
     uid = parse_uuid(ref)
     memory = Memory.objects.filter(pk=uid).first() if uid is not None else None
     if memory is None:
-        raise not_found("memory", ref)
+        raise not_found(argument, ref)
     return memory
 
 
@@ -126,6 +132,9 @@ def store_memory(
     keep_both: Annotated[
         bool, Field(description="Keep it even if a memory of the scope says the same (no merge).")
     ] = False,
+    supersedes: Annotated[
+        str | None, Field(max_length=64, description="Memory id this one replaces (ranked lower from now on).")
+    ] = None,
 ) -> StoreOut:
     """Remember something for the team; the scope names its owner. Same content in a scope is kept once."""
     restricted = ctx.identity.project_id is not None
@@ -144,6 +153,7 @@ def store_memory(
         importance=importance,
         metadata=metadata,
         keep_both=keep_both,
+        supersedes=_memory(supersedes, argument="supersedes") if supersedes else None,
         **owners,
     )
     return StoreOut(memory=memory_out(memory), duplicate=not created)

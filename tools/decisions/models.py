@@ -113,6 +113,11 @@ class Decision(Embedded):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def is_superseded(self) -> bool:
+        """Search ranks a superseded decision lower (memory.search)."""
+        return self.status == DecisionStatus.SUPERSEDED
+
 
 def alternatives_text(alternatives: list[dict[str, str]]) -> str:
     """The alternatives as searchable text: each option and why it was not taken."""
