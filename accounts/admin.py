@@ -10,12 +10,16 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Invitation, MCPToken, Membership, Organization, User
 from accounts.services import organization_suspend, token_revoke
+from billing.admin import RecountsUsage, recount_organizations
+from billing.plans import Resource
+from billing.services import usage_release
 
 
 @admin.register(User)
@@ -31,6 +35,26 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    # Deleting a person deletes their memberships and tokens: the seat and token
+    # counters of their organizations are recounted.
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        with transaction.atomic():
+            organizations = _organizations_of_users([obj.pk])
+            super().delete_model(request, obj)
+            recount_organizations(organizations)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        with transaction.atomic():
+            organizations = _organizations_of_users(list(queryset.values_list("pk", flat=True)))
+            super().delete_queryset(request, queryset)
+            recount_organizations(organizations)
+
+
+def _organizations_of_users(user_ids: list[Any]) -> set[Any]:
+    return set(Membership.objects.filter(user_id__in=user_ids).values_list("organization_id", flat=True)) | set(
+        MCPToken.objects.filter(user_id__in=user_ids).values_list("organization_id", flat=True)
+    )
 
 
 class MembershipInline(admin.TabularInline):
@@ -48,6 +72,12 @@ class OrganizationAdmin(admin.ModelAdmin):
     inlines = (MembershipInline,)
     actions = ("suspend", "unsuspend")
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Members added or removed in the inline: the seat counters follow.
+        with transaction.atomic():
+            super().save_related(request, form, formsets, change)
+            recount_organizations([form.instance.pk])
+
     @admin.action(description="Suspend: their tokens stop working at once")
     def suspend(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
         for org in queryset:
@@ -62,7 +92,10 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(RecountsUsage):
+    """An operator may add or remove members here, past the plan's limit if need be
+    (a support case); the seat counters follow (RecountsUsage)."""
+
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role", "created_at")
     search_fields = ("user__email", "organization__name", "organization__slug")
@@ -71,7 +104,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(MCPToken)
-class MCPTokenAdmin(admin.ModelAdmin):
+class MCPTokenAdmin(RecountsUsage):
     list_display = (
         "name",
         "masked",
@@ -128,7 +161,7 @@ class MCPTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(RecountsUsage):
     """Invitations are sent from the dashboard (the link is shown nowhere else); an
     operator can read and revoke them. The digest is never displayed."""
 
@@ -167,5 +200,18 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke: their links stop working")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
-        revoked = queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = 0
+        with transaction.atomic():
+            open_ = Invitation.objects.select_for_update().filter(
+                pk__in=queryset.values("pk"), accepted_at__isnull=True, revoked_at__isnull=True
+            )
+            per_org: dict[Any, int] = {}
+            for invitation in open_.order_by("pk"):
+                invitation.revoked_at = timezone.now()
+                invitation.save(update_fields=["revoked_at"])
+                per_org[invitation.organization_id] = per_org.get(invitation.organization_id, 0) + 1
+            # The seats the invitations held, given back (the counters last).
+            for org_id, count in sorted(per_org.items(), key=lambda item: str(item[0])):
+                usage_release(organization=org_id, resource=Resource.MEMBERS, amount=count)
+                revoked += count
         messages.success(request, f"Revoked {revoked} invitation(s).")

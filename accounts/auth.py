@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenMode
+from billing.plans import Plan, PlanCode, plan_get
+from billing.selectors import plan_of
 from orchestra.actor import Actor
 from orchestra.ttl_cache import TtlCache
 
@@ -51,6 +53,14 @@ class TokenIdentity:
     project_id: uuid.UUID | None
     # When the token stops working by itself (None: never). Long-lived streams end then.
     expires_at: datetime | None = None
+    # The live organization's plan when the token was checked (cached with the rest of
+    # the identity, so a plan change takes effect within AUTH_CACHE_SECONDS): it sets
+    # the per-minute rate limit and what get_context shows.
+    plan_code: str = PlanCode.SELF_HOSTED.value
+
+    @property
+    def plan(self) -> Plan:
+        return plan_get(self.plan_code)
 
     @property
     def can_write(self) -> bool:
@@ -71,7 +81,7 @@ def bearer_from_header(value: str | None) -> str | None:
 
 
 def _tokens() -> QuerySet[MCPToken]:
-    return MCPToken.objects.select_related("user", "organization", "organization__sandbox")
+    return MCPToken.objects.select_related("user", "organization", "organization__sandbox", "organization__billing")
 
 
 @dataclass
@@ -196,6 +206,7 @@ def _check(token: MCPToken) -> TokenIdentity:
         role=role,
         project_id=token.project_id,
         expires_at=token.expires_at,
+        plan_code=plan_of(getattr(live, "billing", None)).code.value,
     )
 
 

@@ -13,19 +13,22 @@ import secrets
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.members import lock_organization
 from accounts.models import Invitation, Membership, Organization, Role, User
+from billing.plans import Resource
+from billing.services import usage_check_within, usage_consume, usage_release
 from orchestra.errors import Conflict, InvalidArguments, PermissionDenied, ToolError
 
 logger = logging.getLogger(__name__)
@@ -103,9 +106,17 @@ def invitation_create(
         # address cannot race past the one-open-invitation rule. (FOR NO KEY UPDATE:
         # while the mail is sent, the organization's other writes are not blocked.)
         lock_organization(organization.pk)
-        Invitation.objects.filter(
-            organization=organization, email=email, accepted_at__isnull=True, revoked_at__isnull=True
-        ).update(revoked_at=now)
+        # Seats held by invitations that lapsed are given back first, and so is the
+        # seat of the invitation this one replaces.
+        invitations_lapse(organization_id=organization.pk)
+        replaced = (
+            Invitation.objects.filter(
+                organization=organization, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+            )
+            .order_by()
+            .update(revoked_at=now)
+        )
+        usage_release(organization=organization, resource=Resource.MEMBERS, amount=replaced)
         invitation = Invitation.objects.create(
             organization=organization,
             email=email,
@@ -114,6 +125,8 @@ def invitation_create(
             digest=digest(secret),
             expires_at=now + LIFETIME,
         )
+        # A pending invitation holds a member's seat (the counter is the last lock).
+        usage_consume(organization=organization, resource=Resource.MEMBERS)
         url = invitation_url(secret, base_url)
         # Sent inside the transaction: a mail that cannot be sent leaves no invitation.
         try:
@@ -152,7 +165,33 @@ def invitation_revoke(*, invitation: Invitation, by: User) -> Invitation:
         if locked.revoked_at is None:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at"])
+            usage_release(organization=locked.organization_id, resource=Resource.MEMBERS)
     return locked
+
+
+def invitations_lapse(*, organization_id: Any = None) -> int:
+    """Give back the seats of invitations that expired while still open (of one
+    organization, or of all): each is closed with `revoked_at = expires_at`, which its
+    status reads as "expired", so its seat is given back exactly once. Runs where
+    seats are taken (a new invitation, under the organization's lock), periodically,
+    and before a recount. Returns how many lapsed."""
+    lapsed = Invitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lte=timezone.now()
+    )
+    if organization_id is not None:
+        lapsed = lapsed.filter(organization_id=organization_id)
+    total = 0
+    with transaction.atomic():
+        per_org: dict[Any, int] = {}
+        for pk, org_id in (
+            lapsed.select_for_update(skip_locked=True).order_by("pk").values_list("pk", "organization_id")
+        ):
+            per_org[org_id] = per_org.get(org_id, 0) + 1
+            Invitation.objects.filter(pk=pk).update(revoked_at=F("expires_at"))
+        for org_id, count in sorted(per_org.items(), key=lambda item: str(item[0])):  # one lock order
+            usage_release(organization=org_id, resource=Resource.MEMBERS, amount=count)
+            total += count
+    return total
 
 
 def invitation_by_secret(secret: str) -> Invitation | None:
@@ -188,13 +227,19 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             raise InvitationUnusable("for a suspended organization")
         if not is_for(locked, user):
             raise PermissionDenied(f"this invitation is for {locked.email}, and you are signed in as {user.email}")
-        membership, _ = Membership.objects.get_or_create(
+        membership, created = Membership.objects.get_or_create(
             organization=locked.organization, user=user, defaults={"role": locked.role}
         )
         # Someone who already belongs keeps their role: an invitation never demotes.
         locked.accepted_at = timezone.now()
         locked.accepted_by = user
         locked.save(update_fields=["accepted_at", "accepted_by"])
+        if created:
+            # The invitation's seat becomes the member's; but after a downgrade the
+            # organization may hold more seats than its plan now allows: refused.
+            usage_check_within(organization=locked.organization, resource=Resource.MEMBERS)
+        else:
+            usage_release(organization=locked.organization, resource=Resource.MEMBERS)
     return membership
 
 

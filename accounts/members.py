@@ -20,7 +20,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import MCPToken, Membership, Organization, Role
+from accounts.models import MCPToken, Membership, Organization, Role, TokenMode
+from billing.plans import Resource
+from billing.services import usage_release
 from orchestra.errors import Conflict, InvalidArguments, PermissionDenied
 
 MANAGERS = (Role.OWNER, Role.ADMIN)
@@ -101,12 +103,24 @@ def _delete(membership: Membership, by: Membership | None = None) -> None:
             _check_manager(locked, by_now)
         if locked.role == Role.OWNER and not _other_owners_exist(locked):
             raise Conflict(LAST_OWNER)
-        for token in MCPToken.objects.filter(
-            organization_id=locked.organization_id, user_id=locked.user_id, revoked_at__isnull=True
-        ).order_by("pk"):
+        revoked = {TokenMode.LIVE: 0, TokenMode.TEST: 0}
+        for token in (
+            MCPToken.objects.select_for_update()
+            .filter(organization_id=locked.organization_id, user_id=locked.user_id, revoked_at__isnull=True)
+            .order_by("pk")
+        ):
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])  # the signal closes its open streams
+            revoked[TokenMode(token.mode)] += 1
         locked.delete()
+        # The counters last (docs/decisions/0010): the seat, and the tokens' slots (a
+        # test token's on the sandbox's counter).
+        usage_release(organization=locked.organization_id, resource=Resource.MEMBERS)
+        usage_release(organization=locked.organization_id, resource=Resource.TOKENS, amount=revoked[TokenMode.LIVE])
+        if revoked[TokenMode.TEST]:
+            sandbox = Organization.objects.filter(live_organization_id=locked.organization_id).first()
+            if sandbox is not None:
+                usage_release(organization=sandbox, resource=Resource.TOKENS, amount=revoked[TokenMode.TEST])
 
 
 def member_remove(*, membership: Membership, by: Membership) -> None:

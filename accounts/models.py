@@ -83,6 +83,18 @@ class Organization(models.Model):
     def is_suspended(self) -> bool:
         return self.suspended_at is not None
 
+    @property
+    def email(self) -> str:
+        """The address Stripe bills (dj-stripe's subscriber model needs one): the first
+        owner's, or "" when the organization has no owner left."""
+        owner = (
+            Membership.objects.filter(organization=self, role=Role.OWNER)
+            .select_related("user")
+            .order_by("created_at")
+            .first()
+        )
+        return owner.user.email if owner is not None else ""
+
 
 class Role(models.TextChoices):
     OWNER = "owner"
@@ -202,7 +214,9 @@ class Invitation(models.Model):
     def status(self) -> str:
         if self.accepted_at is not None:
             return "accepted"
-        if self.revoked_at is not None:
+        # An invitation that lapsed is closed with revoked_at = expires_at when its
+        # member's seat is given back (accounts.invitations.invitations_lapse): expired.
+        if self.revoked_at is not None and self.revoked_at < self.expires_at:
             return "revoked"
         if self.is_expired:
             return "expired"

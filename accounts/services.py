@@ -12,10 +12,9 @@ from django.utils import timezone
 from accounts import tokens
 from accounts.members import lock_organization
 from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenMode, User
-from billing import usage
 from billing.plans import Resource
 from billing.selectors import plan_of
-from billing.services import billing_open
+from billing.services import billing_open, usage_consume, usage_release
 from orchestra.errors import InvalidArguments, NotFound
 from orchestra.ids import unique_slug
 
@@ -41,20 +40,23 @@ def organization_create(*, name: str, owner: User, slug: str | None = None) -> O
     Organization.objects.create(name=name, slug=f"{slug}{SANDBOX_SUFFIX}", is_sandbox=True, live_organization=org)
     Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
     billing = billing_open(organization=org)
-    usage.consume(org.pk, Resource.MEMBERS, plan_of(billing))
+    usage_consume(organization=org, resource=Resource.MEMBERS, plan=plan_of(billing))
     return org
 
 
 def membership_set(*, organization: Organization, user: User, role: str) -> Membership:
     """Make `user` a member with `role` (operators and seeds; people go through
-    accounts.members, which checks who may). Locks as decision 0010 says."""
+    accounts.members, which checks who may). Locks as decision 0010 says; a new member
+    takes a seat of the plan (the counter last)."""
     if role not in Role.values:
         raise InvalidArguments(f"role must be one of {', '.join(Role.values)}")
     with transaction.atomic():
         lock_organization(organization.pk)
-        membership, _ = Membership.objects.update_or_create(
+        membership, created = Membership.objects.update_or_create(
             user=user, organization=organization, defaults={"role": role}
         )
+        if created:
+            usage_consume(organization=organization, resource=Resource.MEMBERS)
     return membership
 
 
@@ -101,26 +103,43 @@ def token_create(
         if not projects.filter(pk=project_id, organization=home).exists():
             raise NotFound(f"project not found: {project_id}")
     raw = tokens.generate(mode)
-    token = MCPToken.objects.create(
-        organization=organization,
-        user=user,
-        name=name.strip(),
-        mode=mode,
-        prefix=tokens.PREFIXES[mode],
-        digest=tokens.digest(raw),
-        last_four=raw[-4:],
-        scopes=scopes,
-        project_id=project_id,
-        expires_at=expires_at,
-    )
+    with transaction.atomic():
+        token = MCPToken.objects.create(
+            organization=organization,
+            user=user,
+            name=name.strip(),
+            mode=mode,
+            prefix=tokens.PREFIXES[mode],
+            digest=tokens.digest(raw),
+            last_four=raw[-4:],
+            scopes=scopes,
+            project_id=project_id,
+            expires_at=expires_at,
+        )
+        # A test token is counted on its sandbox's counter (never the live one's).
+        counted_on = organization.sandbox if mode == TokenMode.TEST else organization
+        usage_consume(organization=counted_on, resource=Resource.TOKENS)
     return IssuedToken(token=token, raw=raw)
 
 
+def token_counter_organization_id(token: MCPToken) -> uuid.UUID:
+    """The organization whose token counter a token is counted on: its sandbox for a
+    test token (a sandbox never counts against its live organization)."""
+    if token.mode != TokenMode.TEST:
+        return token.organization_id
+    return Organization.objects.filter(live_organization_id=token.organization_id).values_list("pk", flat=True).get()
+
+
 def token_revoke(*, token: MCPToken) -> MCPToken:
-    """Revoke a token (idempotent): every later request with it gets 401."""
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+    """Revoke a token (idempotent): every later request with it gets 401. The row is
+    locked, so two revocations at once give its slot back once."""
+    with transaction.atomic():
+        locked = MCPToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+            usage_release(organization=token_counter_organization_id(locked), resource=Resource.TOKENS)
+    token.revoked_at = locked.revoked_at
     return token
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.urls import reverse
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import Organization
 from billing import usage
 from billing.models import OrganizationBilling
 from billing.plans import PLANS, WARN_AT, Plan, PlanCode, Resource, billing_enabled, plan_get
+from orchestra.ttl_cache import TtlCache
 
 # A subscription in one of these states pays for its plan.
 PAYING = frozenset({"active", "trialing"})
@@ -51,12 +56,47 @@ def plan_for(organization: Organization) -> Plan:
     return plan_of(billing)
 
 
+# The plan of the organization a tool call acts in, as its token's identity carries
+# it: (organization id, plan). The dispatcher sets it, so the writing services need
+# no query to find the limits they enforce.
+_plan_in_scope: ContextVar[tuple[Any, Plan] | None] = ContextVar("billing_plan_in_scope", default=None)
+
+
+@contextlib.contextmanager
+def plan_scope(organization_id: Any, plan: Plan) -> Iterator[None]:
+    token = _plan_in_scope.set((organization_id, plan))
+    try:
+        yield
+    finally:
+        _plan_in_scope.reset(token)
+
+
+def plan_for_id(organization_id: Any) -> Plan:
+    """plan_for, knowing only the organization's id (a live organization or its
+    sandbox): the plan in scope for it (a tool call's), else one query."""
+    scoped = _plan_in_scope.get()
+    if scoped is not None and str(scoped[0]) == str(organization_id):
+        return scoped[1]
+    billing = (
+        OrganizationBilling.objects.filter(
+            Q(organization_id=organization_id) | Q(organization__sandbox=organization_id)
+        )
+        .order_by()
+        .first()
+    )
+    return plan_of(billing)
+
+
 def upgrade_url() -> str:
     """Where an owner changes the plan; empty while billing is off (an operator grants
     plans with `manage.py setplan`)."""
     if not billing_enabled():
         return ""
-    return settings.APP_URL.rstrip("/") + reverse("web:billing")
+    try:
+        path = reverse("web:billing")
+    except NoReverseMatch:  # an installation whose billing pages are not routed
+        return ""
+    return settings.APP_URL.rstrip("/") + path
 
 
 @dataclass(frozen=True)
@@ -123,4 +163,55 @@ def meters_context(organization: Organization) -> dict[str, Any]:
         "any_warning": any(row["warning"] for row in rows),
         "any_over": any(row["over"] for row in rows),
         "upgrade_url": upgrade_url(),
+    }
+
+
+# get_context's usage, per organization, for USAGE_CACHE_SECONDS: agents call it at
+# every start, and limits are enforced by the writing services, never from here.
+USAGE_CACHE_SECONDS = 1.0
+_usage_cache: TtlCache[Any, dict[Resource, int]] = TtlCache()
+
+
+def current_usage(organization_id: Any, *, stale_ok: bool = False) -> dict[Resource, int]:
+    """The organization's counters (a sandbox's own), at most a second old. With
+    `stale_ok` (the MCP fast path, which checked usage_is_cached first) a value that
+    went stale since that check is returned rather than touching the database."""
+    cached = _usage_cache.get(organization_id, stale_ok=stale_ok)
+    if cached is not None:
+        return cached
+    counts = usage.usage_for(organization_id)
+    _usage_cache.put(organization_id, counts, USAGE_CACHE_SECONDS)
+    return counts
+
+
+def usage_is_cached(organization_id: Any) -> bool:
+    return _usage_cache.get(organization_id) is not None
+
+
+def _shown(value: int | None) -> int | str:
+    return "unlimited" if value is None else value
+
+
+def plan_summary(plan: Plan, counts: dict[Resource, int]) -> dict[str, Any]:
+    """What get_context says of the plan (`plan`: its limits and requests per minute),
+    current usage (`usage`), and a warning per resource at WARN_AT of its limit or
+    over it (`warnings`); compact, as an agent reads it at every start."""
+    warnings = []
+    for resource in Resource:
+        meter = Meter(resource, counts[resource], plan.limit(resource))
+        if meter.warning:
+            state = "over the limit" if meter.over else f"{round((meter.share or 0) * 100)}% used"
+            warnings.append(f"{resource.value}: {meter.used} of {meter.limit} ({state})")
+    shown_plan: dict[str, Any] = {
+        "code": plan.code.value,
+        "name": plan.name,
+        "limits": {resource.value: _shown(plan.limit(resource)) for resource in Resource},
+        "requests_per_minute": plan.rate_limit_per_minute,
+    }
+    if warnings and (url := upgrade_url()):
+        shown_plan["upgrade_url"] = url
+    return {
+        "plan": shown_plan,
+        "usage": {resource.value: counts[resource] for resource in Resource},
+        "warnings": warnings,
     }

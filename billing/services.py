@@ -1,4 +1,13 @@
-"""Changes to an organization's plan."""
+"""Changes to an organization's plan, and the usage its writers take and give back.
+
+Every service that creates or removes a limited row (a member, an invitation, a
+token, a project, an agent, a task, a memory's bytes) calls usage_consume or
+usage_release here, inside its own transaction and after its other writes: the
+counter row is the last lock it takes (docs/decisions/0010). The sandbox rule lives
+here and nowhere else: a sandbox is counted on its own counters (its own
+organization id) against its live organization's plan, so test tokens never use up
+the live organization's limits.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +17,49 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.auth import forget
 from accounts.models import Organization
+from billing import usage
 from billing.models import OrganizationBilling
-from billing.plans import PlanCode, billing_enabled
+from billing.plans import Plan, PlanCode, Resource, billing_enabled
+from billing.selectors import plan_for_id, upgrade_url
 from orchestra.errors import InvalidArguments
+
+# An Organization, or the id of one (what the tool domains hold in scope).
+OrganizationRef = Any
+
+
+def _org_id(organization: OrganizationRef) -> Any:
+    return getattr(organization, "pk", organization)
+
+
+def usage_consume(
+    *, organization: OrganizationRef, resource: Resource, amount: int = 1, plan: Plan | None = None
+) -> int:
+    """Take `amount` of `resource` for the organization (a sandbox on its own
+    counter), or raise PlanLimitReached (code `plan_limit`, 402) and change nothing.
+    Call it last in the writing transaction; returns the new count."""
+    org_id = _org_id(organization)
+    plan = plan or plan_for_id(org_id)
+    if plan.limit(resource) is None:
+        # Unlimited: counted all the same (a later downgrade then finds true counts),
+        # without building a refusal's upgrade URL.
+        return usage.consume(org_id, resource, plan, amount)
+    return usage.consume(org_id, resource, plan, amount, upgrade_url=upgrade_url())
+
+
+def usage_release(*, organization: OrganizationRef, resource: Resource, amount: int = 1) -> None:
+    """Give `amount` of `resource` back (a row removed); monthly counts are never
+    given back. Call it in the transaction that removes the row."""
+    usage.release(_org_id(organization), resource, amount)
+
+
+def usage_check_within(*, organization: OrganizationRef, resource: Resource, plan: Plan | None = None) -> None:
+    """Refuse (PlanLimitReached) if the organization already uses more than its plan
+    allows: an invitation accepted after a downgrade, whose seat was taken before."""
+    org_id = _org_id(organization)
+    plan = plan or plan_for_id(org_id)
+    usage.check_within(org_id, resource, plan, upgrade_url=upgrade_url())
 
 
 def billing_open(*, organization: Organization) -> OrganizationBilling:
@@ -38,6 +86,9 @@ def plan_grant(*, organization: Organization, plan: str, until: datetime | None 
     billing.granted_until = until if plan else None
     billing.updated_at = timezone.now()
     billing.save()
+    # Token identities carry the plan (its rate limit): this process drops them at
+    # once, the others' expire within AUTH_CACHE_SECONDS.
+    transaction.on_commit(lambda: forget(organization=organization.pk))
     return billing
 
 

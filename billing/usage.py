@@ -119,16 +119,18 @@ def _refusal(organization_id: Any, resource: Resource, plan: Plan, limit: int, u
     return PlanLimitReached(message, details={**details, "upgrade_url": upgrade_url})
 
 
+# (one, several) of each resource, as a refusal says it.
 _NOUNS = {
-    Resource.MEMBERS: "members (pending invitations included)",
-    Resource.PROJECTS: "projects",
-    Resource.TOKENS: "tokens",
-    Resource.AGENTS: "agents",
-    Resource.TASKS: "tasks a month",
+    Resource.MEMBERS: ("member (pending invitations included)", "members (pending invitations included)"),
+    Resource.PROJECTS: ("active project", "active projects"),
+    Resource.TOKENS: ("token", "tokens"),
+    Resource.AGENTS: ("agent", "agents"),
+    Resource.TASKS: ("task a month", "tasks a month"),
 }
 
 
 def _words(resource: Resource, value: int, *, bare: bool = False) -> str:
     if resource is Resource.MEMORY_BYTES:
         return f"{value / 1_000_000:.1f} MB of memory" if not bare else f"{value / 1_000_000:.1f} MB"
-    return f"{value:,} {_NOUNS[resource]}" if not bare else f"{value:,}"
+    one, several = _NOUNS[resource]
+    return f"{value:,} {one if value == 1 else several}" if not bare else f"{value:,}"

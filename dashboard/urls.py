@@ -4,6 +4,7 @@
 from django.urls import path
 
 from dashboard import context
+from dashboard.billing import urls as billing_urls
 from dashboard.github import urls as github_urls
 from dashboard.people import urls as people_urls
 from dashboard.workplace import urls as workplace_urls
@@ -14,4 +15,5 @@ urlpatterns = [
     *people_urls.urlpatterns,
     *workplace_urls.urlpatterns,
     *github_urls.urlpatterns,
+    *billing_urls.urlpatterns,
 ]

@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from billing.admin import RecountsUsage
 from memory.models import Memory
 from orchestra.admin import TenantAdmin
 
 
 @admin.register(Memory)
-class MemoryAdmin(TenantAdmin):
+class MemoryAdmin(RecountsUsage, TenantAdmin):  # admin edits keep plan usage true
     list_display = (
         "short_content",
         "organization",

@@ -7,7 +7,10 @@ import unicodedata
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Func, IntegerField, QuerySet
 
+from billing.plans import Resource
+from billing.services import usage_consume, usage_release
 from memory.embedding_jobs import schedule_embedding
 from memory.models import MAX_CONTENT_BYTES, OWNER_FIELD, Memory, Scope
 from orchestra.actor import Actor
@@ -109,14 +112,41 @@ def memory_store(
         description=content[:120],
         metadata={"supersedes": str(supersedes.pk)} if supersedes is not None else None,
     )
+    # The plan counts the bytes of stored content (the counter is the last lock).
+    usage_consume(organization=memory.organization_id, resource=Resource.MEMORY_BYTES, amount=content_bytes(content))
     transaction.on_commit(lambda: schedule_embedding([memory.pk]))
     return memory, True
+
+
+def content_bytes(content: str) -> int:
+    """What a memory's content counts against the plan: its UTF-8 bytes (PostgreSQL's
+    octet_length, which billing.recount sums)."""
+    return len(content.encode())
+
+
+class OctetLength(Func):
+    function = "octet_length"
+    output_field = IntegerField()
+
+
+def memories_delete(rows: QuerySet[Memory]) -> int:
+    """Delete `rows` and give their bytes back to the plan; returns how many memories
+    went. The rows are locked first, so a memory deleted by two calls at once is
+    given back once (lock order: the rows, then the counter)."""
+    locked = list(rows.select_for_update().annotate(size=OctetLength(F("content"))).values_list("pk", "size"))
+    if not locked:
+        return 0
+    _, per_model = Memory.objects.filter(pk__in=[pk for pk, _ in locked]).delete()
+    usage_release(
+        organization=current_organization_id(), resource=Resource.MEMORY_BYTES, amount=sum(size for _, size in locked)
+    )
+    return per_model.get(Memory._meta.label, 0)
 
 
 @transaction.atomic
 def memory_delete(*, actor: Actor, memory: Memory) -> None:
     activity_record(actor=actor, type="memory.deleted", target=memory, project_id=memory.project_id)
-    memory.delete()
+    memories_delete(Memory.objects.filter(pk=memory.pk))
 
 
 @transaction.atomic
@@ -129,7 +159,7 @@ def memory_clear(*, actor: Actor, scope: str, agent: Any = None, project: Any = 
     rows = Memory.objects.filter(
         scope=scope, **{field: {"agent": agent, "project": project, "session": session}[field]}
     )
-    count, _ = rows.delete()
+    count = memories_delete(rows)
     activity_record(
         actor=actor,
         type="memory.cleared",

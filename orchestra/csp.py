@@ -27,7 +27,8 @@ HEADER = "Content-Security-Policy"
 def policy(request: HttpRequest, nonce: str) -> str:
     host = request.get_host()
     # Forms post to us; "Continue with GitHub" posts to us and is redirected to
-    # GitHub, which form-action also governs (Chromium checks redirects of a submission).
+    # GitHub, which form-action also governs (Chromium checks redirects of a submission);
+    # so do Upgrade and Manage billing, redirected to Stripe.
     github = urlsplit(settings.GITHUB_URL)
     directives = {
         "default-src": ["'self'"],
@@ -42,9 +43,22 @@ def policy(request: HttpRequest, nonce: str) -> str:
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'", f"{github.scheme}://{github.netloc}"],
+        "form-action": ["'self'", f"{github.scheme}://{github.netloc}", *stripe_form_origins()],
     }
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+
+
+def stripe_form_origins() -> list[str]:
+    """With billing on, the Billing page's forms are redirected to Stripe Checkout and
+    the Customer Portal (and, in tests, to the stand-in at STRIPE_API_HOST)."""
+    if not settings.STRIPE_SECRET_KEY:
+        return []
+    origins = list(settings.STRIPE_REDIRECT_ORIGINS)
+    api = urlsplit(settings.STRIPE_API_HOST)
+    api_origin = f"{api.scheme}://{api.netloc}"
+    if api_origin not in origins:
+        origins.append(api_origin)
+    return origins
 
 
 class ContentSecurityPolicyMiddleware(MiddlewareMixin):

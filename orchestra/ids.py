@@ -14,9 +14,17 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+def slug_of(name: str) -> str:
+    """The slug of a name: ASCII when that keeps every letter and digit ("Café" is
+    `cafe`), else Unicode letters kept ("東京 team" is `東京-team`, not `item`)."""
+    ascii_slug, unicode_slug = slugify(name), slugify(name, allow_unicode=True)
+    kept = sum(c.isalnum() for c in ascii_slug)
+    return ascii_slug if kept == sum(c.isalnum() for c in unicode_slug) else unicode_slug
+
+
 def unique_slug(name: str, exists: Callable[[str], bool], *, max_length: int = 60) -> str:
     """A slug derived from `name`, suffixed -2, -3, ... until `exists` says it is free."""
-    base = slugify(name)[:max_length].strip("-") or "item"
+    base = slug_of(name)[:max_length].strip("-") or "item"
     slug, n = base, 1
     while exists(slug):
         n += 1

@@ -27,6 +27,8 @@ _SECRET_PATTERNS = [
     re.compile(r"\b(gh[psuor]_|github_pat_)[A-Za-z0-9_]{8,}"),
     # "Authorization: token …" as GitHub's API takes it.
     re.compile(r"(?i)(\btoken\s+)[A-Za-z0-9._~+/=-]{20,}"),
+    # Stripe's secret and restricted keys and webhook signing secrets.
+    re.compile(r"\b(sk_live_|sk_test_|rk_live_|rk_test_|whsec_)[A-Za-z0-9]{8,}"),
 ]
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -42,7 +44,8 @@ def redact(text: str) -> str:
     text = _SECRET_PATTERNS[0].sub("orch_[redacted]", text)
     text = _SECRET_PATTERNS[1].sub(r"\1[redacted]", text)
     text = _SECRET_PATTERNS[2].sub(r"\1[redacted]", text)
-    return _SECRET_PATTERNS[3].sub(r"\1[redacted]", text)
+    text = _SECRET_PATTERNS[3].sub(r"\1[redacted]", text)
+    return _SECRET_PATTERNS[4].sub(r"\1[redacted]", text)
 
 
 class RequestIdFilter(logging.Filter):

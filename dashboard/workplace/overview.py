@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 
+from billing.selectors import meters_context
 from dashboard.context import organization_required
 from dashboard.workplace.activity import feed_rows
 from dashboard.workplace.common import page
@@ -58,5 +59,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "projects": projects[:PROJECTS_SHOWN],
             "more_projects": len(projects) > PROJECTS_SHOWN,
             "activities": list(feed_rows()[:ACTIVITY_SHOWN]),
+            # The plan's usage meters (the Billing page shows the same partial); a
+            # downgraded organization sees here what is over its limits.
+            **meters_context(request.organization),  # type: ignore[attr-defined]
         },
     )

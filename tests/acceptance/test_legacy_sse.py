@@ -17,6 +17,7 @@ from django.test import Client as DjangoClient
 from django.utils import timezone
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
+from mcp.shared.exceptions import MCPError
 
 from accounts import tokens
 from accounts.models import MCPToken, User
@@ -73,6 +74,16 @@ async def test_toolsets_hold_for_the_whole_stream(live, alice_token) -> None:
         assert created.is_error is False
     unknown = httpx2.get(f"{live.url}/mcp/sse?toolsets=nope", headers=headers, timeout=10)
     assert unknown.status_code == 400 and "nope" in unknown.json()["error"]["message"]
+    # Tool names narrow a stream the same way.
+    by_name = {"Authorization": f"Bearer {alice_token}", "X-Orchestra-Tools": "create_note,list_notes"}
+    async with (
+        sse_client(f"{live.url}/mcp/sse", headers=by_name) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        assert {t.name for t in (await session.list_tools()).tools} == {"create_note", "list_notes", "get_context"}
+        with pytest.raises(MCPError, match="not among the tools this connection asked for"):
+            await session.call_tool("list_tasks", {})
 
 
 async def test_wire_format_endpoint_messages_and_keepalive(live, alice_token) -> None:

@@ -9,12 +9,12 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
+from billing import selectors as billing_selectors
 from orchestra.ttl_cache import TtlCache
 from tests.conftest import asgi_request
 from tests.mcp.helpers import auth, initialize, post, rpc
 from tools.mcp import consumers
 from tools.mcp.registry import registry
-from tools.projects import selectors as project_selectors
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -220,7 +220,7 @@ async def test_every_request_counts_once_against_the_rate_limit(one_rate_window,
 async def test_get_context_is_answered_from_memory_while_its_usage_is_fresh(alice_token, monkeypatch) -> None:
     session = await initialize(alice_token)
     call = rpc("tools/call", {"name": "get_context", "arguments": {}})
-    first = (await post(alice_token, session, call)).json()["result"]  # a worker thread: counts projects
+    first = (await post(alice_token, session, call)).json()["result"]  # a worker thread: reads the counters
     real_run_db = consumers.run_db
 
     async def no_thread(*args, **kwargs):
@@ -229,13 +229,13 @@ async def test_get_context_is_answered_from_memory_while_its_usage_is_fresh(alic
     monkeypatch.setattr("tools.mcp.consumers.run_db", no_thread)
     cached = (await post(alice_token, session, call)).json()["result"]
     assert cached["structuredContent"] == first["structuredContent"]
-    assert cached["structuredContent"]["usage"] == {"projects": 0}
+    assert cached["structuredContent"]["usage"]["projects"] == 0
     # Once the usage is older than USAGE_CACHE_SECONDS, the call goes to the database again.
     monkeypatch.setattr("tools.mcp.consumers.run_db", real_run_db)
     await sync_to_async(project_create_for)(alice_token)
-    monkeypatch.setattr(project_selectors, "_usage", TtlCache())
+    monkeypatch.setattr(billing_selectors, "_usage_cache", TtlCache())
     fresh = (await post(alice_token, session, call)).json()["result"]
-    assert fresh["structuredContent"]["usage"] == {"projects": 1}
+    assert fresh["structuredContent"]["usage"]["projects"] == 1
 
 
 def project_create_for(raw_token: str) -> None:

@@ -1,4 +1,6 @@
-"""Toolsets: `?toolsets=` and `X-Orchestra-Toolsets` narrow tools/list and tools/call."""
+"""Toolsets and tool names (`?toolsets=`, `X-Orchestra-Toolsets`, `?tools=`,
+`X-Orchestra-Tools`) narrow tools/list and tools/call; a read-only token is not shown the
+tools it cannot call."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from tests.mcp.helpers import auth, initialize, rpc
 from tests.mcp.test_modern import headers_for, request
 from tools.mcp.budget import catalogue_bytes, product_tools
 from tools.mcp.registry import registry
-from tools.mcp.toolsets import narrow
+from tools.mcp.toolsets import Selection, narrow
 from tools.projects.models import Project
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,6 +102,59 @@ async def test_the_2026_revision_honours_toolsets(alice_token) -> None:
 
 def test_narrowed_catalogues_cost_less_context() -> None:
     full = catalogue_bytes()
-    tasks_and_memory = catalogue_bytes(narrow(product_tools(), frozenset({"tasks", "memory"})))
+    tasks_and_memory = catalogue_bytes(narrow(product_tools(), Selection(categories=frozenset({"tasks", "memory"}))))
     print(f"\ncatalogue bytes: all {full}, toolsets=tasks,memory {tasks_and_memory}")
     assert tasks_and_memory < full / 2
+
+
+async def test_tool_names_narrow_the_list_and_the_calls(alice_token, settings) -> None:
+    settings.MCP_TOOLS_PAGE_SIZE = 500
+    session = await initialize(alice_token)
+    assert await listed(alice_token, session, "tools=create_task,get_task") == [
+        "create_task",
+        "get_context",
+        "get_task",
+    ]
+    header = {"x-orchestra-tools": "get_task, list_tasks"}
+    assert await listed(alice_token, session, "tools=create_task,get_task", **header) == ["get_context", "get_task"]
+    # With toolsets too, a tool must be in both.
+    assert await listed(alice_token, session, "toolsets=memory&tools=create_task,store_memory") == [
+        "get_context",
+        "store_memory",
+    ]
+    call = rpc("tools/call", {"name": "create_project", "arguments": {"name": "Hidden"}})
+    error = (await post(alice_token, session, call, "tools=create_task")).json()["error"]
+    assert error["code"] == -32602 and "create_project" in error["message"]
+    assert error["data"] == {"tools": ["create_task"]}
+    assert not await sync_to_async(Project.unscoped.exists)()
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "named"),
+    [
+        ("tools=create_task,make_coffee", {}, "make_coffee"),
+        ("tools=", {}, "names no tool"),
+        ("tools=create_task", {"x-orchestra-tools": "get_task"}, "no tool in common"),
+    ],
+)
+async def test_unknown_tool_names_are_refused(alice_token, query, headers, named) -> None:
+    session = await initialize(alice_token)
+    response = await post(alice_token, session, rpc("tools/list", {}), query, **headers)
+    assert response.status == 400
+    error = response.json()["error"]
+    assert error["code"] == -32602 and named in error["message"]
+    assert "create_task" in error["data"]["known"]
+
+
+async def test_a_read_only_token_lists_only_what_it_can_call(alice, acme, issue_token, settings) -> None:
+    settings.MCP_TOOLS_PAGE_SIZE = 500
+    reader = await sync_to_async(issue_token)(alice, acme, scopes=["read"])
+    session = await initialize(reader)
+    names = set(await listed(reader, session))
+    expected = {name for name, spec in registry().items() if spec.read_only or spec.writes_when is not None}
+    assert names == expected
+    assert "list_tasks" in names and "get_next_task" in names  # it may still peek at the queue
+    assert "create_task" not in names and "store_memory" not in names
+    # A writer sees the whole catalogue.
+    writer = await sync_to_async(issue_token)(alice, acme)
+    assert len(await listed(writer, await initialize(writer))) == len(registry())

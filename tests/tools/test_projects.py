@@ -196,5 +196,8 @@ def test_get_context(call, alice_id, acme) -> None:
     assert context["organization"]["slug"] == "acme" and context["organization"]["sandbox"] is False
     assert context["user"]["email"] == "alice@example.com" and context["user"]["role"] == "owner"
     assert context["token"]["scopes"] == ["read", "write"] and context["token"]["read_only"] is False
-    assert context["plan"]["name"] == "unlimited"
+    # Billing off (no Stripe keys): the unlimited self-hosted plan, usage still counted.
+    assert context["plan"]["code"] == "self_hosted" and context["plan"]["name"] == "Self-hosted"
     assert context["plan"]["limits"]["projects"] == "unlimited"
+    assert context["usage"]["members"] == 2 and context["usage"]["tokens"] == 1
+    assert context["warnings"] == []

@@ -292,7 +292,7 @@ def test_dependencies_cycles_and_parents(call, alice_id, acme, apollo) -> None:
 
 
 def test_get_next_task(call, alice_id, acme, apollo, coder, django_assert_max_num_queries) -> None:
-    assert error_code(call(alice_id, "get_next_task")) == "invalid_arguments"
+    assert ok(call(alice_id, "get_next_task")) == {"task": None}  # the organization's open work
     assert ok(call(alice_id, "get_next_task", project="apollo")) == {"task": None}
     low = new(call, alice_id, "low", priority="low")
     high_old = new(call, alice_id, "high old", priority="high")
@@ -508,7 +508,8 @@ def test_another_organization_cannot_reach_tasks(call, alice_id, charlie_id, acm
         ("list_tasks", {"limit": 0}),
         ("list_tasks", {"limit": 101}),
         ("get_task", {}),
-        ("get_next_task", {}),
+        ("get_next_task", {"claim": True}),
+        ("get_next_task", {"agent": "coder", "claim": "yes please"}),
     ],
 )
 def test_bad_input_is_a_tool_error_that_writes_nothing(call, alice_id, acme, apollo, coder, tool, arguments) -> None:
@@ -584,11 +585,12 @@ def test_create_task_is_a_bounded_number_of_queries(
 ) -> None:
     parent = new(call, alice_id, "Parent")
     blockers = [new(call, alice_id, f"b{n}")["id"] for n in range(5)]
-    # project, assignee, parent, blockers, insert, dependencies, audit row, savepoint pair
-    with django_assert_num_queries(9):
+    # project, assignee, parent, blockers, insert, dependencies, audit row, the plan's
+    # usage counter (one upsert: the plan comes with the token), savepoint pair
+    with django_assert_num_queries(10):
         created = new(call, alice_id, "Child", assignee="coder", parent=parent["id"], blocked_by=blockers)
     assert created["blocked_by"] == blockers
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         new(call, alice_id, "Plain")
 
 

@@ -27,7 +27,7 @@ class Agent(TenantModel):
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=80)
+    slug = models.SlugField(max_length=80, allow_unicode=True)
     role = models.CharField(max_length=120, blank=True)
     description = models.TextField(blank=True)
     skills = ArrayField(models.CharField(max_length=80), default=list, blank=True)

@@ -10,9 +10,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from billing.plans import Resource
+from billing.services import usage_consume, usage_release
 from memory.models import Memory
+from memory.services import memories_delete
 from orchestra.actor import Actor
-from orchestra.errors import InvalidArguments
+from orchestra.errors import InvalidArguments, not_found
 from orchestra.slugs import create_with_unique_slug
 from tools.activity.services import activity_record
 from tools.agents.models import Agent, AgentStatus, MemoryScope
@@ -80,6 +83,7 @@ def agent_create(
         project_id=agent.project_id,
         description=name,
     )
+    usage_consume(organization=agent.organization_id, resource=Resource.AGENTS)  # the last lock
     return agent
 
 
@@ -142,13 +146,16 @@ class Deleted:
 def agent_delete(*, actor: Actor, agent: Agent, archive_memory: bool = True) -> Deleted:
     """Soft-delete an agent: gone from every list, its history still points at it. Its
     own memories are archived (kept, out of default search) or deleted."""
+    # The row as it is now, locked: of two deletions at once, the second finds it gone
+    # (and the plan's slot is given back once).
+    if Agent.objects.select_for_update().filter(pk=agent.pk, deleted_at__isnull=True).values_list("pk").first() is None:
+        raise not_found("agent", agent.pk)
     memories = Memory.objects.filter(agent=agent)
     archived = deleted = 0
     if archive_memory:
         archived = memories.filter(archived=False).update(archived=True, updated_at=timezone.now())
     else:
-        _, per_model = memories.delete()
-        deleted = per_model.get(Memory._meta.label, 0)
+        deleted = memories_delete(memories)  # gives their bytes back
     deleted_at = agent.deleted_at = timezone.now()
     agent.save(update_fields=["deleted_at", "updated_at"])
     activity_record(
@@ -159,4 +166,5 @@ def agent_delete(*, actor: Actor, agent: Agent, archive_memory: bool = True) -> 
         description=agent.name,
         metadata={"memories_archived": archived, "memories_deleted": deleted},
     )
+    usage_release(organization=agent.organization_id, resource=Resource.AGENTS)
     return Deleted(agent=agent, deleted_at=deleted_at, memories_archived=archived, memories_deleted=deleted)

@@ -32,7 +32,7 @@ class Feature(TenantModel):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="features")
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80)
+    slug = models.SlugField(max_length=80, allow_unicode=True)
     description = models.TextField(blank=True)
     workflow = models.CharField(max_length=40)
     gates = models.JSONField()

@@ -11,6 +11,7 @@ import orjson
 from django.db import transaction
 
 from accounts.auth import TokenIdentity
+from billing.selectors import plan_scope
 from orchestra import bounded_json
 from orchestra.errors import InvalidArguments, PermissionDenied, ToolError
 from orchestra.tenancy import ProjectScopeError, project_scope, tenant_scope
@@ -63,6 +64,8 @@ def call_tool(
         if not isinstance(arguments, dict):
             raise InvalidArguments("arguments must be a JSON object")
         kwargs = validate_arguments(spec, arguments)
+        require_write(spec, identity, kwargs)
+        writes = not spec.read_only and (spec.writes_when is None or bool(kwargs.get(spec.writes_when)))
         ctx = ToolContext(
             identity=identity, tool_name=name, progress=progress, interaction=interaction, memory_only=memory_only
         )
@@ -72,7 +75,10 @@ def call_tool(
         with (
             tenant_scope(identity.organization),
             project_scope(identity.project_id),
-            transaction.atomic() if not spec.read_only else nullcontext(),
+            # The plan the identity carries (at most AUTH_CACHE_SECONDS old) saves the
+            # writing services a query.
+            plan_scope(identity.organization.pk, identity.plan),
+            transaction.atomic() if writes else nullcontext(),
         ):
             result = spec.func(ctx, **kwargs)
             if cancel is not None and cancel.is_set():
@@ -80,7 +86,7 @@ def call_tool(
         if isinstance(result, ToolContent):
             return ToolOutcome(structured={}, is_error=False, content=result.blocks)
         structured, encoded = render_output(spec, result)
-        if len(encoded) > MAX_ANSWER_BYTES and spec.read_only:
+        if len(encoded) > MAX_ANSWER_BYTES and not writes:
             raise InvalidArguments(
                 f"the answer would be {len(encoded)} bytes, more than the {MAX_ANSWER_BYTES} one answer may hold: "
                 "ask for less (a lower limit, a narrower filter)",

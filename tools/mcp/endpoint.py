@@ -170,7 +170,9 @@ def _post(
                 f"(this request's is {version}); send one message per request",
             )
         # The request itself was counted once by authenticate(); its other messages now.
-        limit = guards.organization_rate_limit(identity.live_organization.pk, cost=len(items) - 1)
+        limit = guards.organization_rate_limit(
+            identity.live_organization.pk, cost=len(items) - 1, per_minute=identity.plan.rate_limit_per_minute
+        )
         if limit.exceeded:
             return Reply(429, {"error": "rate_limited", "error_description": "too many requests"}, limit.headers())
         limit_headers = limit.headers()

@@ -76,10 +76,12 @@ def _count(key_prefix: str, limit: int, *, increment: bool = True, cost: int = 1
     return RateLimit(limit=limit, remaining=limit - used, reset_at=(window + 1) * WINDOW_SECONDS)
 
 
-def organization_rate_limit(organization_id: object, *, cost: int = 1) -> RateLimit:
+def organization_rate_limit(organization_id: object, *, cost: int = 1, per_minute: int | None = None) -> RateLimit:
     """Count `cost` requests (one, or the other messages of a batch) against the
-    organization's per-minute budget."""
-    return _count(f"rl:org:{organization_id}", settings.MCP_RATE_LIMIT_PER_MINUTE, cost=cost)
+    organization's per-minute budget: `per_minute`, its plan's (the token identity
+    carries it), or MCP_RATE_LIMIT_PER_MINUTE."""
+    limit = per_minute if per_minute is not None else settings.MCP_RATE_LIMIT_PER_MINUTE
+    return _count(f"rl:org:{organization_id}", limit, cost=cost)
 
 
 def auth_retry_after(client_ip: str) -> int | None:

@@ -117,7 +117,9 @@ def authenticate(
         guards.record_auth_failure(request.client_ip)
         logger.info("authentication refused: %s", exc)
         return None, unauthorized("the access token is missing, invalid, expired or revoked"), {}
-    limit = guards.organization_rate_limit(identity.live_organization.pk)
+    limit = guards.organization_rate_limit(
+        identity.live_organization.pk, per_minute=identity.plan.rate_limit_per_minute
+    )
     if limit.exceeded:
         return (
             None,
@@ -127,12 +129,12 @@ def authenticate(
     return identity, None, limit.headers()
 
 
-def requested_toolsets(request: Request) -> tuple[frozenset[str] | None, Reply | None]:
-    """(the toolsets the request narrows the catalogue to, None) or (None, a 400 reply)."""
+def requested_toolsets(request: Request) -> tuple[toolsets.Selection | None, Reply | None]:
+    """(what the request narrows the catalogue to, None) or (None, a 400 reply)."""
     try:
         return toolsets.requested_toolsets(request.query_string, request.headers), None
     except toolsets.UnknownToolset as exc:
-        return None, rpc_error_reply(400, jsonrpc.INVALID_PARAMS, str(exc), {"known": toolsets.known_toolsets()})
+        return None, rpc_error_reply(400, jsonrpc.INVALID_PARAMS, str(exc), {"known": exc.known})
 
 
 def scope_headers(scope: dict[str, Any]) -> dict[str, str]:

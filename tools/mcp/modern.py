@@ -18,6 +18,7 @@ from tools.mcp import jsonrpc, versions
 from tools.mcp.http import Request
 from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.server import CallContext, handle_message
+from tools.mcp.toolsets import Selection
 
 PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 CLIENT_CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities"
@@ -94,7 +95,7 @@ def handle_modern(
     notify: Callable[[dict[str, Any]], None] | None,
     cancel: threading.Event | None,
     *,
-    toolsets: frozenset[str] | None = None,
+    toolsets: Selection | None = None,
 ) -> tuple[int, dict[str, Any] | None]:
     """(HTTP status, JSON-RPC response or None for 202) for one 2026-07-28 POST."""
     headers = request.headers

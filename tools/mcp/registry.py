@@ -101,6 +101,10 @@ class ToolSpec:
     answerable_from_memory: Callable[[TokenIdentity], bool] | None = None
     # Arguments whose type admits any JSON: each is held to MAX_JSON_ARGUMENT_BYTES.
     free_form_arguments: frozenset[str] = frozenset()
+    # A tool that writes only when this boolean argument is true (get_next_task's
+    # `claim`): its hints say it may write, yet without the argument it only reads, so a
+    # read-only token may still call it that way.
+    writes_when: str | None = None
 
     def listing(self) -> dict[str, Any]:
         """The tool as `tools/list` shows it."""
@@ -149,6 +153,7 @@ def tool(
     open_world: bool = False,
     requires: dict[str, Any] | None = None,
     answerable_from_memory: Callable[[TokenIdentity], bool] | None = None,
+    writes_when: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a tool function (see module docstring). `requires` names client
     capabilities the tool cannot work without; `open_world` says the tool reaches
@@ -159,6 +164,10 @@ def tool(
         spec.annotations["openWorldHint"] = open_world
         spec.requires = dict(requires or {})
         spec.answerable_from_memory = answerable_from_memory
+        if writes_when is not None:
+            if read_only or writes_when not in spec.input_model.model_fields:
+                raise TypeError(f"tool {spec.name}: writes_when names a boolean argument of a tool that may write")
+            spec.writes_when = writes_when
         if spec.name in _REGISTRY and _REGISTRY[spec.name].func is not func:
             raise RuntimeError(f"tool {spec.name} is declared twice")
         _REGISTRY[spec.name] = spec
@@ -334,6 +343,13 @@ def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, A
     return {name: getattr(parsed, name) for name in spec.input_model.model_fields}
 
 
-def require_write(spec: ToolSpec, identity: TokenIdentity) -> None:
-    if not spec.read_only and not identity.can_write:
-        raise PermissionDenied(f"{spec.name} changes data and this token is read-only")
+def require_write(spec: ToolSpec, identity: TokenIdentity, arguments: dict[str, Any] | None = None) -> None:
+    """Refuse a write by a read-only token. A `writes_when` tool is judged by its
+    validated arguments: it writes only when that argument is true."""
+    if spec.read_only or identity.can_write:
+        return
+    if spec.writes_when is not None:
+        if arguments is None or not arguments.get(spec.writes_when):
+            return
+        raise PermissionDenied(f"{spec.name} with {spec.writes_when}=true changes data and this token is read-only")
+    raise PermissionDenied(f"{spec.name} changes data and this token is read-only")

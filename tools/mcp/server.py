@@ -59,8 +59,8 @@ class CallContext:
     cancelled: list[Any] = field(default_factory=list)  # request ids named by notifications/cancelled
     opened_session: McpSession | None = None
     transport: str = "streamable-http"
-    # The categories the client narrowed the catalogue to (None: all); see toolsets.py.
-    toolsets: frozenset[str] | None = None
+    # What the client narrowed the catalogue to (None: all of it); see toolsets.py.
+    toolsets: toolsets.Selection | None = None
     # On the memory-only fast path (tools.mcp.fast_path): tools answer from caches.
     memory_only: bool = False
 
@@ -162,7 +162,9 @@ def _decode_cursor(cursor: Any) -> int:
 def _tools_list(message: Message, ctx: CallContext) -> dict[str, Any]:
     cursor = message.params.get("cursor")
     offset = _decode_cursor(cursor) if cursor is not None else 0
-    tools, has_more = _tools_page(offset, versions.structured_output(ctx.protocol_version), ctx.toolsets)
+    tools, has_more = _tools_page(
+        offset, versions.structured_output(ctx.protocol_version), ctx.toolsets, can_write=ctx.identity.can_write
+    )
     result: dict[str, Any] = {"tools": tools}
     if has_more:
         result["nextCursor"] = _encode_cursor(offset + settings.MCP_TOOLS_PAGE_SIZE)
@@ -172,17 +174,19 @@ def _tools_list(message: Message, ctx: CallContext) -> dict[str, Any]:
 _PAGES: dict[tuple[Any, ...], tuple[orjson.Fragment, bool]] = {}
 
 
-def _tools_page(offset: int, with_output: bool, selected: frozenset[str] | None) -> tuple[orjson.Fragment, bool]:
+def _tools_page(
+    offset: int, with_output: bool, selected: toolsets.Selection | None, *, can_write: bool
+) -> tuple[orjson.Fragment, bool]:
     """One page of the catalogue as ready-made JSON, and whether more follow. The
     catalogue only changes when tools are registered (a new registry() dict), so pages
     are encoded once per process instead of once per request (tens of KB each)."""
     specs = registry()
     page_size = settings.MCP_TOOLS_PAGE_SIZE
-    key = (id(specs), offset, page_size, with_output, selected)
+    key = (id(specs), offset, page_size, with_output, selected, can_write)
     cached = _PAGES.get(key)
     if cached is None:
         # Sorted by name: a stable order across pages and processes.
-        listed = toolsets.narrow(specs.values(), selected)
+        listed = toolsets.narrow(specs.values(), selected, can_write=can_write)
         tools = []
         for spec in listed[offset : offset + page_size]:
             listing = spec.listing()
@@ -295,17 +299,25 @@ def _input_required(needed: InputRequired, target: str, ctx: CallContext) -> dic
 
 
 def _check_toolsets(name: str, ctx: CallContext) -> None:
-    """A tool outside the connection's toolsets is not callable on it (it is not listed
-    either); the error says why, so a client does not mistake it for a missing tool."""
+    """A tool outside the connection's toolsets or tool names is not callable on it (it
+    is not listed either); the error says why, so a client does not mistake it for a
+    missing tool."""
     spec = registry().get(name)
     if spec is None or toolsets.allows(ctx.toolsets, spec):
         return  # unknown tools are answered by the call itself
-    assert ctx.toolsets is not None
+    selected = ctx.toolsets
+    assert selected is not None
+    if selected.categories is not None and spec.category not in selected.categories:
+        raise JsonRpcError(
+            jsonrpc.INVALID_PARAMS,
+            f"Tool {name} is in toolset {spec.category}, which this connection left out "
+            f"(toolsets: {', '.join(sorted(selected.categories))})",
+            {"toolset": spec.category, "toolsets": sorted(selected.categories)},
+        )
     raise JsonRpcError(
         jsonrpc.INVALID_PARAMS,
-        f"Tool {name} is in toolset {spec.category}, which this connection left out "
-        f"(toolsets: {', '.join(sorted(ctx.toolsets))})",
-        {"toolset": spec.category, "toolsets": sorted(ctx.toolsets)},
+        f"Tool {name} is not among the tools this connection asked for (?tools= or X-Orchestra-Tools)",
+        {"tools": sorted(selected.names or ())},
     )
 
 

@@ -52,6 +52,7 @@ from tools.mcp.jsonrpc import JsonRpcError, Message
 from tools.mcp.models import McpSession
 from tools.mcp.server import CallContext, handle_message
 from tools.mcp.sessions import forget_session, session_for_token, session_open_stream, session_touch
+from tools.mcp.toolsets import Selection
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class OpenedStream:
     identity: TokenIdentity
     token_digest: str  # each message is checked again against the token's digest, never the token
     session: McpSession
-    toolsets: frozenset[str] | None  # fixed for the stream's life: its messages carry no URL
+    toolsets: Selection | None  # fixed for the stream's life: its messages carry no URL
 
 
 def open_stream(request: http.Request, channel_name: str) -> OpenedStream | http.Reply:
@@ -104,7 +105,7 @@ class LegacySseConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         self.session: McpSession | None = None
         self.identity: TokenIdentity | None = None
         self.token_digest = ""
-        self.toolsets: frozenset[str] | None = None
+        self.toolsets: Selection | None = None
         self.tasks: dict[str, asyncio.Task[None]] = {}  # running requests by JSON of their id
         self.keepalive: asyncio.Task[None] | None = None
         self.expiry: asyncio.Task[None] | None = None
@@ -285,7 +286,7 @@ def _process(
     message: Message,
     notify: Any,
     cancel: Any,
-    toolsets: frozenset[str] | None,
+    toolsets: Selection | None,
 ) -> dict[str, Any] | None:
     """Run one message of a legacy SSE session (in a worker thread). The session is the
     stream's own (only the stream closes it); the token may have lost access since the

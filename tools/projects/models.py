@@ -18,7 +18,7 @@ class Project(TenantModel):
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80)
+    slug = models.SlugField(max_length=80, allow_unicode=True)
     description = models.TextField(blank=True)
     settings = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=ProjectStatus.choices, default=ProjectStatus.ACTIVE)

@@ -9,7 +9,6 @@ from django.db.models import Count, Q, QuerySet
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
 from orchestra.tenancy import current_project_id
-from orchestra.ttl_cache import TtlCache
 from tools.projects.models import Project, ProjectStatus
 
 
@@ -71,28 +70,3 @@ def project_stats(project: Project) -> dict[str, Any]:
 
 def is_archived(project: Project) -> bool:
     return project.status == ProjectStatus.ARCHIVED
-
-
-# get_context's usage, per organization, for USAGE_CACHE_SECONDS: agents call it at
-# every start, and plan limits are enforced where rows are written, never from here.
-USAGE_CACHE_SECONDS = 1.0
-_usage: TtlCache[Any, dict[str, int]] = TtlCache()
-
-
-def organization_usage(organization_id: Any, *, stale_ok: bool = False) -> dict[str, int]:
-    """What the organization in scope uses (for get_context), at most a second old.
-
-    With `stale_ok` (the MCP fast path, which checked usage_is_cached first) a value
-    that went stale since that check is returned rather than touching the database."""
-    cached = _usage.get(organization_id, stale_ok=stale_ok)
-    if cached is not None:
-        return cached
-    # The organization's usage, whatever project the caller is confined to (the cache
-    # is per organization): plan limits count every project.
-    usage = {"projects": Project.unscoped.filter(organization_id=organization_id, status=ProjectStatus.ACTIVE).count()}
-    _usage.put(organization_id, usage, USAGE_CACHE_SECONDS)
-    return usage
-
-
-def usage_is_cached(organization_id: Any) -> bool:
-    return _usage.get(organization_id) is not None

@@ -8,6 +8,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from billing.plans import Resource
+from billing.services import usage_consume, usage_release
 from orchestra.actor import Actor
 from orchestra.errors import InvalidArguments
 from orchestra.slugs import create_with_unique_slug
@@ -53,6 +55,7 @@ def project_create(
         created_by_id=actor.user_id,
     )
     activity_record(actor=actor, type="project.created", target=project, project_id=project.pk, description=name)
+    usage_consume(organization=project.organization_id, resource=Resource.PROJECTS)  # the last lock
     return project
 
 
@@ -81,6 +84,10 @@ def project_update(
         _check_settings(new_settings)
         project.settings = new_settings
         changed.append("settings")
+    if status is not None:
+        # The row's status as it is now, locked: two archivals at once give the plan's
+        # slot back once (lock order: this row, then the counter).
+        project.status = Project.objects.select_for_update().values_list("status", flat=True).get(pk=project.pk)
     if status is not None and status != project.status:
         project.status = status
         project.archived_at = timezone.now() if status == ProjectStatus.ARCHIVED else None
@@ -92,6 +99,12 @@ def project_update(
     activity_record(
         actor=actor, type=kind, target=project, project_id=project.pk, metadata={"fields": sorted(set(changed))}
     )
+    # Only active projects count against the plan: archiving gives the slot back,
+    # bringing one back takes it again (refused above the limit). The counter last.
+    if kind == "project.archived":
+        usage_release(organization=project.organization_id, resource=Resource.PROJECTS)
+    elif kind == "project.restored":
+        usage_consume(organization=project.organization_id, resource=Resource.PROJECTS)
     return project
 
 

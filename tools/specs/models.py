@@ -29,7 +29,7 @@ class Spec(TenantModel):
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="specs")
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80)
+    slug = models.SlugField(max_length=80, allow_unicode=True)
     status = models.CharField(max_length=10, choices=SpecStatus.choices, default=SpecStatus.DRAFT)
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(

@@ -28,7 +28,7 @@ def spec_get(ref: str, *, argument: str = "spec", for_update: bool = False) -> S
 
 
 def spec_list(*, project: Any, status: str | None = None) -> QuerySet[Spec]:
-    rows = Spec.objects.filter(project=project)
+    rows = Spec.objects.all() if project is None else Spec.objects.filter(project=project)
     if status:
         rows = rows.filter(status=status)
     return rows

@@ -13,7 +13,7 @@ from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
 from tools.mcp.registry import ToolContext, tool
-from tools.projects.selectors import project_get
+from tools.projects.selectors import project_get, project_or_default
 from tools.specs import selectors, services
 from tools.specs.models import MAX_CONTENT_BYTES, Spec, SpecVersion
 
@@ -105,14 +105,13 @@ def create_spec(
 @tool(category="specs", read_only=True, idempotent=True)
 def list_specs(
     ctx: ToolContext,
-    project: ProjectRef,
+    project: ProjectRef | None = None,
     status: Status | None = None,
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
 ) -> SpecList:
-    """List a project's specs."""
-    row = project_get(project)
-    page = paginate(selectors.spec_list(project=row, status=status), limit=limit, cursor=cursor)
+    """List specs, of a project or of the whole organization."""
+    page = paginate(selectors.spec_list(project=project_or_default(project), status=status), limit=limit, cursor=cursor)
     return SpecList(items=[spec_out(s) for s in page.items], next_cursor=page.next_cursor)
 
 

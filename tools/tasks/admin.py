@@ -4,12 +4,13 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
+from billing.admin import RecountsUsage
 from orchestra.admin import TenantAdmin
 from tools.tasks.models import Task, TaskDependency
 
 
 @admin.register(Task)
-class TaskAdmin(TenantAdmin):
+class TaskAdmin(RecountsUsage, TenantAdmin):  # admin edits keep plan usage true
     list_display = (
         "title",
         "project",

@@ -107,6 +107,11 @@ class Task(TenantModel):
     )
     completion_notes = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # get_next_task(claim=true): when the task was claimed (None: not under a claim), and
+    # whether the claim assigned it. A claim whose task goes unchanged for
+    # TASK_CLAIM_TIMEOUT_SECONDS returns to the queue, and gives back an assignment it made.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_assigned = models.BooleanField(default=False)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
@@ -169,6 +174,12 @@ class Task(TenantModel):
                 fields=["organization", "assignee_agent", "priority_rank", "created_at", "id"],
                 condition=LIVE & models.Q(status=TaskStatus.TODO),
                 name="task_next_for_agent",
+            ),
+            # The stale-claim sweep (every organization): claimed tasks in progress, by last change.
+            models.Index(
+                fields=["updated_at"],
+                condition=LIVE & models.Q(status=TaskStatus.IN_PROGRESS, claimed_at__isnull=False),
+                name="task_claimed",
             ),
             # open_tasks (resume_session, project pages): open tasks, most urgent first.
             models.Index(

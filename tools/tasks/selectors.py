@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from orchestra.errors import NotFound, not_found
@@ -165,6 +165,13 @@ def next_task_rows(*, project: Any = None, agent: Agent | None = None) -> QueryS
     return rows.filter(~_open_blockers()).order_by("priority_rank", "created_at", "id")
 
 
+def claimable_rows(*, agent: Agent, project: Any = None) -> QuerySet[Task]:
+    """next_task_rows that `agent` may claim: unassigned, or assigned to that agent (a
+    task assigned to someone else is theirs to pick up)."""
+    mine_or_nobodys = Q(assignee_agent=agent) | Q(assignee_agent__isnull=True, assignee_user__isnull=True)
+    return next_task_rows(project=project).filter(mine_or_nobodys)
+
+
 def next_task(*, project: Any = None, agent: Agent | None = None) -> Task | None:
     """The todo task to do next, in one query (plus one for its blocker ids)."""
     return _with_blocker_ids(next_task_rows(project=project, agent=agent)).first()
@@ -237,6 +244,37 @@ def is_ancestor(task: Task, of: Task) -> bool:
         )
         row = cursor.fetchone()
     return bool(row and row[0])
+
+
+MAX_SUBTREE = 1000
+
+
+def open_subtree(task: Task) -> list[Task]:
+    """The live subtasks of `task` at any depth that are neither done nor cancelled,
+    oldest first (at most MAX_SUBTREE). Two queries."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE down(id) AS (
+                SELECT id FROM tasks_task WHERE parent_id = %s AND organization_id = %s AND deleted_at IS NULL
+                UNION
+                SELECT t.id FROM tasks_task t JOIN down ON t.parent_id = down.id
+                WHERE t.organization_id = %s AND t.deleted_at IS NULL
+            )
+            SELECT id FROM down LIMIT %s
+            """,
+            [task.pk, current_organization_id(), current_organization_id(), MAX_SUBTREE],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return []
+    return list(
+        live_tasks()
+        .filter(pk__in=ids)
+        .exclude(status__in=sorted(FINAL))
+        .only("id", "project_id", "title", "status", "created_at")
+        .order_by("created_at", "id")
+    )
 
 
 def status_filter(status: str | Sequence[str] | None) -> list[str]:

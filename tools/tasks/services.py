@@ -8,20 +8,24 @@ create_task saves two round trips."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orchestra.actor import Actor
+from billing.plans import Resource
+from billing.services import usage_consume
+from orchestra.actor import SYSTEM, Actor
 from orchestra.db import advisory_xact_lock
 from orchestra.errors import Conflict, InvalidArguments, not_found
-from orchestra.tenancy import current_organization_id
+from orchestra.tenancy import current_organization_id, tenant_scope
 from tools.activity.services import activity_record
+from tools.agents.models import Agent
 from tools.projects.models import Project
 from tools.tasks.models import FINAL, LIVE, REOPEN_TO, TRANSITIONS, Task, TaskDependency, TaskStatus
-from tools.tasks.selectors import Assignee, blocker_cycle, is_ancestor
+from tools.tasks.selectors import Assignee, blocker_cycle, claimable_rows, is_ancestor, open_subtree
 
 MAX_BLOCKERS = 50
 MAX_LABELS = 20
@@ -93,6 +97,10 @@ def _move(task: Task, target: str, now: Any) -> list[str]:
     elif reopened and task.completed_at is not None:
         task.completed_at = None
         changed.append("completed_at")
+    if target != TaskStatus.IN_PROGRESS and task.claimed_at is not None:
+        # The claimed work moved on (in review, done, back to todo...): the claim is over.
+        task.claimed_at = None
+        changed.append("claimed_at")
     return changed
 
 
@@ -172,6 +180,8 @@ def task_create(
     activity_record(
         actor=actor, type="task.created", target=task, project_id=project.pk, description=title[:120], metadata=metadata
     )
+    # Tasks count per calendar month (UTC) and are never given back; the counter last.
+    usage_consume(organization=task.organization_id, resource=Resource.TASKS)
     return task
 
 
@@ -236,6 +246,8 @@ def task_update(
     status_change: dict[str, str] = {}
     if status is not None and (status != task.status or reopen):
         check_transition(task.status, status, reopen=reopen)
+        if status == TaskStatus.DONE and (open_rows := open_subtree(task)):
+            raise _open_subtasks_refusal(open_rows)
         status_change = {"from": task.status, "to": status}
         changed += _move(task, status, now)
     if parent is not None and parent.pk != task.parent_id:
@@ -286,7 +298,9 @@ def task_update(
         return task
     fields = [f for f in dict.fromkeys(changed) if f != "assignee"]
     if "assignee" in changed:
-        fields += ["assignee_agent", "assignee_user"]
+        # Someone assigned it on purpose: a stale claim no longer takes the assignment back.
+        task.claim_assigned = False
+        fields += ["assignee_agent", "assignee_user", "claim_assigned"]
     task.save(update_fields=[*fields, "updated_at"])
     if blockers_changed and blocked_by is not None:
         _set_blockers(task, blocked_by)
@@ -308,16 +322,61 @@ def task_update(
     return task
 
 
+SUBTASKS_NAMED = 10
+
+
+def _open_subtasks_refusal(open_rows: Sequence[Task]) -> Conflict:
+    named = "; ".join(f"{t.pk} {t.title[:60]!r} ({t.status})" for t in open_rows[:SUBTASKS_NAMED])
+    more = f" and {len(open_rows) - SUBTASKS_NAMED} more" if len(open_rows) > SUBTASKS_NAMED else ""
+    return Conflict(
+        f"task has {len(open_rows)} open subtask(s): {named}{more}; finish them first, "
+        "or call complete_task with close_subtasks=true to mark them done with it",
+        details={
+            "open_subtasks": [
+                {"id": str(t.pk), "title": t.title, "status": t.status} for t in open_rows[:SUBTASKS_NAMED]
+            ],
+            "open_subtask_count": len(open_rows),
+        },
+    )
+
+
+def _close_subtasks(actor: Actor, parent: Task, open_rows: Sequence[Task], now: datetime) -> None:
+    """Mark open subtasks done along with their parent (whatever their status: the
+    parent's completion says their work is over), one audit row each."""
+    Task.objects.filter(pk__in=[t.pk for t in open_rows]).update(
+        status=TaskStatus.DONE, completed_at=now, claimed_at=None, updated_at=now
+    )
+    for row in open_rows:
+        activity_record(
+            actor=actor,
+            type="task.completed",
+            target=row,
+            project_id=row.project_id,
+            description=row.title[:120],
+            metadata={
+                "fields": ["completed_at", "status"],
+                "status": {"from": row.status, "to": TaskStatus.DONE},
+                "closed_with": str(parent.pk),
+            },
+        )
+
+
 @transaction.atomic(savepoint=False)
-def task_complete(*, actor: Actor, task: Task, notes: str | None = None) -> Task:
+def task_complete(*, actor: Actor, task: Task, notes: str | None = None, close_subtasks: bool = False) -> Task:
     """Mark a task done with optional completion notes. Completing a done task again
-    changes nothing."""
+    changes nothing. A task with open subtasks is refused (they are listed) unless
+    `close_subtasks` marks them done too."""
     task = _lock(task)
     if task.status == TaskStatus.DONE:
         return _renote(actor=actor, task=task, notes=notes)
     check_transition(task.status, TaskStatus.DONE, reopen=False)
+    now = timezone.now()
+    if open_rows := open_subtree(task):
+        if not close_subtasks:
+            raise _open_subtasks_refusal(open_rows)
+        _close_subtasks(actor, task, open_rows, now)
     previous = task.status
-    changed = _move(task, TaskStatus.DONE, timezone.now())
+    changed = _move(task, TaskStatus.DONE, now)
     if notes is not None:
         task.completion_notes = notes
         changed.append("completion_notes")
@@ -368,3 +427,83 @@ def task_delete(*, actor: Actor, task: Task, reason: str = "") -> Task:
         metadata={"status": task.status, **({"reason": task.delete_reason} if task.delete_reason else {})},
     )
     return task
+
+
+@transaction.atomic(savepoint=False)
+def task_claim(*, actor: Actor, agent: Agent, project: Any = None) -> Task | None:
+    """Take the next task `agent` may claim (claimable_rows): assign it to the agent and
+    start it, in one transaction. Concurrent claimers skip the rows another is claiming
+    (FOR UPDATE SKIP LOCKED) instead of queueing behind it, and a row claimed and
+    committed meanwhile is re-checked by PostgreSQL and no longer matches: each task is
+    claimed once, and nobody waits. None when nothing is claimable."""
+    task = claimable_rows(agent=agent, project=project).select_for_update(skip_locked=True, of=("self",)).first()
+    if task is None:
+        return None
+    now = timezone.now()
+    previous = task.status
+    changed = _move(task, TaskStatus.IN_PROGRESS, now)
+    task.claim_assigned = task.assignee_agent_id is None
+    task.assignee_agent = agent
+    task.claimed_at = now
+    task.save(update_fields=[*changed, "assignee_agent", "claimed_at", "claim_assigned", "updated_at"])
+    activity_record(
+        actor=actor.with_agent(agent.pk),
+        type="task.claimed",
+        target=task,
+        project_id=task.project_id,
+        description=task.title[:120],
+        metadata={"agent": str(agent.pk), "status": {"from": previous, "to": TaskStatus.IN_PROGRESS}},
+    )
+    return task
+
+
+STALE_CLAIMS_PER_SWEEP = 500
+
+
+def claims_release_stale(*, now: datetime | None = None) -> int:
+    """Return claims nobody has touched for TASK_CLAIM_TIMEOUT_SECONDS to the queue (any
+    change to the task keeps its claim alive): the task goes back to todo, loses the
+    assignment the claim made, and its activity says so. Runs for every organization
+    (beat); each task in its own short transaction, skipping one being changed right now.
+    Returns how many claims were released."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.TASK_CLAIM_TIMEOUT_SECONDS)
+    stale = Task.unscoped.filter(
+        LIVE, status=TaskStatus.IN_PROGRESS, claimed_at__isnull=False, updated_at__lt=cutoff
+    ).order_by("updated_at")
+    released = 0
+    for organization_id, task_id in stale.values_list("organization_id", "pk")[:STALE_CLAIMS_PER_SWEEP]:
+        with tenant_scope(organization_id), transaction.atomic():
+            task = (
+                Task.objects.select_for_update(skip_locked=True)
+                .filter(
+                    LIVE, pk=task_id, status=TaskStatus.IN_PROGRESS, claimed_at__isnull=False, updated_at__lt=cutoff
+                )
+                .first()
+            )
+            if task is None:
+                continue  # changed (or being changed) since the sweep looked
+            agent_id, claimed_at, idle = task.assignee_agent_id, task.claimed_at, now - task.updated_at
+            task.status = TaskStatus.TODO
+            task.claimed_at = None
+            fields = ["status", "claimed_at", "updated_at"]
+            if task.claim_assigned:
+                task.assignee_agent = None
+                task.claim_assigned = False
+                fields += ["assignee_agent", "claim_assigned"]
+            task.save(update_fields=fields)
+            activity_record(
+                actor=SYSTEM,
+                type="task.claim_expired",
+                target=task,
+                project_id=task.project_id,
+                description=task.title[:120],
+                metadata={
+                    "agent": str(agent_id) if agent_id else None,
+                    "claimed_at": claimed_at.isoformat() if claimed_at else None,
+                    "idle_seconds": int(idle.total_seconds()),
+                    "status": {"from": TaskStatus.IN_PROGRESS, "to": TaskStatus.TODO},
+                },
+            )
+            released += 1
+    return released

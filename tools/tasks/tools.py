@@ -262,11 +262,16 @@ def update_task(
 
 @tool(category="tasks", read_only=False, idempotent=True)
 def complete_task(
-    ctx: ToolContext, task: TaskRef, notes: Annotated[str | None, Field(max_length=20_000)] = None
+    ctx: ToolContext,
+    task: TaskRef,
+    notes: Annotated[str | None, Field(max_length=20_000)] = None,
+    close_subtasks: Annotated[
+        bool, Field(description="Mark its open subtasks done too (else they refuse it).")
+    ] = False,
 ) -> TaskOut:
     """Mark a task done, with optional notes."""
     row = selectors.task_get(task)
-    return _answer(ctx, services.task_complete(actor=ctx.actor, task=row, notes=notes))
+    return _answer(ctx, services.task_complete(actor=ctx.actor, task=row, notes=notes, close_subtasks=close_subtasks))
 
 
 @tool(category="tasks", read_only=False, destructive=True, idempotent=True)
@@ -278,14 +283,27 @@ def delete_task(
     return Deleted(id=str(row.pk), deleted_at=cast(datetime, row.deleted_at), reason=row.delete_reason)
 
 
-@tool(category="tasks", read_only=True, idempotent=True)
-def get_next_task(ctx: ToolContext, agent: AgentRef | None = None, project: ProjectRef | None = None) -> NextTask:
-    """Next unblocked todo task of an agent or project, most urgent then oldest."""
-    if agent is None and project is None and ctx.identity.project_id is None:
-        raise InvalidArguments("give agent or project (or both)")
-    row = selectors.next_task(
-        agent=agent_get(agent) if agent else None,
-        # A project-restricted token's work is its project's.
-        project=project_or_default(project),
-    )
+@tool(category="tasks", read_only=False, writes_when="claim")
+def get_next_task(
+    ctx: ToolContext,
+    agent: AgentRef | None = None,
+    project: ProjectRef | None = None,
+    claim: Annotated[
+        bool,
+        Field(
+            description="Assign the task to `agent` (required then) and start it, atomically: no two callers get it."
+        ),
+    ] = False,
+) -> NextTask:
+    """Next unblocked todo task (an agent's, a project's, or the organization's), most urgent then oldest."""
+    # A project-restricted token's work is its project's.
+    scope = project_or_default(project)
+    if claim:
+        if agent is None:
+            raise InvalidArguments("claim needs agent: the agent that takes the task (a token does not say which)")
+        claimer = agent_get(agent)
+        # An agent of one project claims that project's work unless told otherwise.
+        claimed = services.task_claim(actor=ctx.actor, agent=claimer, project=scope or claimer.project_id)
+        return NextTask(task=_answer(ctx, claimed) if claimed is not None else None)
+    row = selectors.next_task(agent=agent_get(agent) if agent else None, project=scope)
     return NextTask(task=task_out(row) if row is not None else None)

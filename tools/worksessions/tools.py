@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from billing.selectors import current_usage, plan_summary, usage_is_cached
 from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.activity.selectors import ActivityOut, activity_out
@@ -15,7 +16,7 @@ from tools.agents.selectors import agent_get
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.models import Project
-from tools.projects.selectors import organization_usage, project_or_default, usage_is_cached
+from tools.projects.selectors import project_or_default
 from tools.worksessions import selectors, services
 from tools.worksessions.models import WorkSession
 
@@ -25,18 +26,20 @@ class ContextOut(TypedDict):
     user: dict[str, Any]
     token: dict[str, Any]
     plan: dict[str, Any]
-    usage: dict[str, Any]
+    usage: dict[str, int]
+    warnings: list[str]
 
 
 def _context_in_memory(identity: Any) -> bool:
-    """get_context needs no database when its usage is cached and no project
+    """get_context needs no database when its usage is cached (the plan comes with the
+    token's identity) and no project
     restriction must be looked up: the MCP fast path may answer it on the event loop."""
     return identity.project_id is None and usage_is_cached(identity.organization.pk)
 
 
 @tool(category="sessions", read_only=True, idempotent=True, answerable_from_memory=_context_in_memory)
 def get_context(ctx: ToolContext) -> ContextOut:
-    """Who is calling: organization, user, token mode and scopes, plan limits and usage. Call it first."""
+    """Who is calling: organization, user, token mode and scopes, plan limits, usage and warnings. Call it first."""
     identity = ctx.identity
     org = identity.organization
     restricted = None
@@ -59,12 +62,9 @@ def get_context(ctx: ToolContext) -> ContextOut:
             "read_only": not identity.can_write,
             "project": restricted,
         },
-        # Billing is not built yet: no plan limits apply.
-        plan={
-            "name": "unlimited",
-            "limits": {"projects": "unlimited", "memories": "unlimited", "members": "unlimited"},
-        },
-        usage=organization_usage(org.pk, stale_ok=ctx.memory_only),
+        # The plan as the token's identity carries it (at most AUTH_CACHE_SECONDS old);
+        # usage is this organization's own (a sandbox is counted on its own).
+        **plan_summary(identity.plan, current_usage(org.pk, stale_ok=ctx.memory_only)),  # type: ignore[typeddict-item]
     )
 
 
