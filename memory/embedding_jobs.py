@@ -74,7 +74,7 @@ def _drain() -> None:
         for label, ids in batches.items():
             try:
                 for start in range(0, len(ids), BATCH):
-                    embed_now(ids[start : start + BATCH], label)
+                    embed_now(ids[start : start + BATCH], label, merge=True)
             except Exception:
                 # Left pending: the periodic re-enqueue retries them.
                 logger.exception("embedding %s failed in-process; will retry later", label)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Case, FloatField, Q, Value, When
+from django.db.models import Case, Count, FloatField, Q, QuerySet, Value, When
 from django.db.models.expressions import Combinable
 
 MAX_TERMS = 12
@@ -32,12 +33,16 @@ MAX_MATCH_TERMS = 3
 STATS_REFRESH_SECONDS = 600.0
 # Before ANALYZE has seen the table every word counts as rare.
 DEFAULT_FLOOR = 0.001
+# The IDF of a word in (nearly) every row: it still counts in a row's coverage.
+MIN_WEIGHT = 0.1
+RARITY_POWER = 3
 
 
 @dataclass(frozen=True)
 class LexemeStats:
     share: dict[str, float]  # the most common lexemes: the share of rows holding each
     floor: float  # every other lexeme is in fewer rows than this share
+    rows: float = 0.0  # the table's row count as ANALYZE last saw it
 
     def of(self, lexeme: str) -> float:
         return self.share.get(lexeme, self.floor / 2)
@@ -60,11 +65,14 @@ def lexeme_stats(table: str) -> LexemeStats:
             [table],
         )
         row = cursor.fetchone()
-    stats = LexemeStats({}, DEFAULT_FLOOR)
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        counted = cursor.fetchone()
+    total = max(float(counted[0]) if counted and counted[0] else 0.0, 0.0)
+    stats = LexemeStats({}, DEFAULT_FLOOR, total)
     if row is not None and row[0]:
         lexemes, shares = row
         # The array ends with the minimum and maximum shares and the share of NULLs.
-        stats = LexemeStats(dict(zip(lexemes, shares, strict=False)), float(shares[len(lexemes)]))
+        stats = LexemeStats(dict(zip(lexemes, shares, strict=False)), float(shares[len(lexemes)]), total)
     _stats[table] = (now + STATS_REFRESH_SECONDS, stats)
     return stats
 
@@ -72,7 +80,13 @@ def lexeme_stats(table: str) -> LexemeStats:
 @dataclass(frozen=True)
 class KeywordPlan:
     match: SearchQuery  # which rows qualify
-    weights: dict[str, float]  # lexeme -> weight of holding it
+    weights: dict[str, float]  # lexeme -> weight of holding it (every query lexeme)
+
+    @property
+    def total(self) -> float:
+        """The weight of a row holding every query word: rank() / total is the row's
+        coverage of the query (0-1)."""
+        return sum(self.weights.values())
 
     def rank(self) -> Combinable:
         """Σ weight of each of the plan's lexemes a row holds (computed for matched rows only)."""
@@ -107,12 +121,47 @@ def query_lexemes(query: str) -> list[str]:
     return list(row[0]) if row and row[0] else []
 
 
-def keyword_plan(query: str, table: str) -> KeywordPlan | None:
-    """How to find and rank `query`'s words in `table`; None when it has no words."""
+def _weight(share: float) -> float:
+    # log(1/share) (an IDF), floored so a word in (nearly) every row still counts a
+    # little, and cubed: a word one row in 10,000 holds (IDF 9.2) then weighs about
+    # twice one in 1,000 (6.9) and six times one in 50 (3.9), so a row holding the
+    # query's codename or error string is not outweighed by rows holding its filler
+    # words (bench/bench_ranking.py: powers 3 and 4 rank alike, 1 and 2 lose
+    # exact-term queries).
+    return max(math.log(1.0 / max(share, 1e-6)), MIN_WEIGHT) ** RARITY_POWER
+
+
+def rare_counts(rows: QuerySet[Any], lexemes: list[str]) -> dict[str, int]:
+    """How many of `rows` hold each of these rare lexemes, in one query through the GIN
+    index (each is in few rows: that is what makes it rare)."""
+    if not lexemes:
+        return {}
+    either = SearchQuery(" | ".join(map(_quoted, lexemes)), search_type="raw", config="simple")
+    counts = rows.filter(search_vector=either).aggregate(
+        **{f"l{n}": Count("pk", filter=Q(search_vector=_lexeme_query(lexeme))) for n, lexeme in enumerate(lexemes)}
+    )
+    return {lexeme: int(counts[f"l{n}"] or 0) for n, lexeme in enumerate(lexemes)}
+
+
+def keyword_plan(query: str, table: str, rows: QuerySet[Any] | None = None) -> KeywordPlan | None:
+    """How to find and rank `query`'s words in `table`; None when it has no words.
+
+    Given the rows searched, the words ANALYZE does not know (all below its floor, so
+    all alike to it) are counted in those rows: a word one row holds then weighs more
+    than one twenty rows hold, and a word no row holds is left out (it would lower
+    every row's coverage alike)."""
     lexemes = query_lexemes(query)
     if not lexemes:
         return None
     stats = lexeme_stats(table)
+    if rows is not None and stats.rows > 0:
+        counts = rare_counts(rows, [lexeme for lexeme in lexemes if lexeme not in stats.share][:MAX_TERMS])
+        lexemes = [lexeme for lexeme in lexemes if counts.get(lexeme, 1) > 0]
+        if not lexemes:
+            return None
+        # A share below the floor ANALYZE knows, from the count (at most the floor).
+        known = {lexeme: min(count / stats.rows, stats.floor) for lexeme, count in counts.items() if count}
+        stats = LexemeStats({**stats.share, **known}, stats.floor, stats.rows)
     by_rarity = sorted(lexemes, key=stats.of)[:MAX_TERMS]
     useful = [lexeme for lexeme in by_rarity if stats.of(lexeme) <= COMMON_SHARE]
     rare = [lexeme for lexeme in useful if stats.of(lexeme) <= RARE_SHARE][:MAX_MATCH_TERMS]
@@ -123,5 +172,8 @@ def keyword_plan(query: str, table: str) -> KeywordPlan | None:
     else:  # only common words: a row must hold all of them
         useful = by_rarity
         match = " & ".join(map(_quoted, useful))
-    weights = {lexeme: math.log(1.0 / max(stats.of(lexeme), 1e-6)) for lexeme in useful}
+    # Every query word weighs in the rank, common ones barely (a word in half the rows
+    # weighs (log 2)^3, a rare one about (log 2000)^3): a row's coverage of the query
+    # (memory.search) then says how much of what the query asks for the row holds.
+    weights = {lexeme: _weight(stats.of(lexeme)) for lexeme in by_rarity}
     return KeywordPlan(SearchQuery(match, search_type="raw", config="simple"), weights)

@@ -119,6 +119,20 @@ class Memory(Embedded):
         db_persist=True,
     )
     archived = models.BooleanField(default=False)
+    # SHA-256 of the normalised content (memory.services.normalised_key): the store
+    # finds an existing memory that differs only by case, spacing or Unicode form.
+    content_key = models.CharField(max_length=64, blank=True, default="")
+    # Set when the embedding task merged this memory into an older one of the same
+    # scope that says the same (a cosine of at least memory.tasks.NEAR_DUPLICATE): it is
+    # archived, and that one got its tags.
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The store asked to keep it even if an existing memory says the same.
+    keep_separate = models.BooleanField(default=False)
+    # Time: the memory this one replaces (store_memory's `supersedes`), and on that one
+    # the newest memory that replaced it. Search ranks a superseded memory lower and
+    # says so.
+    supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     author = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -154,7 +168,12 @@ class Memory(Embedded):
             models.Index(fields=["organization", "agent", "-created_at"], name="memory_org_agent"),
             models.Index(fields=["organization", "session", "-created_at"], name="memory_org_session"),
             models.Index(fields=["created_at"], condition=models.Q(embedding_status="pending"), name="memory_pending"),
+            models.Index(fields=["organization", "content_key"], name="memory_org_content_key"),
         ]
 
     def __str__(self) -> str:
         return self.content[:60]
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.superseded_by_id is not None

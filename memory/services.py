@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -24,6 +25,14 @@ def content_hash(content: str) -> str:
     return hashlib.sha256(content.strip().encode()).hexdigest()
 
 
+def normalised_key(content: str) -> str:
+    """SHA-256 of the content as a reader compares it: Unicode compatibility form
+    (NFKC), case folded, every run of whitespace one space. "Use  Redis" and "use
+    redis" are the same memory."""
+    text = " ".join(unicodedata.normalize("NFKC", content).casefold().split())
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def check_scope(scope: str, *, agent: Any, project: Any, session: Any) -> None:
     """A scope names its owner: agent scope needs an agent, and so on."""
     field = OWNER_FIELD.get(scope)
@@ -43,8 +52,14 @@ def memory_store(
     tags: list[str] | None = None,
     importance: int = 5,
     metadata: dict[str, Any] | None = None,
+    keep_both: bool = False,
+    supersedes: Memory | None = None,
 ) -> tuple[Memory, bool]:
-    """Store a memory, or return the existing identical one (created is False)."""
+    """Store a memory, or return the existing one of the scope with the same content
+    (created is False): identical, or equal once normalised (normalised_key) unless
+    `keep_both`. `keep_both` also keeps the embedding task from merging it into a
+    memory that says the same in other words (memory.tasks). With `supersedes`, a new
+    memory replaces that one: it is marked superseded and ranked lower by search."""
     content = content.strip()
     if not content:
         raise InvalidArguments("content must not be empty")
@@ -61,8 +76,11 @@ def memory_store(
         "project": project if scope == Scope.PROJECT else None,
         "session": session if scope == Scope.SESSION else None,
     }
-    digest = content_hash(content)
+    digest, key = content_hash(content), normalised_key(content)
     existing = Memory.objects.filter(content_hash=digest, **owner).first()
+    if existing is None and not keep_both:
+        # The oldest: the one any later look-alike was merged into.
+        existing = Memory.objects.filter(content_key=key, **owner).order_by("created_at").first()
     if existing is not None:
         return existing, False
     try:
@@ -71,6 +89,9 @@ def memory_store(
                 organization_id=current_organization_id(),
                 content=content,
                 content_hash=digest,
+                content_key=key,
+                keep_separate=keep_both,
+                supersedes=supersedes,
                 tags=tags,
                 importance=importance,
                 metadata=metadata or {},
@@ -79,6 +100,9 @@ def memory_store(
             )
     except IntegrityError:
         return Memory.objects.get(content_hash=digest, **owner), False
+    if supersedes is not None:
+        # The newest replacement wins (the UPDATE's row lock orders two at once).
+        Memory.objects.filter(pk=supersedes.pk).update(superseded_by=memory)
     activity_record(
         actor=actor,
         type="memory.stored",
@@ -86,6 +110,7 @@ def memory_store(
         project_id=memory.project_id,
         session_id=memory.session_id,
         description=content[:120],
+        metadata={"supersedes": str(supersedes.pk)} if supersedes is not None else None,
     )
     # The plan counts the bytes of stored content (the counter is the last lock).
     usage_consume(organization=memory.organization_id, resource=Resource.MEMORY_BYTES, amount=content_bytes(content))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -19,6 +19,13 @@ from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, Se
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get, project_or_default
 from tools.worksessions.selectors import work_session_get
+
+# The same words in every search tool's output schema (search_decisions too).
+SCORE_HELP = (
+    "Relevance 0-1, comparable across queries: about 0.7+ a strong match, under 0.3 weak "
+    "(docs/decisions/0017-ranking.md)."
+)
+MinScore = Annotated[float, Field(ge=0, le=1, description="Leave out results scoring below this (0-1).")]
 
 ScopeName = Literal["agent", "project", "session", "organization"]
 MemoryRef = Annotated[str, Field(min_length=1, max_length=64, description="Memory id.")]
@@ -37,6 +44,10 @@ class MemoryOut(TypedDict):
     embedding_status: str
     archived: bool
     created_at: datetime
+    # Only on a memory merged into an older one that says the same (then archived).
+    duplicate_of: NotRequired[Annotated[str, Field(description="The memory this one was merged into.")]]
+    supersedes: NotRequired[Annotated[str, Field(description="The memory this one replaced.")]]
+    superseded_by: NotRequired[Annotated[str, Field(description="The newer memory that replaced this one.")]]
 
 
 class StoreOut(TypedDict):
@@ -45,9 +56,10 @@ class StoreOut(TypedDict):
 
 
 class SearchHit(MemoryOut):
-    score: float
-    similarity: float | None
-    matched: list[str]
+    score: Annotated[float, Field(description=SCORE_HELP)]
+    similarity: Annotated[float | None, Field(description="Cosine similarity; null while pending.")]
+    matched: Annotated[list[str], Field(description="Which halves found it: vector, keyword.")]
+    pending: Annotated[bool, Field(description="No embedding yet: found and ranked by its words alone.")]
 
 
 class SearchOut(TypedDict):
@@ -64,7 +76,7 @@ class Cleared(TypedDict):
 
 
 def memory_out(memory: Memory) -> MemoryOut:
-    return MemoryOut(
+    out = MemoryOut(
         id=str(memory.pk),
         scope=memory.scope,
         agent_id=id_or_none(memory.agent_id),
@@ -78,6 +90,13 @@ def memory_out(memory: Memory) -> MemoryOut:
         archived=memory.archived,
         created_at=memory.created_at,
     )
+    if memory.duplicate_of_id is not None:
+        out["duplicate_of"] = str(memory.duplicate_of_id)
+    if memory.supersedes_id is not None:
+        out["supersedes"] = str(memory.supersedes_id)
+    if memory.superseded_by_id is not None:
+        out["superseded_by"] = str(memory.superseded_by_id)
+    return out
 
 
 def _owners(ctx: ToolContext, agent: str | None, project: str | None, session: str | None) -> dict[str, Any]:
@@ -88,11 +107,11 @@ def _owners(ctx: ToolContext, agent: str | None, project: str | None, session: s
     }
 
 
-def _memory(ref: str) -> Memory:
+def _memory(ref: str, *, argument: str = "memory") -> Memory:
     uid = parse_uuid(ref)
     memory = Memory.objects.filter(pk=uid).first() if uid is not None else None
     if memory is None:
-        raise not_found("memory", ref)
+        raise not_found(argument, ref)
     return memory
 
 
@@ -110,8 +129,14 @@ def store_memory(
     tags: Tags | None = None,
     importance: Annotated[int, Field(ge=1, le=10, description="1 (trivia) to 10 (vital).")] = 5,
     metadata: dict[str, Any] | None = None,
+    keep_both: Annotated[
+        bool, Field(description="Keep it even if a memory of the scope says the same (no merge).")
+    ] = False,
+    supersedes: Annotated[
+        str | None, Field(max_length=64, description="Memory id this one replaces (ranked lower from now on).")
+    ] = None,
 ) -> StoreOut:
-    """Remember something for the team; the scope names its owner. Identical content in a scope is kept once."""
+    """Remember something for the team; the scope names its owner. Same content in a scope is kept once."""
     restricted = ctx.identity.project_id is not None
     if scope is None:
         # A project-restricted token's memories belong to its project (organization-wide
@@ -121,7 +146,15 @@ def store_memory(
     if scope == "project" and owners["project"] is None:
         owners["project"] = project_or_default(None)
     memory, created = services.memory_store(
-        actor=ctx.actor, content=content, scope=scope, tags=tags, importance=importance, metadata=metadata, **owners
+        actor=ctx.actor,
+        content=content,
+        scope=scope,
+        tags=tags,
+        importance=importance,
+        metadata=metadata,
+        keep_both=keep_both,
+        supersedes=_memory(supersedes, argument="supersedes") if supersedes else None,
+        **owners,
     )
     return StoreOut(memory=memory_out(memory), duplicate=not created)
 
@@ -138,18 +171,25 @@ def search_memory(
     limit: Annotated[int, Field(ge=1, le=50)] = 10,
     min_similarity: Annotated[float, Field(ge=0, le=1, description="Minimum cosine similarity.")] = 0.0,
     include_archived: Annotated[bool, Field(description="Also archived entries.")] = False,
+    min_score: MinScore = 0.0,
 ) -> SearchOut:
-    """Find memories by meaning and by words, fused into one ranking."""
+    """Find memories by meaning and by words; up to `limit`, most relevant first, each with a 0-1 score."""
     owners = _owners(ctx, agent, project, session)
     rows = Memory.objects.filter(scope_filter(scope=scope, **owners))
     if not include_archived:
         rows = rows.filter(archived=False)
     if tags:
         rows = rows.filter(tags__contains=sorted({t.lower() for t in tags}))
-    hits = search(rows, query, limit=limit, min_similarity=min_similarity)
+    hits = search(rows, query, limit=limit, min_similarity=min_similarity, min_score=min_score)
     return SearchOut(
         items=[
-            SearchHit(**memory_out(h.row), score=round(h.score, 6), similarity=h.similarity, matched=h.signals)
+            SearchHit(
+                **memory_out(h.row),
+                score=round(h.score, 3),
+                similarity=None if h.similarity is None else round(h.similarity, 3),
+                matched=h.signals,
+                pending=h.pending,
+            )
             for h in hits
         ]
     )

@@ -64,11 +64,18 @@ class Decision(Embedded):
     # Cleared when it takes effect (moved to `supersedes`) or when this one is rejected or
     # superseded; the old decision is never touched before then.
     pending_supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # Kept by PostgreSQL itself; the title weighs most, then the decision, then the rest.
+    # The words of the alternatives and of the discussion, for the keyword half of
+    # search_decisions ("PCI" in a rejected option finds the decision). Written by the
+    # services with the alternatives and with each discussion entry; not embedded: the
+    # meaning of a decision is what was decided, not what was turned down.
+    searchable_extra = models.TextField(blank=True, default="")
+    # Kept by PostgreSQL itself; the title weighs most, then the decision, then the
+    # rationale and context, then the alternatives and discussion.
     search_vector = models.GeneratedField(
         expression=SearchVector("title", weight="A", config="english")
         + SearchVector("decision", weight="B", config="english")
-        + SearchVector("rationale", "context", weight="C", config="english"),
+        + SearchVector("rationale", "context", weight="C", config="english")
+        + SearchVector("searchable_extra", weight="D", config="english"),
         output_field=SearchVectorField(),
         db_persist=True,
     )
@@ -105,6 +112,16 @@ class Decision(Embedded):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_superseded(self) -> bool:
+        """Search ranks a superseded decision lower (memory.search)."""
+        return self.status == DecisionStatus.SUPERSEDED
+
+
+def alternatives_text(alternatives: list[dict[str, str]]) -> str:
+    """The alternatives as searchable text: each option and why it was not taken."""
+    return "\n".join(f"{item['option']}: {item['why_not']}" for item in alternatives)
 
 
 def decision_text(*, title: str, decision: str, rationale: str, context: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Concat
 
 from memory.embedding_jobs import schedule_embedding
 from memory.models import text_hash
@@ -13,7 +15,14 @@ from orchestra.actor import Actor
 from orchestra.errors import Conflict, InvalidArguments
 from orchestra.tenancy import current_organization_id
 from tools.activity.services import activity_record
-from tools.decisions.models import TRANSITIONS, Decision, DecisionComment, DecisionStatus, decision_text
+from tools.decisions.models import (
+    TRANSITIONS,
+    Decision,
+    DecisionComment,
+    DecisionStatus,
+    alternatives_text,
+    decision_text,
+)
 
 MAX_TAGS = 20
 MAX_ALTERNATIVES = 10
@@ -136,6 +145,7 @@ def decision_log(
         rationale=rationale,
         context=context,
         alternatives=cleaned_alternatives,
+        searchable_extra=alternatives_text(cleaned_alternatives),
         status=status,
         tags=cleaned_tags,
         supersedes=replaced if in_effect else None,
@@ -217,6 +227,10 @@ def decision_update(
             author_id=actor.user_id,
             agent_id=actor.agent_id,
             text=comment,
+        )
+        # The discussion is searched by its words too (models.Decision.searchable_extra).
+        Decision.objects.filter(pk=decision.pk).update(
+            searchable_extra=Concat(F("searchable_extra"), Value("\n" + comment), output_field=TextField())
         )
     kind = f"decision.{changes['status']}" if "status" in changes else "decision.updated"
     metadata: dict[str, Any] = {"fields": sorted([*changes, *(["discussion"] if comment is not None else [])])}

@@ -9,6 +9,7 @@ from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
 
 from memory.search import search
+from memory.tools import SCORE_HELP, MinScore
 from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
@@ -100,9 +101,10 @@ class DecisionHit(TypedDict):
     tags: list[str]
     embedding_status: str
     created_at: datetime
-    score: float
-    similarity: float | None
-    matched: list[str]
+    score: Annotated[float, Field(description=SCORE_HELP)]
+    similarity: Annotated[float | None, Field(description="Cosine similarity; null while pending.")]
+    matched: Annotated[list[str], Field(description="Which halves found it: vector, keyword.")]
+    pending: Annotated[bool, Field(description="No embedding yet: found and ranked by its words alone.")]
 
 
 class DecisionHits(TypedDict):
@@ -239,8 +241,9 @@ def search_decisions(
     tags: Tags | None = None,
     limit: Annotated[int, Field(ge=1, le=50)] = 10,
     min_similarity: Annotated[float, Field(ge=0, le=1, description="Minimum cosine similarity.")] = 0.0,
+    min_score: MinScore = 0.0,
 ) -> DecisionHits:
-    """Search decisions by meaning and by words."""
+    """Search decisions (alternatives and discussion included) by meaning and words; each with a 0-1 score."""
     rows = selectors.decision_search_rows(
         project=project_get(project) if project else None,
         status=status,
@@ -257,10 +260,11 @@ def search_decisions(
                 tags=h.row.tags,
                 embedding_status=h.row.embedding_status,
                 created_at=h.row.created_at,
-                score=round(h.score, 6),
-                similarity=h.similarity,
+                score=round(h.score, 3),
+                similarity=None if h.similarity is None else round(h.similarity, 3),
                 matched=h.signals,
+                pending=h.pending,
             )
-            for h in search(rows, query, limit=limit, min_similarity=min_similarity)
+            for h in search(rows, query, limit=limit, min_similarity=min_similarity, min_score=min_score)
         ]
     )
