@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -332,10 +333,7 @@ def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, A
     try:
         parsed = spec.input_model.model_validate(arguments)
     except ValidationError as exc:
-        problems = [
-            {"argument": ".".join(str(p) for p in err["loc"]) or "(arguments)", "problem": err["msg"]}
-            for err in exc.errors(include_url=False, include_input=False)
-        ]
+        problems = argument_problems(spec.name, exc.errors(include_url=False, include_input=False))
         summary = "; ".join(f"{p['argument']}: {p['problem']}" for p in problems)
         raise InvalidArguments(
             f"invalid arguments for {spec.name}: {summary}", details={"problems": problems}
@@ -353,3 +351,80 @@ def require_write(spec: ToolSpec, identity: TokenIdentity, arguments: dict[str, 
             return
         raise PermissionDenied(f"{spec.name} with {spec.writes_when}=true changes data and this token is read-only")
     raise PermissionDenied(f"{spec.name} changes data and this token is read-only")
+
+
+# --- validation messages in the arguments' own terms ---------------------------------
+# pydantic's error locations name the members of a union it tried (`links.0.RowLink.type`,
+# `status.literal[...]`): an agent knows its arguments, not our types. A location element
+# that is not an argument or key name is such a member's tag.
+_ARGUMENT_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "date", "datetime", "uuid", "decimal", "bytes", "none"})
+_FORMS = {
+    "str": "a string",
+    "constrained-str": "a string",
+    "int": "an integer",
+    "constrained-int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "uuid": "a UUID",
+    "date": "a date",
+    "datetime": "a date and time",
+}
+_MESSAGES = {
+    "missing": "is required",
+    "uuid_parsing": "should be a UUID",
+    "uuid_type": "should be a UUID",
+}
+
+
+def _is_member_tag(element: Any) -> bool:
+    return isinstance(element, str) and (not _ARGUMENT_NAME.fullmatch(element) or element in _TYPE_NAMES)
+
+
+def _form(tag: str) -> str:
+    if tag in _FORMS:
+        return _FORMS[tag]
+    if tag.startswith("literal["):
+        return "one of " + tag.removeprefix("literal[").removesuffix("]").replace(",", ", ")
+    if tag.startswith(("list[", "tuple[", "set[")):
+        return "a list"
+    if tag.startswith("dict[") or tag[:1].isupper():
+        return "an object"
+    return "a value of another form"
+
+
+def argument_problems(tool_name: str, errors: list[Any]) -> list[dict[str, str]]:
+    """pydantic's errors as {argument, problem} in the caller's terms: union members'
+    tags left out of the location, a union whose every member failed at the same place
+    said once ("should be a string or an object"), otherwise the member that got
+    furthest into the value speaks."""
+    plain: list[tuple[str, str]] = []
+    unions: dict[str, list[tuple[str, str, str]]] = {}  # where -> (tag, path, message)
+    for err in errors:
+        parts: list[str] = []
+        union_at: str | None = None
+        tag = ""
+        for element in err["loc"]:
+            if parts and _is_member_tag(element) and union_at is None:
+                union_at, tag = ".".join(parts), str(element)
+                continue
+            parts.append(str(element))
+        path = ".".join(parts) or "(arguments)"
+        kind = err.get("type", "")
+        if kind == "extra_forbidden":
+            message = f"is not an argument of {tool_name}" if len(parts) == 1 else "is not a known field"
+        else:
+            message = _MESSAGES.get(kind) or re.sub(r"^Input should", "should", err["msg"])
+        if union_at is None:
+            plain.append((path, message))
+        else:
+            unions.setdefault(union_at, []).append((tag, path, message))
+    for where, tried in unions.items():
+        deepest = max(len(path) for _, path, _ in tried)
+        if deepest > len(where):
+            plain += [(path, message) for _, path, message in tried if len(path) == deepest]
+        else:
+            forms = list(dict.fromkeys(_form(tag) for tag, _, _ in tried))
+            plain.append((where, "should be " + " or ".join(forms)))
+    unique = list(dict.fromkeys(plain))
+    return [{"argument": path, "problem": problem} for path, problem in unique]
