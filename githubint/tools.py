@@ -191,7 +191,7 @@ def sync_repo(ctx: ToolContext, repository: RepositoryRef) -> RepositoryOut:
     return repository_out(services.repository_request_sync(actor=ctx.actor, repository=row))
 
 
-@tool(category="github", read_only=False, open_world=True)
+@tool(category="github", read_only=False, open_world=True, creates=True)
 def create_pr(
     ctx: ToolContext,
     repository: RepositoryRef,

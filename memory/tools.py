@@ -115,7 +115,7 @@ def _memory(ref: str, *, argument: str = "memory") -> Memory:
     return memory
 
 
-@tool(category="memory", read_only=False)
+@tool(category="memory", read_only=False, creates=True)
 def store_memory(
     ctx: ToolContext,
     content: Annotated[str, Field(min_length=1, max_length=65536, description="What to remember (64 KiB max).")],

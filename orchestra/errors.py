@@ -46,6 +46,12 @@ class Conflict(ToolError):
     http_status = 409
 
 
+class IdempotencyConflict(Conflict):
+    """An idempotency key already used, within its 24 hours, with other arguments."""
+
+    code = "idempotency_conflict"
+
+
 class RequirementsUnmet(Conflict):
     """A state change whose preconditions do not hold yet (e.g. a review gate without an
     approval); `details["unmet"]` lists every missing requirement."""

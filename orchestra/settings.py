@@ -268,6 +268,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "requeue-stale-embeddings": {"task": "memory.tasks.requeue_stale_pending", "schedule": 300.0},
     "lapse-expired-invitations": {"task": "accounts.tasks.lapse_expired_invitations", "schedule": 3600.0},
     "release-stale-task-claims": {"task": "tools.tasks.tasks.release_stale_claims", "schedule": 60.0},
+    "purge-expired-idempotency-keys": {"task": "tools.mcp.tasks.purge_expired_idempotency_keys", "schedule": 3600.0},
 }
 # A task claimed with get_next_task(claim=true) that nobody changes for this long goes
 # back to the queue (any change to the task keeps the claim alive).

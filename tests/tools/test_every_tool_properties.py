@@ -28,6 +28,7 @@ from tools.mcp.registry import ToolSpec
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "25"))
 KNOWN_CODES = {
+    "idempotency_conflict",
     "invalid_arguments",
     "not_found",
     "permission_denied",

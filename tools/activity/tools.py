@@ -40,7 +40,7 @@ class ActivityList(TypedDict):
     next_cursor: str | None
 
 
-@tool(category="activity", read_only=False)
+@tool(category="activity", read_only=False, creates=True)
 def log_activity(
     ctx: ToolContext,
     type: Annotated[

@@ -95,7 +95,7 @@ def _writable_agent(ctx: ToolContext, ref: str) -> Agent:
     return agent
 
 
-@tool(category="agents", read_only=False)
+@tool(category="agents", read_only=False, creates=True)
 def create_agent(
     ctx: ToolContext,
     name: Name,

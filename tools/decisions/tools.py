@@ -149,7 +149,7 @@ def decision_detail(decision: Decision) -> DecisionDetail:
     )
 
 
-@tool(category="decisions", read_only=False)
+@tool(category="decisions", read_only=False, creates=True)
 def log_decision(
     ctx: ToolContext,
     title: Annotated[str, Field(min_length=1, max_length=200)],

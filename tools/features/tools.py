@@ -160,7 +160,7 @@ def _requirements(feature: Feature) -> list[Requirement]:
     return [Requirement(requirement=m["requirement"], message=m["message"]) for m in selectors.unmet(feature)]
 
 
-@tool(category="features", read_only=False)
+@tool(category="features", read_only=False, creates=True)
 def create_feature(
     ctx: ToolContext,
     title: Annotated[str, Field(max_length=200)],

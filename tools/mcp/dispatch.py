@@ -15,6 +15,7 @@ from billing.selectors import plan_scope
 from orchestra import bounded_json
 from orchestra.errors import InvalidArguments, PermissionDenied, ToolError
 from orchestra.tenancy import ProjectScopeError, project_scope, tenant_scope
+from tools.mcp import idempotency
 from tools.mcp.interaction import InputRequired, Interaction
 from tools.mcp.registry import (
     ProgressFn,
@@ -66,6 +67,8 @@ def call_tool(
         kwargs = validate_arguments(spec, arguments)
         require_write(spec, identity, kwargs)
         writes = not spec.read_only and (spec.writes_when is None or bool(kwargs.get(spec.writes_when)))
+        key = kwargs.pop(idempotency.ARGUMENT, None) if spec.creates else None
+        digest = idempotency.arguments_digest(name, arguments) if key is not None else ""
         ctx = ToolContext(
             identity=identity, tool_name=name, progress=progress, interaction=interaction, memory_only=memory_only
         )
@@ -80,12 +83,19 @@ def call_tool(
             plan_scope(identity.organization.pk, identity.plan),
             transaction.atomic() if writes else nullcontext(),
         ):
+            if key is not None and (first := idempotency.replay(identity, name, key, digest)) is not None:
+                return ToolOutcome(structured=first, is_error=False, encoded=orjson.dumps(first))
             result = spec.func(ctx, **kwargs)
             if cancel is not None and cancel.is_set():
                 raise RequestCancelled(name)
+            if key is not None:
+                # Remembered in the call's own transaction: the row and its answer land together.
+                structured, encoded = render_output(spec, result)
+                idempotency.remember(identity, name, key, digest, structured)
         if isinstance(result, ToolContent):
             return ToolOutcome(structured={}, is_error=False, content=result.blocks)
-        structured, encoded = render_output(spec, result)
+        if key is None:
+            structured, encoded = render_output(spec, result)
         if len(encoded) > MAX_ANSWER_BYTES and not writes:
             raise InvalidArguments(
                 f"the answer would be {len(encoded)} bytes, more than the {MAX_ANSWER_BYTES} one answer may hold: "

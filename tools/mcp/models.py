@@ -29,3 +29,29 @@ class McpSession(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class IdempotentCall(models.Model):
+    """The first answer of a create tool called with an `idempotency_key`, kept 24 hours:
+    the same key with the same arguments answers it again instead of creating a second
+    row. Keys belong to an organization and, for a project-restricted token, to its
+    project (`scope`), so a key never reveals an answer outside what the caller could
+    read. Bookkeeping of the tool layer, read only through tools.mcp.idempotency (never
+    through a tool), so not a TenantModel: every lookup names its organization."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=36, blank=True)  # the token's project restriction, "" for none
+    key = models.CharField(max_length=200)
+    tool = models.CharField(max_length=100)
+    arguments_digest = models.CharField(max_length=64)
+    answer = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "scope", "key"], name="idempotentcall_unique_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotentcall_created")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} {self.key}"

@@ -18,10 +18,10 @@ import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from accounts.auth import TokenIdentity
 from orchestra.actor import Actor
@@ -106,6 +106,9 @@ class ToolSpec:
     # `claim`): its hints say it may write, yet without the argument it only reads, so a
     # read-only token may still call it that way.
     writes_when: str | None = None
+    # A create tool: it takes an optional `idempotency_key` (tools.mcp.idempotency),
+    # which the dispatcher consumes; the tool function never sees it.
+    creates: bool = False
 
     def listing(self) -> dict[str, Any]:
         """The tool as `tools/list` shows it."""
@@ -155,13 +158,21 @@ def tool(
     requires: dict[str, Any] | None = None,
     answerable_from_memory: Callable[[TokenIdentity], bool] | None = None,
     writes_when: str | None = None,
+    creates: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a tool function (see module docstring). `requires` names client
     capabilities the tool cannot work without; `open_world` says the tool reaches
     outside Orchestra (GitHub), MCP's openWorldHint."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        spec = build_spec(func, category=category, read_only=read_only, destructive=destructive, idempotent=idempotent)
+        spec = build_spec(
+            func,
+            category=category,
+            read_only=read_only,
+            destructive=destructive,
+            idempotent=idempotent,
+            creates=creates,
+        )
         spec.annotations["openWorldHint"] = open_world
         spec.requires = dict(requires or {})
         spec.answerable_from_memory = answerable_from_memory
@@ -179,8 +190,25 @@ def tool(
     return decorate
 
 
+IDEMPOTENCY_KEY = "idempotency_key"
+IdempotencyKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="Retry-safe: the same key and arguments within 24 h return the first result, not a new row.",
+    ),
+]
+
+
 def build_spec(
-    func: Callable[..., Any], *, category: str, read_only: bool, destructive: bool, idempotent: bool
+    func: Callable[..., Any],
+    *,
+    category: str,
+    read_only: bool,
+    destructive: bool,
+    idempotent: bool,
+    creates: bool = False,
 ) -> ToolSpec:
     hints = typing.get_type_hints(func, include_extras=True)
     params = list(inspect.signature(func).parameters.values())
@@ -195,6 +223,10 @@ def build_spec(
             raise TypeError(f"tool {func.__name__}: parameter {param.name} must be a plain parameter")
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (hints[param.name], default)
+    if creates:
+        if read_only or IDEMPOTENCY_KEY in fields:
+            raise TypeError(f"tool {func.__name__}: a create tool writes, and idempotency_key is the registry's")
+        fields[IDEMPOTENCY_KEY] = (IdempotencyKey | None, None)
     free_form = frozenset(name for name, (annotation, _) in fields.items() if _admits_any(annotation))
     input_model = create_model(
         f"{func.__name__}_arguments",
@@ -218,6 +250,7 @@ def build_spec(
         read_only=read_only,
         destructive=destructive,
         idempotent=idempotent,
+        creates=creates,
         free_form_arguments=free_form,
         annotations={
             "readOnlyHint": read_only,

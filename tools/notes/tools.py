@@ -96,7 +96,7 @@ def note_out(note: Note, links: list[Any] | None = None) -> NoteOut:
     return out
 
 
-@tool(category="notes", read_only=False)
+@tool(category="notes", read_only=False, creates=True)
 def create_note(
     ctx: ToolContext,
     title: Title,

@@ -57,7 +57,7 @@ def project_out(project: Project) -> ProjectOut:
     )
 
 
-@tool(category="projects", read_only=False)
+@tool(category="projects", read_only=False, creates=True)
 def create_project(
     ctx: ToolContext, name: Name, description: Description = "", settings: Settings | None = None
 ) -> ProjectOut:

@@ -80,7 +80,7 @@ def version_brief(version: SpecVersion) -> VersionBrief:
     )
 
 
-@tool(category="specs", read_only=False)
+@tool(category="specs", read_only=False, creates=True)
 def create_spec(
     ctx: ToolContext,
     title: Title,

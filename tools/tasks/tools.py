@@ -158,7 +158,7 @@ def _answer(ctx: ToolContext, task: Task) -> TaskOut:
     return task_out(selectors.task_get(task.pk, blockers=True))
 
 
-@tool(category="tasks", read_only=False)
+@tool(category="tasks", read_only=False, creates=True)
 def create_task(
     ctx: ToolContext,
     title: Title,

@@ -154,7 +154,7 @@ def session_out(session: WorkSession) -> SessionOut:
     )
 
 
-@tool(category="sessions", read_only=False)
+@tool(category="sessions", read_only=False, creates=True)
 def create_session(
     ctx: ToolContext,
     title: Title,
