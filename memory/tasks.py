@@ -17,7 +17,7 @@ from pgvector.django import CosineDistance
 
 from memory.embeddings import EmbeddingError, get_provider
 from memory.models import EmbeddingStatus, Memory, embedded_model, embedded_models
-from orchestra.actor import SYSTEM
+from orchestra.actor import SYSTEM, Actor
 from orchestra.tenancy import tenant_scope
 from tools.activity.services import activity_record
 
@@ -126,10 +126,11 @@ def near_duplicate_of(row: Memory) -> Memory | None:
     return next((other for other in candidates if same_numbers(other.content, row.content)), None)
 
 
-def merge_near_duplicate(memory_id: Any) -> Memory | None:
+def merge_near_duplicate(memory_id: Any, *, actor: Actor = SYSTEM) -> Memory | None:
     """Merge a just-embedded memory into its near duplicate (near_duplicate_of), if it
     has one: it is archived with `duplicate_of` set, the older one gets its tags, and a
-    memory.merged activity row says so. Returns the memory it was merged into."""
+    memory.merged activity row (naming `actor`) says so. Returns the memory it was
+    merged into."""
     with transaction.atomic():
         row = (
             Memory.unscoped.select_for_update()
@@ -150,7 +151,7 @@ def merge_near_duplicate(memory_id: Any) -> Memory | None:
         row.save(update_fields=["duplicate_of", "archived", "updated_at"])
         with tenant_scope(row.organization_id):
             activity_record(
-                actor=SYSTEM,
+                actor=actor,
                 type="memory.merged",
                 target=twin,
                 project_id=twin.project_id,

@@ -6,14 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.db.models import QuerySet
 from django.db.models.functions import Left
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
 
-from dashboard.context import organization_required
+from dashboard.context import MANAGERS, can_manage, organization_required, role_required
 from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of, project_field
+from memory.duplicates import CHECKED_PER_REQUEST, duplicate_pairs
 from memory.models import Memory, Scope
 from memory.search import HEAVY, Hit, search
+from orchestra.actor import Actor
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
 
@@ -47,7 +52,7 @@ def memory_rows(*, scope: str | None, project: Any, archived: bool) -> QuerySet[
 @organization_required
 def memory_index(request: HttpRequest) -> HttpResponse:
     form = MemoryFilters(request.GET)
-    context: dict[str, Any] = {"form": form, "rows": [], "searched": False}
+    context: dict[str, Any] = {"form": form, "rows": [], "searched": False, "can_manage": can_manage(request)}
     if not form.is_valid():
         return page(request, "web/dashboard/memories/list.html", "memories", context, status=400)
     data = form.cleaned_data
@@ -85,3 +90,23 @@ def memory_get(ref: str) -> Memory:
 @organization_required
 def memory_detail(request: HttpRequest, ref: str) -> HttpResponse:
     return page(request, "web/dashboard/memories/detail.html", "memories", {"memory": or_404(memory_get, ref)})
+
+
+@never_cache
+@role_required(*MANAGERS)
+def memory_duplicates(request: HttpRequest) -> HttpResponse:
+    """Near-duplicate memories already stored: GET lists them (a dry run, changing
+    nothing), POST merges them (archived with duplicate_of, tags joined, audited under
+    the person's name). Owners and admins; at most CHECKED_PER_REQUEST checked a time."""
+    merge = request.method == "POST"
+    actor = Actor(user_id=request.user.pk, tool="dashboard")
+    pairs = list(duplicate_pairs(Memory.objects.all(), merge=merge, actor=actor, limit=CHECKED_PER_REQUEST))
+    if merge:
+        messages.success(request, f"Merged {len(pairs)} near-duplicate memor{'y' if len(pairs) == 1 else 'ies'}.")
+        return redirect("web:memory-duplicates")
+    return page(
+        request,
+        "web/dashboard/memories/duplicates.html",
+        "memories",
+        {"pairs": pairs, "checked": CHECKED_PER_REQUEST},
+    )

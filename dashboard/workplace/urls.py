@@ -13,6 +13,7 @@ urlpatterns = [
     path("specs/<str:ref>/", specs.spec_detail, name="spec"),
     path("specs/<str:ref>/versions/<int:number>/", specs.spec_detail, name="spec-version"),
     path("memories/", memories.memory_index, name="memories"),
+    path("memories/duplicates/", memories.memory_duplicates, name="memory-duplicates"),
     path("memories/<str:ref>/", memories.memory_detail, name="memory"),
     path("decisions/", decisions.decision_index, name="decisions"),
     path("decisions/<str:ref>/", decisions.decision_detail, name="decision"),

@@ -91,3 +91,29 @@ def test_the_command_finds_and_merges_stored_near_duplicates_with_a_dry_run(call
     again = io.StringIO()
     call_command("merge_duplicates", stdout=again)
     assert "0 near-duplicate memories merged" in again.getvalue()
+
+
+def test_the_dashboard_lists_then_merges_stored_near_duplicates(call, alice_id, acme, alice, bob) -> None:
+    from django.test import Client
+
+    older = store(call, alice_id, ORIGINAL, tags=["deploy"])["memory"]
+    newer = store(call, alice_id, REWORDED, tags=["tls"])["memory"]
+    embed_now([str(pk) for pk in Memory.unscoped.values_list("pk", flat=True)])  # stored before merging existed
+    owner, member = Client(), Client()
+    owner.force_login(alice)
+    member.force_login(bob)
+    assert b"Find duplicates" in owner.get("/memories/").content
+    assert b"Find duplicates" not in member.get("/memories/").content
+    assert member.get("/memories/duplicates/").status_code == 403
+    assert member.post("/memories/duplicates/").status_code == 403
+    # The list is a dry run: it shows the pair and changes nothing.
+    listed = owner.get("/memories/duplicates/")
+    assert listed.status_code == 200 and b'id="merge-duplicates"' in listed.content
+    assert newer["id"].encode() in listed.content and older["id"].encode() in listed.content
+    assert not Memory.unscoped.filter(duplicate_of__isnull=False).exists()
+    merged = owner.post("/memories/duplicates/", follow=True)
+    assert b"Merged 1 near-duplicate memory." in merged.content
+    assert str(Memory.unscoped.get(pk=newer["id"]).duplicate_of_id) == older["id"]
+    activity = Activity.unscoped.get(type="memory.merged")
+    assert activity.actor_user_id == alice.pk and activity.tool == "dashboard"
+    assert b"No near duplicates found." in owner.get("/memories/duplicates/").content

@@ -8,8 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Organization
-from memory.models import EmbeddingStatus, Memory
-from memory.tasks import NEAR_DUPLICATE, merge_near_duplicate, near_duplicate_of
+from memory.duplicates import duplicate_pairs
+from memory.models import Memory
+from memory.tasks import NEAR_DUPLICATE
 
 
 class Command(BaseCommand):
@@ -23,25 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="List the pairs, change nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = Memory.unscoped.filter(
-            embedding_status=EmbeddingStatus.READY, duplicate_of__isnull=True, archived=False, keep_separate=False
-        )
+        rows = Memory.unscoped.all()
         if options["org"]:
             org = Organization.objects.filter(slug=options["org"]).first()
             if org is None:
                 raise CommandError(f"No organization with slug {options['org']!r}")
             rows = rows.filter(organization=org)
         found = 0
-        # Oldest first: each memory is compared with the ones stored before it, so a
-        # chain of look-alikes ends up merged into its oldest member.
-        for pk in rows.order_by("created_at", "pk").values_list("pk", flat=True).iterator():
-            if options["dry_run"]:
-                row = Memory.unscoped.defer("search_vector").get(pk=pk)
-                twin = near_duplicate_of(row)
-            else:
-                twin = merge_near_duplicate(pk)
-            if twin is not None:
-                found += 1
-                self.stdout.write(f"{pk} -> {twin.pk}")
+        for pair in duplicate_pairs(rows, merge=not options["dry_run"]):
+            found += 1
+            self.stdout.write(f"{pair.memory.pk} -> {pair.original.pk}")
         verb = "would merge" if options["dry_run"] else "merged"
         self.stdout.write(f"{found} near-duplicate memories {verb}")
