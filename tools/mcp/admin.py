@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tools.mcp.models import McpSession
+from tools.mcp.models import IdempotentCall, McpSession
 
 
 @admin.register(McpSession)
@@ -15,6 +15,20 @@ class McpSessionAdmin(admin.ModelAdmin):
     @admin.display(description="session")
     def short_id(self, session: McpSession) -> str:
         return f"{session.id[:8]}…"
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(IdempotentCall)
+class IdempotentCallAdmin(admin.ModelAdmin):
+    """Read-only: the first answers of create calls made with an idempotency key (24 h)."""
+
+    list_display = ("key", "tool", "organization", "scope", "created_at")
+    list_filter = ("tool", "created_at")
+    search_fields = ("key", "tool", "organization__slug")
+    list_select_related = ("organization",)
+    readonly_fields = ("organization", "scope", "key", "tool", "arguments_digest", "answer", "created_at")
 
     def has_add_permission(self, request: object) -> bool:
         return False
