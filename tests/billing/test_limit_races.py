@@ -4,18 +4,16 @@ conditional counter update, never a count of rows)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from accounts.auth import authenticate_token
 from accounts.models import MCPToken, User
 from accounts.services import organization_create, token_create, token_revoke
 from billing.plans import Resource
 from billing.usage import used
+from tests.races import race
 from tools.mcp.dispatch import call_tool
 from tools.mcp.registry import ToolOutcome
 from tools.projects.models import Project
@@ -23,30 +21,6 @@ from tools.projects.models import Project
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 4
-
-
-def _race(*actions: Callable[[], Any]) -> list[Any]:
-    """Run the actions in threads released at the same instant, each with its own
-    database connection; what each returned or raised."""
-    start = threading.Barrier(len(actions))
-    outcomes: list[Any] = [None] * len(actions)
-
-    def run(index: int, action: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            outcomes[index] = action()
-        except BaseException as exc:  # reported: the test asserts on it
-            outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n, action)) for n, action in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return outcomes
 
 
 @pytest.fixture
@@ -61,7 +35,7 @@ def test_two_agents_racing_for_the_last_project(free_org: tuple[Any, Any]) -> No
     org, owner = free_org
     identity = authenticate_token(token_create(organization=org, user=owner, name="agents").raw)
     for round_ in range(ROUNDS):
-        outcomes: list[ToolOutcome] = _race(
+        outcomes: list[ToolOutcome] = race(
             lambda r=round_: call_tool("create_project", {"name": f"Left {r}"}, identity),
             lambda r=round_: call_tool("create_project", {"name": f"Right {r}"}, identity),
         )
@@ -83,7 +57,7 @@ def test_two_revocations_of_one_token_give_its_slot_back_once(free_org: tuple[An
     for _ in range(ROUNDS):
         issued = token_create(organization=org, user=owner, name="doomed")
         assert used(org.pk, Resource.TOKENS) == 2
-        outcomes = _race(
+        outcomes = race(
             lambda t=issued.token.pk: token_revoke(token=MCPToken.objects.get(pk=t)),
             lambda t=issued.token.pk: token_revoke(token=MCPToken.objects.get(pk=t)),
         )

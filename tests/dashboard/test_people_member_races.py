@@ -3,45 +3,17 @@ refusal, never "deadlock detected" (the lock order of docs/decisions/0010)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import connections
 
 from accounts.members import member_leave, member_set_role
 from accounts.models import Membership, Organization, Role, User
 from accounts.services import membership_set, organization_create
 from orchestra.errors import ToolError
+from tests.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 6
-
-
-def _race(*actions: Callable[[], Any]) -> list[BaseException | None]:
-    """Run the actions in threads released at the same instant (each with its own
-    database connection); what each raised, or None."""
-    start = threading.Barrier(len(actions))
-    outcomes: list[BaseException | None] = [None] * len(actions)
-
-    def run(index: int, action: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            action()
-        except BaseException as exc:  # reported, not swallowed: the test asserts on it
-            outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n, action)) for n, action in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return outcomes
 
 
 @pytest.fixture
@@ -59,11 +31,11 @@ def test_two_owners_demoting_each_other_at_once(owners: Organization, alice: Use
     for _ in range(ROUNDS):
         Membership.objects.filter(organization=owners).update(role=Role.OWNER)
         a, b = _membership(owners, alice), _membership(owners, bob)
-        outcomes = _race(
+        outcomes = race(
             lambda a=a, b=b: member_set_role(membership=b, role=Role.ADMIN, by=a),
             lambda a=a, b=b: member_set_role(membership=a, role=Role.ADMIN, by=b),
         )
-        failures = [o for o in outcomes if o is not None]
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
         assert len(failures) == 1, outcomes  # one wins...
         loser = failures[0]
         assert isinstance(loser, ToolError), repr(loser)  # ...the other is told why, no deadlock
@@ -76,8 +48,8 @@ def test_two_owners_leaving_at_once(owners: Organization, alice: User, bob: User
         Membership.objects.filter(organization=owners).delete()
         a = Membership.objects.create(organization=owners, user=alice, role=Role.OWNER)
         b = Membership.objects.create(organization=owners, user=bob, role=Role.OWNER)
-        outcomes = _race(lambda a=a: member_leave(membership=a), lambda b=b: member_leave(membership=b))
-        failures = [o for o in outcomes if o is not None]
+        outcomes = race(lambda a=a: member_leave(membership=a), lambda b=b: member_leave(membership=b))
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
         assert len(failures) == 1, outcomes
         assert isinstance(failures[0], ToolError), repr(failures[0])
         assert "needs an owner" in failures[0].message

@@ -5,16 +5,14 @@ project), last 24 hours, and a failed call leaves its key free."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.auth import authenticate_token
 from tests.conftest import error_code, ok
+from tests.races import race
 from tools.activity.models import Activity
 from tools.mcp.budget import product_tools
 from tools.mcp.models import IdempotentCall
@@ -110,20 +108,6 @@ def test_a_key_is_bounded(call, alice_id, acme, key: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_calls_with_one_key_create_once(call, alice_id, acme) -> None:
-    start = threading.Barrier(4)
-    answers: list[Any] = []
-
-    def create() -> None:
-        try:
-            start.wait(10)
-            answers.append(call(alice_id, "create_project", name="Raced", idempotency_key="race"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=create) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    answers = race(*[lambda: call(alice_id, "create_project", name="Raced", idempotency_key="race")] * 4)
     assert len(answers) == 4 and len({ok(answer)["id"] for answer in answers}) == 1
     assert Project.unscoped.count() == 1

@@ -4,17 +4,16 @@ read-only rule, and stale claims returning to the queue."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.auth import authenticate_token
 from orchestra.tenancy import tenant_scope
 from tests.conftest import error_code, ok
+from tests.races import race
 from tools.activity.models import Activity
 from tools.agents.models import Agent
 from tools.tasks.models import Task
@@ -122,28 +121,16 @@ def test_twenty_concurrent_claimers_claim_each_task_once(call, alice_id, acme) -
     ok(call(alice_id, "create_project", name="Apollo"))
     tasks = {new(call, alice_id, f"task {n}")["id"] for n in range(30)}
     claimers = [agent(acme, f"agent-{n}") for n in range(20)]
-    start = threading.Barrier(len(claimers))
-    claimed: dict[str, list[str]] = {}
-    failures: list[Any] = []
 
-    def work(who: Agent) -> None:
+    def claim_all(who: Agent) -> list[str]:
         mine: list[str] = []
-        try:
-            start.wait(10)
-            while (task := claim(call, alice_id, who.slug)) is not None:
-                mine.append(task["id"])
-        except Exception as exc:  # reported below, with the thread's view
-            failures.append(exc)
-        finally:
-            claimed[who.slug] = mine
-            connection.close()
+        while (task := claim(call, alice_id, who.slug)) is not None:
+            mine.append(task["id"])
+        return mine
 
-    threads = [threading.Thread(target=work, args=(who,)) for who in claimers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not failures
+    outcomes = race(*[lambda who=who: claim_all(who) for who in claimers])
+    assert not [o for o in outcomes if isinstance(o, BaseException)]
+    claimed = {who.slug: ids for who, ids in zip(claimers, outcomes, strict=True)}
     every = [task_id for ids in claimed.values() for task_id in ids]
     assert len(every) == len(set(every)) == len(tasks)  # each task once, none left
     assert set(every) == tasks
