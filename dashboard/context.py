@@ -20,10 +20,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Role
+from orchestra.actor import Actor
 from orchestra.tenancy import tenant_scope
 
 SESSION_KEY = "organization_id"
 MANAGERS = (Role.OWNER, Role.ADMIN)
+# Who may change the workplace (tasks, notes, specs, ...) from the dashboard; viewers read.
+WRITERS = (Role.OWNER, Role.ADMIN, Role.MEMBER)
 # Where a signed-in user without any organization is sent (the onboarding flow).
 ONBOARDING_URL_NAME = "web:onboarding"
 
@@ -87,6 +90,22 @@ def role_required(*roles: str) -> Callable[[View], View]:
         return wrapped
 
     return decorate
+
+
+def writer_required(view: View) -> View:
+    """Only owners, admins and members (viewers get 403, a forged POST included)."""
+    return role_required(*WRITERS)(view)
+
+
+def can_write(request: HttpRequest) -> bool:
+    """Whether the page shows the buttons that change the workplace."""
+    membership = getattr(request, "membership", None)
+    return membership is not None and membership.role in WRITERS
+
+
+def person_actor(request: HttpRequest) -> Actor:
+    """The signed-in person as the actor of a service call (activity rows name them)."""
+    return Actor(user_id=request.user.pk, tool="dashboard")
 
 
 def can_manage(request: HttpRequest) -> bool:

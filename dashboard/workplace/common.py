@@ -1,7 +1,8 @@
 """What every dashboard page shares: 404s that look alike, pages of rows, filter forms,
 and the organization's projects for filter menus.
 
-Dashboard pages are read-only (agents write through tools) and run inside
+Dashboard pages read through the domains' selectors and act through the same services
+agents' tools call (owners, admins and members; viewers read). They run inside
 `organization_required`, so every query below is already limited to the organization
 in scope; a row of another organization answers 404 exactly like a missing one."""
 
@@ -16,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from dashboard.context import can_write
 from orchestra.errors import InvalidArguments, NotFound
 from orchestra.pagination import Page, paginate
 from tools.projects.models import Project
@@ -46,8 +48,9 @@ def page_of(request: HttpRequest, rows: QuerySet[Any], *, limit: int = PAGE_SIZE
 
 
 def page(request: HttpRequest, template: str, section: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    """Render a dashboard page; `section` marks the current item of the main menu."""
-    return render(request, template, {"section": section, **context}, status=status)
+    """Render a dashboard page; `section` marks the current item of the main menu and
+    `can_write` says whether to show the buttons that change the workplace."""
+    return render(request, template, {"section": section, "can_write": can_write(request), **context}, status=status)
 
 
 def project_choices() -> list[tuple[str, str]]:
