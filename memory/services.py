@@ -14,7 +14,7 @@ from billing.services import usage_consume, usage_release
 from memory.embedding_jobs import schedule_embedding
 from memory.models import MAX_CONTENT_BYTES, OWNER_FIELD, Memory, Scope
 from orchestra.actor import Actor
-from orchestra.errors import InvalidArguments
+from orchestra.errors import Conflict, InvalidArguments
 from orchestra.tenancy import current_organization_id
 from tools.activity.services import activity_record
 
@@ -167,3 +167,38 @@ def memory_clear(*, actor: Actor, scope: str, agent: Any = None, project: Any = 
         metadata={"scope": scope, "deleted": count},
     )
     return count
+
+
+@transaction.atomic
+def memory_supersede(*, actor: Actor, memory: Memory, by: Memory) -> Memory:
+    """Mark `memory` superseded by `by`, a memory already stored (store_memory's
+    `supersedes` does the same for a new one): search ranks it lower from now on.
+    `by` must be live (not itself superseded), which also keeps chains free of cycles;
+    marking a superseded memory again points it at the newer replacement."""
+    if memory.pk == by.pk:
+        raise InvalidArguments("a memory cannot supersede itself")
+    # Both rows locked, in id order, so two marks at once never wait on each other.
+    locked = {m.pk: m for m in Memory.objects.select_for_update().filter(pk__in=[memory.pk, by.pk]).order_by("pk")}
+    memory, by = locked[memory.pk], locked[by.pk]
+    if by.superseded_by_id is not None:
+        raise Conflict(
+            f"memory {by.pk} is itself superseded by {by.superseded_by_id}: mark it superseded by the newer one"
+        )
+    if memory.superseded_by_id == by.pk:
+        return memory
+    previous = memory.superseded_by_id
+    memory.superseded_by = by
+    memory.save(update_fields=["superseded_by", "updated_at"])
+    if by.supersedes_id is None:
+        by.supersedes = memory
+        by.save(update_fields=["supersedes", "updated_at"])
+    activity_record(
+        actor=actor,
+        type="memory.superseded",
+        target=memory,
+        project_id=memory.project_id,
+        session_id=memory.session_id,
+        description=memory.content[:120],
+        metadata={"by": str(by.pk), **({"previously_by": str(previous)} if previous is not None else {})},
+    )
+    return memory

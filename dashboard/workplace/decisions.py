@@ -1,17 +1,24 @@
-"""Decisions: the log (filtered by status and project) and one decision with its
-alternatives, discussion and supersession links."""
+"""Decisions: the log (filtered by status and project), one decision with its
+alternatives, discussion and supersession links, and what people change on it: status,
+outcome and the discussion (through the service update_decision calls)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
-from dashboard.context import organization_required
+from dashboard.context import organization_required, person_actor, writer_required
 from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of, project_field
-from tools.decisions.models import Decision, DecisionStatus
+from dashboard.workplace.forms import DecisionCommentForm, DecisionStatusForm
+from orchestra.errors import ToolError
+from tools.decisions.models import TRANSITIONS, Decision, DecisionStatus
 from tools.decisions.selectors import decision_discussion, decision_get, decision_list
+from tools.decisions.services import decision_update
 
 
 class DecisionFilters(FilterForm):
@@ -52,6 +59,18 @@ def alternatives(decision: Decision) -> list[dict[str, str]]:
 @organization_required
 def decision_detail(request: HttpRequest, ref: str) -> HttpResponse:
     decision = or_404(decision_get, ref)
+    return _detail(request, decision)
+
+
+def _detail(
+    request: HttpRequest,
+    decision: Decision,
+    *,
+    status_form: DecisionStatusForm | None = None,
+    comment_form: DecisionCommentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The decision's page, with the forms of a refused change (and their errors) if any."""
     discussion = decision_discussion(decision)
     prefetch_related_objects(discussion, "author", "agent")
     # The decision it replaced and the one that replaced it, in one query.
@@ -70,5 +89,53 @@ def decision_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "discussion": discussion,
             "supersedes": linked.get(decision.supersedes_id),
             "superseded_by": linked.get(getattr(decision, "successor_id", None)),
+            "status_form": status_form or DecisionStatusForm(decision=decision),
+            "comment_form": comment_form or DecisionCommentForm(),
+            "final": not TRANSITIONS[decision.status],
         },
+        status=status,
     )
+
+
+@require_POST
+@writer_required
+def decision_status(request: HttpRequest, ref: str) -> HttpResponse:
+    """Change status (along the allowed transitions) and/or outcome, as update_decision."""
+    decision = or_404(decision_get, ref)
+    form = DecisionStatusForm(request.POST, decision=decision)
+    if not form.is_valid():
+        return _detail(request, decision, status_form=form, status=400)
+    new_status = form.cleaned_data["status"] or None
+    outcome = form.cleaned_data["outcome"]
+    if new_status is None and outcome.strip() == decision.outcome:
+        messages.info(request, "Nothing changed.")
+        return redirect("web:decision", decision.pk)
+    try:
+        decision_update(
+            actor=person_actor(request),
+            decision=decision,
+            status=new_status,
+            outcome=outcome if outcome.strip() != decision.outcome else None,
+        )
+    except ToolError as exc:
+        form.refuse(exc)
+        return _detail(request, or_404(decision_get, ref), status_form=form, status=exc.http_status)
+    messages.success(request, f"Decision {new_status}." if new_status else "Outcome saved.")
+    return redirect("web:decision", decision.pk)
+
+
+@require_POST
+@writer_required
+def decision_comment(request: HttpRequest, ref: str) -> HttpResponse:
+    """Add an entry to the discussion, as update_decision's `comment`."""
+    decision = or_404(decision_get, ref)
+    form = DecisionCommentForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, decision, comment_form=form, status=400)
+    try:
+        decision_update(actor=person_actor(request), decision=decision, comment=form.cleaned_data["comment"])
+    except ToolError as exc:
+        form.refuse(exc)
+        return _detail(request, or_404(decision_get, ref), comment_form=form, status=exc.http_status)
+    messages.success(request, "Added to the discussion.")
+    return redirect("web:decision", decision.pk)

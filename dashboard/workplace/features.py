@@ -1,17 +1,25 @@
-"""Features: the list with gate progress, and one feature with its gates, gate history,
-reviews and what its current gate still needs."""
+"""Features: the list with gate progress, one feature with its gates, gate history,
+reviews and what its current gate still needs, and what people do there: review the
+current gate and advance it (through the services submit_review and advance_feature call,
+refused exactly as for agents)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
-from dashboard.context import organization_required
+from dashboard.context import organization_required, person_actor, writer_required
 from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of, project_field
+from dashboard.workplace.forms import ReviewForm
+from orchestra.errors import ToolError
 from tools.features.models import Feature, FeatureStatus
-from tools.features.selectors import feature_get, feature_list, history, progress, reviews, unmet
+from tools.features.selectors import current_gate, feature_get, feature_list, history, progress, reviews, unmet
+from tools.features.services import feature_advance, review_submit
 
 
 class FeatureFilters(FilterForm):
@@ -63,7 +71,19 @@ def feature_index(request: HttpRequest) -> HttpResponse:
 
 @organization_required
 def feature_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    feature = or_404(feature_get, ref)
+    return _detail(request, or_404(feature_get, ref))
+
+
+def _detail(
+    request: HttpRequest,
+    feature: Feature,
+    *,
+    review_form: ReviewForm | None = None,
+    refused: ToolError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The feature's page; after a refused advance, the refusal and its unmet list
+    (exactly what advance_feature answers an agent), or a review form with its errors."""
     moves = history(feature)
     verdicts = reviews(feature)
     prefetch_related_objects([feature], "project")
@@ -81,5 +101,46 @@ def feature_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "history": moves,
             "reviews": verdicts,
             "unmet": unmet(feature),
+            "review_form": review_form or ReviewForm(),
+            "reviewable": feature.status == FeatureStatus.IN_PROGRESS and current_gate(feature)["review"],
+            "refused": refused,
+            "refused_unmet": refused.details.get("unmet", []) if refused is not None else [],
         },
+        status=status,
     )
+
+
+@require_POST
+@writer_required
+def feature_advance_view(request: HttpRequest, ref: str) -> HttpResponse:
+    """Move the feature to its next gate, as advance_feature: refused, with every unmet
+    requirement listed, while the gate's requirements do not hold."""
+    feature = or_404(feature_get, ref)
+    try:
+        moved = feature_advance(actor=person_actor(request), feature=feature)
+    except ToolError as exc:
+        return _detail(request, or_404(feature_get, ref), refused=exc, status=exc.http_status)
+    messages.success(request, f"Moved to {moved.gate}." if moved.status != FeatureStatus.DONE else "Done.")
+    return redirect("web:feature", moved.pk)
+
+
+@require_POST
+@writer_required
+def feature_review(request: HttpRequest, ref: str) -> HttpResponse:
+    """Review the current (review) gate, as submit_review; refusals land on the form."""
+    feature = or_404(feature_get, ref)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, feature, review_form=form, status=400)
+    try:
+        review_submit(
+            actor=person_actor(request),
+            feature=feature,
+            verdict=form.cleaned_data["verdict"],
+            comments=form.cleaned_data["comments"],
+        )
+    except ToolError as exc:
+        form.refuse(exc)
+        return _detail(request, or_404(feature_get, ref), review_form=form, status=exc.http_status)
+    messages.success(request, "Review submitted.")
+    return redirect("web:feature", feature.pk)

@@ -1,5 +1,6 @@
 """Memories: the list, newest first, or the real hybrid search (memory.search) when a
-query is given, filtered by scope and project; archived entries only on request."""
+query is given, filtered by scope and project; archived entries only on request. People
+delete a memory and mark one superseded by a newer one (memory.services)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from django.db.models.functions import Left
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from dashboard.context import MANAGERS, can_manage, organization_required, role_required
+from dashboard.context import MANAGERS, can_manage, organization_required, person_actor, role_required, writer_required
 from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of, project_field
+from dashboard.workplace.forms import SupersedeForm
 from memory.duplicates import CHECKED_PER_REQUEST, duplicate_pairs
 from memory.models import Memory, Scope
 from memory.search import HEAVY, Hit, search
+from memory.services import memory_delete, memory_supersede
 from orchestra.actor import Actor
-from orchestra.errors import not_found
+from orchestra.errors import ToolError, not_found
 from orchestra.ids import parse_uuid
 
 EXCERPT_CHARS = 600
@@ -89,7 +93,54 @@ def memory_get(ref: str) -> Memory:
 
 @organization_required
 def memory_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    return page(request, "web/dashboard/memories/detail.html", "memories", {"memory": or_404(memory_get, ref)})
+    return _detail(request, or_404(memory_get, ref))
+
+
+def _detail(
+    request: HttpRequest, memory: Memory, *, supersede_form: SupersedeForm | None = None, status: int = 200
+) -> HttpResponse:
+    # The memories it replaced and that replaced it, in one query.
+    linked_ids = [pk for pk in (memory.supersedes_id, memory.superseded_by_id) if pk is not None]
+    linked: dict[Any, Memory] = {m.pk: m for m in Memory.objects.filter(pk__in=linked_ids).only("id", "content")}
+    return page(
+        request,
+        "web/dashboard/memories/detail.html",
+        "memories",
+        {
+            "memory": memory,
+            "supersedes": linked.get(memory.supersedes_id),
+            "superseded_by": linked.get(memory.superseded_by_id),
+            "supersede_form": supersede_form or SupersedeForm(),
+        },
+        status=status,
+    )
+
+
+@require_POST
+@writer_required
+def memory_delete_view(request: HttpRequest, ref: str) -> HttpResponse:
+    """Delete the memory, as delete_memory: its bytes go back to the plan."""
+    memory = or_404(memory_get, ref)
+    memory_delete(actor=person_actor(request), memory=memory)
+    messages.success(request, "Memory deleted.")
+    return redirect("web:memories")
+
+
+@require_POST
+@writer_required
+def memory_supersede_view(request: HttpRequest, ref: str) -> HttpResponse:
+    """Mark the memory superseded by a newer one: search ranks it lower from now on."""
+    memory = or_404(memory_get, ref)
+    form = SupersedeForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, memory, supersede_form=form, status=400)
+    try:
+        memory_supersede(actor=person_actor(request), memory=memory, by=form.cleaned_data["by"])
+    except ToolError as exc:
+        form.refuse(exc)
+        return _detail(request, memory, supersede_form=form, status=exc.http_status)
+    messages.success(request, "Marked as superseded.")
+    return redirect("web:memory", memory.pk)
 
 
 @never_cache
