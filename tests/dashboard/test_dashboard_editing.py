@@ -5,6 +5,7 @@ another organization's row answers 404; bad input changes nothing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from django.test import Client
 from accounts.models import Role, User
 from accounts.services import membership_set
 from billing.models import UsageCounter
+from dashboard.workplace.diffs import MAX_SHOWN_LINES, line_diff
 from memory.models import Memory
 from tests.dashboard.dashboard_world import tool
 from tools.activity.models import Activity
@@ -392,3 +394,56 @@ def test_superseding_links_both_memories_and_refuses_a_superseded_replacement(al
     response = client.post(f"/memories/{newer}/supersede/", {"by": old})
     assert response.status_code == 409 and "is itself superseded" in response.content.decode()
     assert Memory.unscoped.get(pk=newer).superseded_by_id is None
+
+
+# --- spec diffs ---------------------------------------------------------------------------
+
+
+def test_line_diff_marks_removed_and_added_lines_with_their_numbers() -> None:
+    old = "\n".join(f"line {n}" for n in range(1, 21))
+    new = old.replace("line 5", "line five").replace("line 15\n", "") + "\nline 21"
+    diff = line_diff(old, new)
+    assert (diff.added, diff.removed, diff.exact, diff.truncated) == (2, 2, True, False)
+    first, second = diff.hunks  # changes more than twice the context apart: two hunks
+    assert first.header == "@@ -2,7 +2,7 @@"
+    assert [(line.kind, line.old_number, line.new_number, line.text) for line in first.lines[2:5]] == [
+        ("same", 4, 4, "line 4"),
+        ("removed", 5, None, "line 5"),
+        ("added", None, 5, "line five"),
+    ]
+    assert [(line.kind, line.text) for line in second.lines if line.kind != "same"] == [
+        ("removed", "line 15"),
+        ("added", "line 21"),
+    ]
+    assert not line_diff(old, old).changed
+
+
+def test_line_diff_stays_fast_and_bounded_on_hostile_texts() -> None:
+    # Repetitive text makes difflib quadratic: past the budget the middle is coarse.
+    lines = [f"l{n % 105}" for n in range(60_000)]
+    shuffled = [lines[(n * 7919) % 60_000] for n in range(60_000)]
+    started = time.monotonic()
+    diff = line_diff("\n".join(lines), "\n".join(shuffled))
+    assert time.monotonic() - started < 5
+    assert not diff.exact and diff.truncated and sum(len(h.lines) for h in diff.hunks) == MAX_SHOWN_LINES
+    assert (diff.added, diff.removed) == (59_999, 59_999)  # the first line is the same in both
+
+
+def test_the_diff_page_compares_any_two_versions_escaped(alice, alice_id, world, dave) -> None:
+    spec = world["spec"]["id"]
+    tool(alice_id, "update_spec", spec=spec, content=f"# Second draft\n\nWith *details*.\n{HOSTILE}", title="Apollo v3")
+    page = client_for(dave).get(f"/specs/{spec}/diff/")  # default: the latest against the one before; viewers read
+    body = page.content.decode()
+    assert page.status_code == 200 and 'id="diff"' in body
+    assert '<tr class="diff-added">' in body and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+    assert "<script>alert" not in body and "<img src=x" not in body
+    assert "Apollo spec</del>" in body and "Apollo v3</ins>" in body
+    # Any two versions, either way round; the picker offers all three.
+    body = client_for(alice).get(f"/specs/{spec}/diff/?old=3&new=1").content.decode()
+    assert '<tr class="diff-removed">' in body and "First draft" in body
+    assert body.count('<option value="') == 6
+    # A version that does not exist, or garbage, is a 400 with the picker's error.
+    for query in ("old=1&new=9", "old=x&new=1", "old=1"):
+        response = client_for(alice).get(f"/specs/{spec}/diff/?{query}")
+        assert response.status_code == 400 and 'class="errorlist' in response.content.decode(), query
+    assert client_for(alice).get(f"/specs/{spec}/diff/?old=2&new=2").status_code == 200
