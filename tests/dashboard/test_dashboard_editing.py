@@ -296,14 +296,14 @@ def test_a_review_gate_is_refused_with_the_unmet_list_as_for_agents(bob, alice_i
     tool(alice_id, "advance_feature", feature=feature["id"])  # into review, moved by alice
     client = client_for(bob)
     response = client.post(f"/features/{feature['id']}/advance/")
-    body = response.content.decode()
-    assert response.status_code == 409 and 'id="advance-refused"' in body
-    assert "gate review needs an approved review" in body
+    refusal = response.content.decode().split('id="advance-refused"')[1].split("</div>")[0]
+    assert response.status_code == 409 and "<li>gate review needs an approved review</li>" in refusal
     assert Feature.unscoped.get(pk=feature["id"]).gate == "review"
     # Bob asks for changes: the refusal now lists both requirements an agent would see.
     client.post(f"/features/{feature['id']}/review/", {"verdict": "changes_requested", "comments": "Fix the hatch."})
     body = client.post(f"/features/{feature['id']}/advance/").content.decode()
-    assert "needs an approved review" in body and "changes requested by" in body and "are outstanding" in body
+    refusal = body.split('id="advance-refused"')[1].split("</div>")[0]
+    assert "needs an approved review" in refusal and "changes requested by bob@example.com are outstanding" in refusal
     # Alice moved it into review: her approval is refused, as submit_review refuses an agent's.
     response = client_for(Feature.unscoped.get(pk=feature["id"]).created_by).post(
         f"/features/{feature['id']}/review/", {"verdict": "approved"}
@@ -364,12 +364,26 @@ def test_preview_renders_sanitised_markdown_and_writes_nothing(alice, world, dav
     assert client_for(dave).post("/markdown/preview/", {"content": "# hi"}).status_code == 403
 
 
-def test_the_editor_page_loads_its_script_under_the_nonce(alice, world) -> None:
-    response = client_for(alice).get(f"/specs/{world['spec']['id']}/edit/")
-    body = response.content.decode()
-    nonce = response["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
-    assert f'src="/static/js/editor.js" nonce="{nonce}"' in body
-    assert 'data-markdown="true"' in body and 'value="preview"' in body
+def editors(world: dict[str, Any]) -> list[str]:
+    return [
+        "/notes/new/?project=apollo",
+        f"/notes/{world['note']['id']}/edit/",
+        f"/projects/{world['project']['slug']}/specs/new/",
+        f"/specs/{world['spec']['id']}/edit/",
+    ]
+
+
+def test_the_editors_load_their_script_under_the_nonce(alice, world, dave) -> None:
+    for path in editors(world):
+        response = client_for(alice).get(path)
+        body = response.content.decode()
+        nonce = response["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+        assert response.status_code == 200 and f'src="/static/js/editor.js" nonce="{nonce}"' in body, path
+        assert 'data-markdown="true"' in body and 'value="preview"' in body, path
+        assert client_for(dave).get(path).status_code == 403, path
+    # The editor starts from what is stored.
+    body = client_for(alice).get(f"/specs/{world['spec']['id']}/edit/").content.decode()
+    assert "With *details*." in body and 'value="Apollo spec"' in body
 
 
 def test_deleting_a_memory_gives_its_bytes_back_to_the_plan(alice, acme, world) -> None:
