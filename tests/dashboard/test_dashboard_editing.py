@@ -247,12 +247,17 @@ def test_every_form_needs_its_csrf_token(alice, world) -> None:
         before = action.state(world)
         assert client.post(action.path(world), post_data(action, world)).status_code == 403, name
         assert action.state(world) == before, name
+    assert client.post("/markdown/preview/", {"content": "# hi"}).status_code == 403
     # The pages carry the token in their forms.
     assert 'name="csrfmiddlewaretoken"' in client.get(f"/decisions/{world['decision']['id']}/").content.decode()
 
 
 BAD_INPUT = {
-    "note-new": [{"title": "", "action": "save"}, {"title": "x" * 201, "action": "save"}],
+    "note-new": [
+        {"title": "", "action": "save"},
+        {"title": "x" * 201, "action": "save"},
+        {"title": "ok", "project": "zeus", "action": "save"},  # another organization's project
+    ],
     "note-edit": [
         {"title": "ok", "content": "é" * 40_000, "action": "save"},  # 80 KB: over the 64 KiB of update_note
         {"title": "ok", "tags": ",".join(f"t{n}" for n in range(21)), "action": "save"},
@@ -275,6 +280,7 @@ BAD_INPUT = {
 def test_bad_input_is_refused_with_a_clear_error_and_changes_nothing(alice, world, charlie_id) -> None:
     client = client_for(alice)
     foreign = tool(charlie_id, "store_memory", content="Globex secret.", scope="organization")["memory"]["id"]
+    tool(charlie_id, "create_project", name="Zeus")
     for name, bad in BAD_INPUT.items():
         refused_without_change(client, ACTIONS[name], world, bad, foreign)
 

@@ -3,9 +3,15 @@ superseded one."""
 
 from __future__ import annotations
 
+import pytest
+
 from memory.models import Memory
 from memory.search import SUPERSEDED_FACTOR
+from memory.services import memory_supersede
 from memory.tasks import embed_now
+from orchestra.actor import Actor
+from orchestra.errors import Conflict, InvalidArguments
+from orchestra.tenancy import tenant_scope
 from tests.conftest import error_code, ok
 from tools.activity.models import Activity
 
@@ -45,3 +51,26 @@ def test_superseding_what_the_caller_cannot_see_is_not_found(call, alice_id, cha
         assert outcome.structured["error"]["details"]["argument"] == "supersedes"
     assert (Memory.unscoped.count(), Activity.unscoped.count()) == before
     assert "superseded_by" not in ok(call(charlie_id, "get_memory", memory=theirs["id"]))
+
+
+def test_marking_stored_memories_superseded_repoints_and_never_cycles(call, alice_id, alice, acme) -> None:
+    """memory_supersede (the dashboard's "Mark superseded"): both memories exist already."""
+    first, second, third = (store(call, alice_id, text) for text in (OLD, NEW, "It ships on demand now."))
+    person = Actor(user_id=alice.pk, tool="dashboard")
+    with tenant_scope(acme):
+        row = {m["id"]: Memory.objects.get(pk=m["id"]) for m in (first, second, third)}
+        memory_supersede(actor=person, memory=row[first["id"]], by=row[second["id"]])
+        # A newer replacement takes over; the activity says which it replaced.
+        memory_supersede(actor=person, memory=row[first["id"]], by=row[third["id"]])
+        # Pointing back at a superseded memory, or at itself, would loop: refused.
+        with pytest.raises(Conflict, match="is itself superseded"):
+            memory_supersede(actor=person, memory=row[third["id"]], by=row[first["id"]])
+        with pytest.raises(InvalidArguments, match="cannot supersede itself"):
+            memory_supersede(actor=person, memory=row[first["id"]], by=row[first["id"]])
+    assert str(Memory.unscoped.get(pk=first["id"]).superseded_by_id) == third["id"]
+    assert str(Memory.unscoped.get(pk=second["id"]).supersedes_id) == first["id"]
+    assert Memory.unscoped.get(pk=third["id"]).superseded_by_id is None
+    last = Activity.unscoped.filter(type="memory.superseded").order_by("-created_at").first()
+    assert last is not None and last.actor_user_id == alice.pk
+    assert last.metadata == {"by": third["id"], "previously_by": second["id"]}
+    assert ok(call(alice_id, "get_memory", memory=first["id"]))["superseded_by"] == third["id"]
