@@ -127,9 +127,14 @@ def _organization_and_sandbox(organization: Organization) -> list[Organization]:
 
 
 def schedule_purge(organization_id: uuid.UUID) -> None:
+    """Enqueue the purge (after the deletion committed). A broker that is away does not
+    fail the deletion: accounts.tasks.resume_unfinished_purges finds it within the hour."""
     from accounts.tasks import purge_organization
 
-    purge_organization.delay(str(organization_id))
+    try:
+        purge_organization.delay(str(organization_id))
+    except Exception:
+        logger.warning("could not enqueue the purge of organization %s; the hourly task will", organization_id)
 
 
 # --- the background removal ---------------------------------------------------------
