@@ -102,7 +102,7 @@ def test_pages_are_keyset_pages(alice: User, acme: Organization) -> None:
 
 
 def test_downloads_hold_the_filtered_rows_bounded(alice: User, acme: Organization, settings, trail) -> None:
-    add(acme, Action.TOKEN_REVOKED, "alice@example.com", target="=HYPERLINK(\"http://evil\")")
+    add(acme, Action.TOKEN_REVOKED, "alice@example.com", target='=HYPERLINK("http://evil")')
     client = signed_in(alice)
     response = client.get("/audit/export", {"format": "jsonl", "action": Action.TOKEN_CREATED})
     assert response["Content-Type"] == "application/x-ndjson"

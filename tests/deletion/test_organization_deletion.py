@@ -164,7 +164,9 @@ def test_only_a_deleted_organization_is_ever_purged(acme: Organization) -> None:
         organization_delete(organization=acme.sandbox)
 
 
-def test_the_stripe_subscription_is_cancelled(alice: User, acme: Organization, stripe_on: Any, stripe_catalog: Any) -> None:
+def test_the_stripe_subscription_is_cancelled(
+    alice: User, acme: Organization, stripe_on: Any, stripe_catalog: Any
+) -> None:
     customer = customer_for(acme)
     price = next(p for p in stripe_on.of_type("price") if p["lookup_key"] == "pro")
     subscription = stripe_on.subscribe(customer.id, price["id"])
