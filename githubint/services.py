@@ -128,8 +128,23 @@ def connection_disconnect(*, actor: Actor, organization: Organization) -> bool:
     return True
 
 
+@transaction.atomic
 def connection_set_status(*, installation_id: int, status: str) -> int:
-    """GitHub said the installation was suspended, unsuspended or deleted (webhooks)."""
+    """GitHub said the installation was suspended, unsuspended or deleted (webhooks).
+    An uninstall on GitHub's side is a disconnection in the organization's audit trail."""
+    if status == ConnectionStatus.DELETED:
+        for organization_id, login in (
+            GitHubConnection.unscoped.filter(installation_id=installation_id)
+            .exclude(status=status)
+            .values_list("organization_id", "account_login")
+        ):
+            record(
+                organization=organization_id,
+                action=Action.GITHUB_DISCONNECTED,
+                actor_label="GitHub (the App was uninstalled there)",
+                target=login,
+                details={"installation_id": installation_id},
+            )
     return GitHubConnection.unscoped.filter(installation_id=installation_id).update(
         status=status, updated_at=timezone.now()
     )

@@ -22,7 +22,12 @@ from audit.actions import Action
 from audit.models import AuditEvent
 from audit.services import AuditOutsideTransaction, bounded_details, expired_events_purge, record
 from billing.services import subscription_apply
-from githubint.services import connection_disconnect, connection_store_token
+from githubint.services import (
+    connection_disconnect,
+    connection_link_installation,
+    connection_set_status,
+    connection_store_token,
+)
 from orchestra.actor import Actor
 from tests.dashboard.people_world import verified
 
@@ -153,6 +158,20 @@ def test_github_connected_and_disconnected(alice: User, acme: Organization) -> N
     assert "github_pat_0123456789abcdef" not in str(connected.details)
     gone = only_new(acme, lambda: connection_disconnect(actor=actor, organization=acme))
     assert gone.action == Action.GITHUB_DISCONNECTED
+    installed = only_new(
+        acme,
+        lambda: connection_link_installation(
+            actor=actor, organization=acme, installation_id=77, account_login="acme-gh", account_type="Organization"
+        ),
+    )
+    assert installed.details == {"kind": "app", "installation_id": 77}
+    # Uninstalled on GitHub's side (its webhook): a disconnection too, recorded once.
+    uninstalled = only_new(acme, lambda: connection_set_status(installation_id=77, status="deleted"))
+    assert (uninstalled.action, uninstalled.actor_id) == (Action.GITHUB_DISCONNECTED, None)
+    assert uninstalled.actor_label.startswith("GitHub")
+    before = len(events(acme))
+    connection_set_status(installation_id=77, status="deleted")
+    assert len(events(acme)) == before
 
 
 def test_signing_in_is_recorded_once_in_each_organization(alice: User, acme: Organization, globex, charlie) -> None:
