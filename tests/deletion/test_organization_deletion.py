@@ -191,3 +191,31 @@ def test_operators_delete_from_the_admin(acme: Organization, alice_token: str) -
     record = DeletedOrganization.objects.get(pk=acme.pk)
     assert record.deleted_by == "operator ops@example.com"
     assert "Acme" in operator.get("/admin/audit/deletedorganization/").content.decode()
+
+
+def test_the_purge_is_a_celery_task_enqueued_when_the_deletion_commits(
+    alice: User, acme: Organization, django_capture_on_commit_callbacks: Any
+) -> None:
+    from accounts.tasks import purge_organization, resume_unfinished_purges
+
+    app = purge_organization.app
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            organization_delete(organization=acme, by=alice)
+        assert len(callbacks) >= 1
+        assert not Organization.objects.filter(pk__in=[acme.pk, acme.sandbox.pk]).exists()
+        assert DeletedOrganization.objects.get(pk=acme.pk).purged_at is not None
+        assert resume_unfinished_purges() == 0  # nothing left behind
+    finally:
+        app.conf.task_always_eager = False
+
+
+def test_the_pages_show_deletion_to_owners_only(alice: User, bob: User, acme: Organization) -> None:
+    owner_page = signed_in(alice).get("/members/").content.decode()
+    assert "/organization/delete" in owner_page
+    assert "/organization/delete" not in signed_in(bob).get("/members/").content.decode()
+    confirm = signed_in(alice).get("/organization/delete")
+    assert confirm.status_code == 200 and "Type the organization" in confirm.content.decode()
+    account = signed_in(bob).get("/account/")
+    assert account.status_code == 200 and "/account/delete" in account.content.decode()
