@@ -265,3 +265,15 @@ class _Null:
 
     def flush(self) -> None:
         pass
+
+
+def test_a_checkout_started_is_recorded(alice: User, acme: Organization, stripe_on: Any, stripe_catalog: Any) -> None:
+    from billing.stripe_billing import checkout_start
+
+    started = only_new(
+        acme,
+        lambda: checkout_start(
+            organization=acme, plan="pro", success_url="http://t/s", cancel_url="http://t/c", by=alice
+        ),
+    )
+    assert (started.action, started.actor_id, started.target) == (Action.CHECKOUT_STARTED, alice.pk, "pro")

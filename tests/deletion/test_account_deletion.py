@@ -49,6 +49,7 @@ def test_deleting_an_account_keeps_what_they_wrote(
     kept = Note.unscoped.get(pk=note["id"])
     assert kept.author_id is None and kept.content == "written by alice"
     assert "by deleted user" in signed_in(bob).get(f"/notes/{note['id']}/").content.decode()
+    assert "deleted user" in signed_in(bob).get("/activity/").content.decode()  # who created the note
     event = AuditEvent.unscoped.get(organization=acme, action=Action.ACCOUNT_DELETED)
     assert (event.actor_id, event.actor_label, event.details["tokens_revoked"]) == (None, "alice@example.com", 2)
     # Their session ended with the account.
