@@ -15,11 +15,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.deletion import account_delete, organization_delete
 from accounts.models import Invitation, MCPToken, Membership, Organization, User
 from accounts.services import organization_suspend, token_revoke
 from billing.admin import RecountsUsage, recount_organizations
 from billing.plans import Resource
 from billing.services import usage_release
+from orchestra.errors import ToolError
 
 
 @admin.register(User)
@@ -35,6 +37,21 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ("delete_account",)
+
+    @admin.action(description="Delete account as its owner would (refused for a last owner of a team)")
+    def delete_account(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        # accounts.deletion: memberships, tokens and grants go, authored rows stay
+        # ("deleted user"), organizations they were alone in are deleted.
+        deleted = 0
+        for user in queryset:
+            try:
+                account_delete(user=user, by_label=f"operator {request.user}")
+            except ToolError as exc:
+                messages.error(request, f"{user.email}: {exc.message}")
+            else:
+                deleted += 1
+        messages.success(request, f"Deleted {deleted} account(s).")
 
     # Deleting a person deletes their memberships and tokens: the seat and token
     # counters of their organizations are recounted.
@@ -70,7 +87,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     readonly_fields = ("is_sandbox", "live_organization", "created_at")
     inlines = (MembershipInline,)
-    actions = ("suspend", "unsuspend")
+    actions = ("suspend", "unsuspend", "delete_organization")
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # Members added or removed in the inline: the seat counters follow.
@@ -86,9 +103,27 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Lift the suspension")
     def unsuspend(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        restored = 0
         for org in queryset:
-            organization_suspend(organization=org, suspended=False)
-        messages.success(request, f"Restored {queryset.count()} organization(s).")
+            try:
+                organization_suspend(organization=org, suspended=False)
+            except ToolError as exc:
+                messages.error(request, exc.message)
+            else:
+                restored += 1
+        messages.success(request, f"Restored {restored} organization(s).")
+
+    @admin.action(description="Delete: tokens revoked and streams closed now, rows removed in the background")
+    def delete_organization(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        # The same service as an owner's deletion (accounts.deletion): Stripe and GitHub
+        # are let go, the sandbox goes along, and the deletion stays on record.
+        deleted = 0
+        for org in queryset.filter(is_sandbox=False):
+            organization_delete(
+                organization=org, by_label=f"operator {request.user}", reason="deleted by an operator in the admin"
+            )
+            deleted += 1
+        messages.success(request, f"Deleted {deleted} organization(s); their rows are being removed.")
 
 
 @admin.register(Membership)
@@ -156,7 +191,7 @@ class MCPTokenAdmin(RecountsUsage):
     @admin.action(description="Revoke: stops working at once")
     def revoke(self, request: HttpRequest, queryset: QuerySet[MCPToken]) -> None:
         for token in queryset:
-            token_revoke(token=token)
+            token_revoke(token=token, by=request.user, by_label=f"operator {request.user}")
         messages.success(request, f"Revoked {queryset.count()} token(s).")
 
 

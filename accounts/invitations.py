@@ -27,6 +27,8 @@ from django.utils import timezone
 
 from accounts.members import lock_organization
 from accounts.models import Invitation, Membership, Organization, Role, User
+from audit.actions import Action
+from audit.services import record
 from billing.plans import Resource
 from billing.services import usage_check_within, usage_consume, usage_release
 from orchestra.errors import Conflict, InvalidArguments, PermissionDenied, ToolError
@@ -127,6 +129,13 @@ def invitation_create(
         )
         # A pending invitation holds a member's seat (the counter is the last lock).
         usage_consume(organization=organization, resource=Resource.MEMBERS)
+        record(
+            organization=organization,
+            action=Action.INVITATION_SENT,
+            actor=invited_by,
+            target=email,
+            details={"role": role, "replaced": replaced},
+        )
         url = invitation_url(secret, base_url)
         # Sent inside the transaction: a mail that cannot be sent leaves no invitation.
         try:
@@ -166,6 +175,13 @@ def invitation_revoke(*, invitation: Invitation, by: User) -> Invitation:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at"])
             usage_release(organization=locked.organization_id, resource=Resource.MEMBERS)
+            record(
+                organization=locked.organization_id,
+                action=Action.INVITATION_WITHDRAWN,
+                actor=by,
+                target=locked.email,
+                details={"role": locked.role},
+            )
     return locked
 
 
@@ -240,6 +256,13 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             usage_check_within(organization=locked.organization, resource=Resource.MEMBERS)
         else:
             usage_release(organization=locked.organization, resource=Resource.MEMBERS)
+        record(
+            organization=locked.organization,
+            action=Action.INVITATION_ACCEPTED,
+            actor=user,
+            target=locked.email,
+            details={"role": membership.role, "joined": created},
+        )
     return membership
 
 

@@ -21,6 +21,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import MCPToken, Membership, Organization, Role, TokenMode
+from audit.actions import Action
+from audit.services import record
 from billing.plans import Resource
 from billing.services import usage_release
 from orchestra.errors import Conflict, InvalidArguments, PermissionDenied
@@ -84,15 +86,25 @@ def member_set_role(*, membership: Membership, role: str, by: Membership) -> Mem
             raise PermissionDenied("only owners make someone owner")
         if locked.role == Role.OWNER and role != Role.OWNER and not _other_owners_exist(locked):
             raise Conflict(LAST_OWNER)
+        previous = locked.role
         locked.role = role
         locked.save(update_fields=["role"])
+        if previous != role:
+            record(
+                organization=locked.organization_id,
+                action=Action.ROLE_CHANGED,
+                actor=by_now.user_id,
+                target=locked.user.email,
+                details={"from": previous, "to": role},
+            )
     return locked
 
 
-def _delete(membership: Membership, by: Membership | None = None) -> None:
+def _delete(membership: Membership, by: Membership | None = None, *, audit_action: Action | None = None) -> None:
     """Remove the membership and revoke the person's tokens there, so that joining
     again later does not bring old tokens back to life. `by` (someone else removing
-    them) is checked again once the organization is locked."""
+    them) is checked again once the organization is locked. The audit row says
+    member removed or left, or `audit_action` (their account was deleted)."""
     with transaction.atomic():
         lock_organization(membership.organization_id)
         by_now = _locked(by, "you are no longer a member of this organization") if by is not None else None
@@ -121,6 +133,13 @@ def _delete(membership: Membership, by: Membership | None = None) -> None:
             sandbox = Organization.objects.filter(live_organization_id=locked.organization_id).first()
             if sandbox is not None:
                 usage_release(organization=sandbox, resource=Resource.TOKENS, amount=revoked[TokenMode.TEST])
+        record(
+            organization=locked.organization_id,
+            action=audit_action or (Action.MEMBER_REMOVED if by_now is not None else Action.MEMBER_LEFT),
+            actor=by_now.user_id if by_now is not None else locked.user_id,
+            target=locked.user.email,
+            details={"role": locked.role, "tokens_revoked": revoked[TokenMode.LIVE] + revoked[TokenMode.TEST]},
+        )
 
 
 def member_remove(*, membership: Membership, by: Membership) -> None:
@@ -134,3 +153,10 @@ def member_remove(*, membership: Membership, by: Membership) -> None:
 def member_leave(*, membership: Membership) -> None:
     """A member leaves an organization (never its last owner)."""
     _delete(membership)
+
+
+def membership_end_for_account_deletion(*, membership: Membership) -> None:
+    """The person's account is being deleted (accounts.deletion): they leave, with
+    the audit row saying why. Never the last owner (the caller checked, and this
+    checks again under the lock)."""
+    _delete(membership, audit_action=Action.ACCOUNT_DELETED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +13,9 @@ from django.utils import timezone
 from accounts import tokens
 from accounts.members import lock_organization
 from accounts.models import MCPToken, Membership, Organization, Role, Scope, TokenKind, TokenMode, User
+from audit.actions import Action
+from audit.models import DeletedOrganization
+from audit.services import record
 from billing.plans import Resource
 from billing.selectors import plan_of
 from billing.services import billing_open, usage_consume, usage_release
@@ -132,7 +136,18 @@ def token_create(
         # A test token is counted on its sandbox's counter (never the live one's).
         counted_on = organization.sandbox if mode == TokenMode.TEST else organization
         usage_consume(organization=counted_on, resource=Resource.TOKENS)
+        record(
+            organization=organization,
+            action=Action.GRANT_CREATED if kind == TokenKind.OAUTH else Action.TOKEN_CREATED,
+            actor=user,
+            target=_token_label(token),
+            details={"mode": mode, "scopes": scopes, "project": project_id, "client": oauth_client_id or None},
+        )
     return IssuedToken(token=token, raw=raw)
+
+
+def _token_label(token: MCPToken) -> str:
+    return f"{token.name} ({token.prefix}…{token.last_four})" if token.kind == TokenKind.TOKEN else token.name
 
 
 def token_counter_organization_id(token: MCPToken) -> uuid.UUID:
@@ -143,20 +158,34 @@ def token_counter_organization_id(token: MCPToken) -> uuid.UUID:
     return Organization.objects.filter(live_organization_id=token.organization_id).values_list("pk", flat=True).get()
 
 
-def token_revoke(*, token: MCPToken) -> MCPToken:
+def token_revoke(*, token: MCPToken, by: Any = None, by_label: str = "") -> MCPToken:
     """Revoke a token (idempotent): every later request with it gets 401. The row is
-    locked, so two revocations at once give its slot back once."""
+    locked, so two revocations at once give its slot back once. `by` (a User, or None
+    with `by_label` saying who) is who the audit row names."""
     with transaction.atomic():
         locked = MCPToken.objects.select_for_update().get(pk=token.pk)
         if locked.revoked_at is None:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at"])
             usage_release(organization=token_counter_organization_id(locked), resource=Resource.TOKENS)
+            record(
+                organization=locked.organization_id,
+                action=Action.GRANT_REVOKED if locked.kind == TokenKind.OAUTH else Action.TOKEN_REVOKED,
+                actor=by,
+                actor_label=by_label,
+                target=_token_label(locked),
+                details={"mode": locked.mode, "owner": str(locked.user_id)},
+            )
     token.revoked_at = locked.revoked_at
     return token
 
 
 def organization_suspend(*, organization: Organization, suspended: bool = True) -> Organization:
+    if (
+        not suspended
+        and DeletedOrganization.objects.filter(pk=organization.live_organization_id or organization.pk).exists()
+    ):
+        raise InvalidArguments(f"{organization} was deleted: it cannot be restored")
     organization.suspended_at = timezone.now() if suspended else None
     organization.save(update_fields=["suspended_at"])
     return organization

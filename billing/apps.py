@@ -12,7 +12,7 @@ class BillingConfig(AppConfig):
         import stripe
         from django.conf import settings
 
-        from billing import stripe_secrets, webhooks  # noqa: F401
+        from billing import cancellation, stripe_secrets, webhooks  # noqa: F401  (cancellation: on purge)
 
         stripe_secrets.install()
         stripe.default_http_client = stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS)

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from accounts.auth import forget
 from accounts.models import Organization
+from audit.actions import Action
+from audit.services import record
 from billing import usage
 from billing.models import OrganizationBilling
 from billing.plans import Plan, PlanCode, Resource, billing_enabled
@@ -71,9 +73,12 @@ def billing_open(*, organization: Organization) -> OrganizationBilling:
 
 
 @transaction.atomic
-def plan_grant(*, organization: Organization, plan: str, until: datetime | None = None) -> OrganizationBilling:
+def plan_grant(
+    *, organization: Organization, plan: str, until: datetime | None = None, by: Any = None, by_label: str = "operator"
+) -> OrganizationBilling:
     """An operator's grant of `plan` (until `until`, or for good); an empty plan ends a
-    grant. After the grant the organization has its subscription's plan, or its base."""
+    grant. After the grant the organization has its subscription's plan, or its base.
+    `by` / `by_label` name the operator in the audit row."""
     if organization.is_sandbox:
         raise InvalidArguments("a sandbox has its live organization's plan: grant it there")
     codes = [code.value for code in PlanCode]
@@ -83,9 +88,18 @@ def plan_grant(*, organization: Organization, plan: str, until: datetime | None 
         raise InvalidArguments("until must be in the future")
     billing = _locked(organization)
     billing.granted_plan = plan
+    previous = billing.granted_plan
     billing.granted_until = until if plan else None
     billing.updated_at = timezone.now()
     billing.save()
+    record(
+        organization=organization,
+        action=Action.PLAN_GRANTED,
+        actor=by,
+        actor_label=by_label,
+        target=plan or "grant ended",
+        details={"from": previous or None, "to": plan or None, "until": until.isoformat() if until else None},
+    )
     # Token identities carry the plan (its rate limit): this process drops them at
     # once, the others' expire within AUTH_CACHE_SECONDS.
     transaction.on_commit(lambda: forget(organization=organization.pk))
@@ -109,10 +123,19 @@ def subscription_apply(
     """Record what Stripe says of the organization's subscription (from its current
     state, never from an event's order)."""
     billing: Any = _locked(organization)
+    before = (billing.subscription_id, billing.subscription_plan, billing.subscription_status)
     billing.subscription_id = subscription_id
     billing.subscription_plan = plan
     billing.subscription_status = status
     billing.subscription_period_end = period_end
     billing.updated_at = timezone.now()
     billing.save()
+    if before != (subscription_id, plan, status):  # Stripe says the same again: nothing to audit
+        record(
+            organization=organization,
+            action=Action.SUBSCRIPTION_CHANGED,
+            actor_label="Stripe",
+            target=subscription_id,
+            details={"plan": plan, "status": status, "previous_plan": before[1], "previous_status": before[2]},
+        )
     return billing

@@ -13,10 +13,13 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.db import transaction
 from djstripe.models import Customer
 from djstripe.settings import djstripe_settings
 
 from accounts.models import Organization
+from audit.actions import Action
+from audit.services import record
 from billing.models import OrganizationBilling
 from billing.plans import PLAN_BY_LOOKUP_KEY, PLANS, PlanCode, billing_enabled
 from billing.selectors import PAYING
@@ -61,8 +64,9 @@ def price_for(lookup_key: str) -> Any:
     return prices.data[0]
 
 
-def checkout_start(*, organization: Organization, plan: str, success_url: str, cancel_url: str) -> str:
-    """A Checkout Session subscribing the organization to `plan`; returns its URL."""
+def checkout_start(*, organization: Organization, plan: str, success_url: str, cancel_url: str, by: Any = None) -> str:
+    """A Checkout Session subscribing the organization to `plan`; returns its URL.
+    The subscription itself arrives with Stripe's webhook (subscription_apply)."""
     sold = {code.value: PLANS[code] for code in SOLD}
     if plan not in sold:
         raise InvalidArguments(f"plan must be one of {', '.join(sold)}")
@@ -84,6 +88,8 @@ def checkout_start(*, organization: Organization, plan: str, success_url: str, c
         subscription_data={"metadata": {"organization": str(organization.pk)}},
         **api(),
     )
+    with transaction.atomic():
+        record(organization=organization, action=Action.CHECKOUT_STARTED, actor=by, target=plan)
     return str(session.url)
 
 

@@ -4,6 +4,7 @@
 from django.urls import path
 
 from dashboard import context
+from dashboard.audit import urls as audit_urls
 from dashboard.billing import urls as billing_urls
 from dashboard.github import urls as github_urls
 from dashboard.people import urls as people_urls
@@ -16,4 +17,5 @@ urlpatterns = [
     *workplace_urls.urlpatterns,
     *github_urls.urlpatterns,
     *billing_urls.urlpatterns,
+    *audit_urls.urlpatterns,
 ]

@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from audit.actions import Action
+from audit.services import record
 from githubint.crypto import encrypt
 from githubint.jobs import schedule_sync
 from githubint.models import ConnectionKind, ConnectionStatus, GitHubConnection, Repository, SyncStatus
@@ -72,6 +74,13 @@ def connection_link_installation(
         f"GitHub App installed on {account_login}",
         installation_id=installation_id,
     )
+    record(
+        organization=organization,
+        action=Action.GITHUB_CONNECTED,
+        actor=actor,
+        target=account_login,
+        details={"kind": ConnectionKind.APP.value, "installation_id": installation_id},
+    )
     return connection
 
 
@@ -91,6 +100,13 @@ def connection_store_token(
     connection.connected_by_id = actor.user_id
     connection.save()
     _record(actor, organization, "github.connected", connection, f"GitHub token of {account_login} stored")
+    record(
+        organization=organization,
+        action=Action.GITHUB_CONNECTED,
+        actor=actor,
+        target=account_login,
+        details={"kind": ConnectionKind.TOKEN.value, "token_last4": connection.token_last4},
+    )
     return connection
 
 
@@ -102,11 +118,33 @@ def connection_disconnect(*, actor: Actor, organization: Organization) -> bool:
         return False
     connection.delete()
     _record(actor, organization, "github.disconnected", None, f"GitHub disconnected ({connection.account_login})")
+    record(
+        organization=organization,
+        action=Action.GITHUB_DISCONNECTED,
+        actor=actor,
+        target=connection.account_login,
+        details={"kind": connection.kind, "installation_id": connection.installation_id},
+    )
     return True
 
 
+@transaction.atomic
 def connection_set_status(*, installation_id: int, status: str) -> int:
-    """GitHub said the installation was suspended, unsuspended or deleted (webhooks)."""
+    """GitHub said the installation was suspended, unsuspended or deleted (webhooks).
+    An uninstall on GitHub's side is a disconnection in the organization's audit trail."""
+    if status == ConnectionStatus.DELETED:
+        for organization_id, login in (
+            GitHubConnection.unscoped.filter(installation_id=installation_id)
+            .exclude(status=status)
+            .values_list("organization_id", "account_login")
+        ):
+            record(
+                organization=organization_id,
+                action=Action.GITHUB_DISCONNECTED,
+                actor_label="GitHub (the App was uninstalled there)",
+                target=login,
+                details={"installation_id": installation_id},
+            )
     return GitHubConnection.unscoped.filter(installation_id=installation_id).update(
         status=status, updated_at=timezone.now()
     )

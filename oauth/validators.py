@@ -104,7 +104,7 @@ class OrchestraOAuth2Validator(OAuth2Validator):
             # A code comes back after it was exchanged: someone else may hold it. The
             # grant it made is revoked, with every token issued from it.
             logger.warning("a used OAuth authorization code was presented again; its grant is revoked")
-            token_revoke(token=grant.mcp_token)
+            token_revoke(token=grant.mcp_token, by_label="OAuth: authorization code reused")
             return False
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             return False
@@ -133,7 +133,7 @@ class OrchestraOAuth2Validator(OAuth2Validator):
             )
             if spent is not None and spent.mcp_token.revoked_at is None:
                 logger.warning("a spent OAuth refresh token was presented again; its grant is revoked")
-                token_revoke(token=spent.mcp_token)
+                token_revoke(token=spent.mcp_token, by_label="OAuth: refresh token reused")
             return False
         request.mcp_token_id = request.refresh_token_instance.mcp_token_id
         return _grant_usable(request.mcp_token_id)
@@ -151,7 +151,7 @@ class OrchestraOAuth2Validator(OAuth2Validator):
             grant = row.mcp_token if row is not None else None  # found before the toolkit deletes it
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)
         if grant is not None:
-            token_revoke(token=grant)
+            token_revoke(token=grant, by_label="OAuth client signed out (RFC 7009)")
 
     def _create_access_token(
         self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None

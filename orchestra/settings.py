@@ -74,6 +74,7 @@ SECRET_KEY = _secret
 INSTALLED_APPS = [
     "orchestra.apps.OrchestraConfig",
     "accounts",
+    "audit",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -117,6 +118,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.context.ClientAddressMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -386,6 +388,25 @@ for _name in (
 ):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive integer")
+# --- audit trail and deletion (docs/decisions/0020) -----------------------------------
+# Days an audit row is kept (0: for ever); older rows are deleted daily by the beat.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+# Most rows one audit export download holds (the filtered rows, newest first).
+AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=10000)
+# Rows a deleted organization's background removal deletes per transaction.
+DELETION_BATCH_SIZE = env.int("DELETION_BATCH_SIZE", default=500)
+if AUDIT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 0 (keep for ever) or a positive number of days")
+if not 1 <= AUDIT_EXPORT_MAX_ROWS <= 1_000_000:
+    raise ImproperlyConfigured("AUDIT_EXPORT_MAX_ROWS must be between 1 and 1000000")
+if not 1 <= DELETION_BATCH_SIZE <= 100_000:
+    raise ImproperlyConfigured("DELETION_BATCH_SIZE must be between 1 and 100000")
+CELERY_BEAT_SCHEDULE["audit-purge-expired-events"] = {"task": "audit.tasks.purge_expired_events", "schedule": 86400.0}
+CELERY_BEAT_SCHEDULE["accounts-resume-unfinished-purges"] = {
+    "task": "accounts.tasks.resume_unfinished_purges",
+    "schedule": 3600.0,
+}
+
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "oauth.validators.OrchestraOAuth2Validator",
     "ACCESS_TOKEN_GENERATOR": "oauth.validators.access_token_generator",

@@ -203,6 +203,9 @@ class GitHubStandIn:
             def do_PATCH(self) -> None:
                 standin._handle(self, "PATCH")
 
+            def do_DELETE(self) -> None:
+                standin._handle(self, "DELETE")
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -432,6 +435,12 @@ class GitHubStandIn:
                 return _json(handler, 404, not_found)
             if match.group(2) is None and method == "GET":
                 return _json(handler, 200, self._installation_json(installation))
+            if match.group(2) is None and method == "DELETE":  # the App uninstalled (by the App itself)
+                del self.installations[installation.id]
+                handler.send_response(204)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+                return None
             if method == "POST" and match.group(2):
                 if installation.suspended:
                     return _json(handler, 403, {"message": "This installation has been suspended"})

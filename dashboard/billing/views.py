@@ -89,6 +89,7 @@ def billing_upgrade(request: HttpRequest) -> HttpResponse:
             plan=request.POST.get("plan", ""),
             success_url=_page_url(request, "success"),
             cancel_url=_page_url(request, "cancel"),
+            by=request.user,
         )
     except (ToolError, stripe.StripeError) as exc:
         return _stripe_failed(request, exc)

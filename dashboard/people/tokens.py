@@ -84,7 +84,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def revoke(request: HttpRequest, token_id: uuid.UUID) -> HttpResponse:
     token = get_object_or_404(visible_tokens(request), pk=token_id)
     if request.method == "POST":
-        token_revoke(token=token)
+        token_revoke(token=token, by=request.user)
         messages.success(request, f"Revoked “{token.name}”: agents using it are disconnected.")
         return redirect("web:tokens")
     return render(request, "web/people/tokens/confirm_revoke.html", {"token": token, "section": "tokens"})

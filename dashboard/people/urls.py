@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dashboard.people import connect, invitations, members, onboarding, tokens
+from dashboard.people import connect, deletion, invitations, members, onboarding, tokens
 
 urlpatterns = [
     # The address our public docs give for signing up.
@@ -25,4 +25,7 @@ urlpatterns = [
     path("tokens/", tokens.tokens, name="tokens"),
     path("tokens/<uuid:token_id>/revoke", tokens.revoke, name="token-revoke"),
     path("connect/", connect.connect, name="connect"),
+    path("organization/delete", deletion.delete_organization, name="organization-delete"),
+    path("account/", deletion.account, name="account"),
+    path("account/delete", deletion.delete_account, name="account-delete"),
 ]

@@ -54,7 +54,23 @@ def actor(activity: Any) -> str:
     who = (user.name or user.email) if user is not None else ""
     if activity.agent is not None:
         return f"{activity.agent.name} ({who})" if who else activity.agent.name
-    return who or "someone"
+    if who:
+        return who
+    # No person: the system acted, or the person's account was deleted since.
+    return "system" if activity.tool == "system" else DELETED_USER
+
+
+# Shown where a row's author was a person whose account is deleted (the foreign key
+# to them is SET_NULL, accounts.deletion).
+DELETED_USER = "deleted user"
+
+
+@register.filter
+def person(user: Any) -> str:
+    """A person's name, else their address; "deleted user" once their account is gone."""
+    if user is None:
+        return DELETED_USER
+    return str(user.name or user.email)
 
 
 @register.filter

@@ -27,6 +27,6 @@ class Command(BaseCommand):
         if token is None:
             raise CommandError("No such token")
         already = token.revoked_at is not None
-        token_revoke(token=token)
+        token_revoke(token=token, by_label="operator (manage.py revoketoken)")
         verb = "was already revoked" if already else "revoked"
         self.stdout.write(self.style.SUCCESS(f"Token {token} {verb}"))

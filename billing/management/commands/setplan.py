@@ -44,7 +44,7 @@ class Command(BaseCommand):
         if until is not None and not plan:
             raise CommandError("--until goes with a plan, not with ending a grant")
         try:
-            plan_grant(organization=org, plan=plan, until=until)
+            plan_grant(organization=org, plan=plan, until=until, by_label="operator (manage.py setplan)")
         except ToolError as exc:
             raise CommandError(exc.message) from exc
         now = plan_for(org)
