@@ -7,6 +7,7 @@ from dashboard import context
 from dashboard.billing import urls as billing_urls
 from dashboard.github import urls as github_urls
 from dashboard.people import urls as people_urls
+from dashboard.portability import urls as portability_urls
 from dashboard.workplace import urls as workplace_urls
 
 app_name = "web"
@@ -16,4 +17,5 @@ urlpatterns = [
     *workplace_urls.urlpatterns,
     *github_urls.urlpatterns,
     *billing_urls.urlpatterns,
+    *portability_urls.urlpatterns,
 ]
