@@ -61,9 +61,11 @@ def export_write(
 ) -> dict[str, int]:
     """Write the export to `out`; returns the rows written by kind. `project_id` must
     be a project of the organization (the caller resolved it in scope)."""
+    outermost = not connection.in_atomic_block
     with transaction.atomic(), tenant_scope(organization), project_scope(project_id):
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if outermost:  # (inside a caller's transaction, that transaction's snapshot rules)
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         in_project = project_id is not None
         counts = {kind.name: _rows(kind, in_project=in_project).count() for kind in KINDS}
         header = {
