@@ -41,6 +41,7 @@ from memory.models import EmbeddingStatus, Memory, text_hash
 from memory.services import content_bytes, content_hash, normalised_key
 from orchestra import bounded_json
 from orchestra.actor import Actor
+from orchestra.db import advisory_xact_lock
 from orchestra.errors import ToolError
 from orchestra.ids import unique_slug
 from orchestra.tenancy import tenant_scope
@@ -223,6 +224,8 @@ def check_lines(stream: BinaryIO, *, total: int, progress: Progress | None = Non
             problems.append(Problem(at, f"{ref} {named} is not a {kind_name} of this file"))
     if problems:
         raise ImportRefused(sorted(problems, key=lambda p: p.line))
+    if progress is not None:
+        progress("checked", total, total)
     return seen
 
 
@@ -457,6 +460,9 @@ def organization_import(
     seen = check_lines(stream, total=total, progress=progress)
     try:
         with transaction.atomic(), tenant_scope(organization):
+            # One import at a time per organization: the id map and the slugs it reads
+            # stay true until it commits.
+            advisory_xact_lock(f"portability-import:{organization.pk}")
             writer = _Writer(organization, report)
             problems = writer.load_map(seen.kinds)
             needs: dict[Resource, int] = {}

@@ -376,10 +376,12 @@ def _value(kind: Kind, name: str, value: Any) -> Any:
     if isinstance(column, models.UUIDField):
         return parse_id(value, name)
     if isinstance(column, models.JSONField):
-        size = len(orjson.dumps(value))
+        encoded = orjson.dumps(value)
         limit = kind.json_bytes.get(name, MAX_JSON_ARGUMENT_BYTES)
-        if size > limit:
+        if len(encoded) > limit:
             raise LineError(f"{name} must be at most {limit} bytes of JSON")
+        if b"\\u0000" in encoded:  # PostgreSQL's jsonb holds no NUL character
+            raise LineError(f"{name} must not hold NUL characters")
         return value
     if isinstance(column, ArrayField):
         limit = kind.list_items[name]

@@ -194,3 +194,15 @@ def test_a_plan_limit_reached_while_writing_rolls_everything_back(
 def test_the_header_counts_match_the_lines(world: Any, acme: Organization) -> None:
     header, rows = lines_of(export_bytes(acme))
     assert sum(header["counts"].values()) == len(rows)
+
+
+def test_another_organizations_id_map_is_not_ours(
+    world: Any, acme: Organization, globex: Organization, initech: Organization
+) -> None:
+    data = export_bytes(acme)
+    organization_import(organization=globex, stream=io.BytesIO(data), actor=SYSTEM)
+    # Globex's import of the file says nothing about Initech: every row is new here.
+    report = organization_import(organization=initech, stream=io.BytesIO(data), actor=SYSTEM)
+    assert report.skipped == 0 and sum(report.created.values()) == len(lines_of(data)[1])
+    with tenant_scope(globex):
+        assert Project.objects.count() == 2

@@ -38,7 +38,7 @@ class Command(BaseCommand):
                     project_id = project_get(options["project"]).pk
                 except ToolError as exc:
                     raise CommandError(exc.message) from exc
-        progress = ProgressBar(sys.stderr)
+        progress = ProgressBar(lambda text: self.stderr.write(text, ending=""), tty=self.stderr.isatty())
         kwargs = {"organization": organization, "project_id": project_id, "with_vectors": options["with_vectors"]}
         if options.get("output"):
             with Path(options["output"]).open("wb") as out:
@@ -47,4 +47,4 @@ class Command(BaseCommand):
             counts = export_write(sys.stdout.buffer, progress=progress, **kwargs)
             sys.stdout.buffer.flush()
         portability_recorded(action="export", organization=organization, actor=SYSTEM, counts=counts)
-        sys.stderr.write(f"Exported {sum(counts.values())} rows of {organization.slug}.\n")
+        self.stderr.write(f"Exported {sum(counts.values())} rows of {organization.slug}.")

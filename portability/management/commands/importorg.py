@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ class Command(BaseCommand):
                 path=path,
                 actor=SYSTEM,
                 dry_run=options["dry_run"],
-                progress=ProgressBar(sys.stderr),
+                progress=ProgressBar(lambda text: self.stderr.write(text, ending=""), tty=self.stderr.isatty()),
             )
         except ImportRefused as refused:
             for problem in refused.problems:
