@@ -182,8 +182,10 @@ def _usage_of(kind: Kind, row: dict[str, Any]) -> tuple[Resource, int] | None:
     return None
 
 
-def check_lines(stream: BinaryIO, *, total: int, progress: Progress | None = None) -> _Checked:
-    """Every line checked; ImportRefused listing the bad ones (at most MAX_PROBLEMS)."""
+def check_lines(stream: BinaryIO, *, total: int, declared: Any = None, progress: Progress | None = None) -> _Checked:
+    """Every line checked; ImportRefused listing the bad ones (at most MAX_PROBLEMS).
+    `declared` is the header's counts by kind: a file that holds other counts (a
+    download cut short) is refused."""
     seen = _Checked()
     problems: list[Problem] = []
     later: list[tuple[int, str, uuid.UUID, str]] = []  # same-kind references, checked at the end
@@ -222,6 +224,14 @@ def check_lines(stream: BinaryIO, *, total: int, progress: Progress | None = Non
             break
         if seen.kinds.get(named) != kind_name:
             problems.append(Problem(at, f"{ref} {named} is not a {kind_name} of this file"))
+    if not problems and isinstance(declared, dict) and declared:
+        held: dict[str, int] = {}
+        for kind_name in seen.kinds.values():
+            held[kind_name] = held.get(kind_name, 0) + 1
+        if any(declared.get(name, 0) != held.get(name, 0) for name in {*declared, *held}):
+            expected, found = sum(v for v in declared.values() if isinstance(v, int)), sum(held.values())
+            message = f"the header counts {expected} rows by kind, the file holds {found}: is the file complete?"
+            problems.append(Problem(1, message))
     if problems:
         raise ImportRefused(sorted(problems, key=lambda p: p.line))
     if progress is not None:
@@ -457,7 +467,7 @@ def organization_import(
     be) written."""
     total = check_shape(stream)
     report = ImportReport(lines=total, dry_run=dry_run, header=read_header(stream))
-    seen = check_lines(stream, total=total, progress=progress)
+    seen = check_lines(stream, total=total, declared=report.header.get("counts"), progress=progress)
     try:
         with transaction.atomic(), tenant_scope(organization):
             # One import at a time per organization: the id map and the slugs it reads

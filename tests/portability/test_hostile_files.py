@@ -206,3 +206,12 @@ def test_another_organizations_id_map_is_not_ours(
     assert report.skipped == 0 and sum(report.created.values()) == len(lines_of(data)[1])
     with tenant_scope(globex):
         assert Project.objects.count() == 2
+
+
+def test_a_file_cut_short_is_refused(world: Any, acme: Organization, initech: Organization) -> None:
+    data = export_bytes(acme)
+    cut = data[: data.rindex(b"\n", 0, len(data) - 1) + 1]  # the last line lost
+    _, rows = lines_of(data)
+    assert _refused(initech, cut) == [
+        f"line 1: the header counts {len(rows)} rows by kind, the file holds {len(rows) - 1}: is the file complete?"
+    ]
