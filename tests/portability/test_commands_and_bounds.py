@@ -73,3 +73,19 @@ def test_an_upload_over_the_limit_is_refused(settings: Any, dana: User, initech:
     with pytest.raises(InvalidArguments, match="at most 10 bytes"):
         import_request(organization=initech, actor=Actor(user_id=dana.pk), upload=upload, dry_run=False)
     assert not ImportJob.objects.exists()
+
+
+async def test_an_upload_over_the_limit_is_refused_as_it_arrives(settings: Any, db: Any) -> None:
+    from tests.conftest import asgi_request
+
+    settings.PORTABILITY_UPLOAD_MAX_BYTES = 100_000
+    body = b"x" * 150_000
+    refused = await asgi_request(
+        "POST", "/portability/import", body=body, headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert refused.status == 413 and refused.json()["error"]["details"] == {"limit_bytes": 100_000}
+    # Under the limit, the request goes on (to the sign-in redirect: no session here).
+    passed = await asgi_request(
+        "POST", "/portability/import", body=body[:50_000], headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert passed.status != 413
