@@ -1,9 +1,10 @@
 """The one place an export or an import is recorded once it has succeeded.
 
 The audit trail of what people did (issue 18, built beside this app) writes its row
-here: `portability_recorded` is called inside the import's transaction (so the row
-commits with the rows it records, and a dry run records nothing) and right after an
-export's file is complete. Until then it logs one line."""
+here (`audit.services.record` with DATA_EXPORTED / DATA_IMPORTED): every call is
+inside a transaction, the import's own (so the row commits with the rows it records,
+and a dry run records nothing) or the one that marks an export ready. Until then it
+logs one line."""
 
 from __future__ import annotations
 

@@ -78,21 +78,22 @@ def export_build(job_id: Any) -> None:
         )
         return
     now = timezone.now()
-    ExportJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.READY,
-        file_name=final.name,
-        size_bytes=final.stat().st_size,
-        counts=counts,
-        finished_at=now,
-        expires_at=now + timedelta(hours=settings.PORTABILITY_EXPORT_EXPIRY_HOURS),
-    )
-    portability_recorded(
-        action="export",
-        organization=job.organization,
-        actor=Actor(user_id=job.requested_by_id, tool="dashboard"),
-        counts=counts,
-        details={"project": None if job.project_id is None else str(job.project_id)},
-    )
+    with transaction.atomic():  # the export is linked and recorded together
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.READY,
+            file_name=final.name,
+            size_bytes=final.stat().st_size,
+            counts=counts,
+            finished_at=now,
+            expires_at=now + timedelta(hours=settings.PORTABILITY_EXPORT_EXPIRY_HOURS),
+        )
+        portability_recorded(
+            action="export",
+            organization=job.organization,
+            actor=Actor(user_id=job.requested_by_id, tool="dashboard"),
+            counts=counts,
+            details={"project": None if job.project_id is None else str(job.project_id)},
+        )
 
 
 def export_download_path(job: ExportJob) -> Path | None:

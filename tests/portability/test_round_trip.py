@@ -126,3 +126,18 @@ def test_vectors_travel_when_asked_and_the_model_matches(world: Any, acme: Organ
         # The others had no vector of our model: they are embedded again.
         assert all(m.embedding_status == EmbeddingStatus.PENDING for m in others)
     assert report.reembed == others.count() + report.created["decision"]
+
+
+def test_an_import_is_recorded_once_and_a_dry_run_never(
+    world: Any, acme: Organization, initech: Organization, monkeypatch: Any
+) -> None:
+    from portability import importing
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(importing, "portability_recorded", lambda **kw: calls.append(kw))
+    data = export_bytes(acme)
+    _import(initech, data, dry_run=True)
+    assert calls == []
+    report = _import(initech, data)
+    assert len(calls) == 1 and calls[0]["action"] == "import"
+    assert calls[0]["organization"] == initech and calls[0]["counts"] == report.created

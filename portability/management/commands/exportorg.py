@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from accounts.models import Organization
 from orchestra.actor import SYSTEM
@@ -46,5 +47,6 @@ class Command(BaseCommand):
         else:
             counts = export_write(sys.stdout.buffer, progress=progress, **kwargs)
             sys.stdout.buffer.flush()
-        portability_recorded(action="export", organization=organization, actor=SYSTEM, counts=counts)
+        with transaction.atomic():  # (the audit trail records inside a transaction)
+            portability_recorded(action="export", organization=organization, actor=SYSTEM, counts=counts)
         self.stderr.write(f"Exported {sum(counts.values())} rows of {organization.slug}.")
