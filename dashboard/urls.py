@@ -8,6 +8,7 @@ from dashboard.audit import urls as audit_urls
 from dashboard.billing import urls as billing_urls
 from dashboard.github import urls as github_urls
 from dashboard.people import urls as people_urls
+from dashboard.portability import urls as portability_urls
 from dashboard.workplace import urls as workplace_urls
 
 app_name = "web"
@@ -18,4 +19,5 @@ urlpatterns = [
     *github_urls.urlpatterns,
     *billing_urls.urlpatterns,
     *audit_urls.urlpatterns,
+    *portability_urls.urlpatterns,
 ]

@@ -35,6 +35,7 @@ ROUTE_LIMITS: tuple[tuple[str, str], ...] = (
     ("/mcp", "MCP_MAX_BODY_BYTES"),
     ("/api/", "API_MAX_BODY_BYTES"),
     ("/webhooks/github/", "GITHUB_WEBHOOK_MAX_BYTES"),  # GitHub sends up to 25 MiB
+    ("/portability/import", "PORTABILITY_UPLOAD_MAX_BYTES"),  # an owner's export file
 )
 DEFAULT_LIMIT_SETTING = "WEB_MAX_BODY_BYTES"
 # Routes whose clients read JSON-RPC: their refusal is a JSON-RPC error object.

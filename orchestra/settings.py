@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "oauth",
     "githubint",
+    "portability",
     "dashboard",
 ]
 
@@ -295,6 +296,29 @@ HTTP_BODY_TIMEOUT_SECONDS = env.float("HTTP_BODY_TIMEOUT_SECONDS", default=30.0)
 for _name in ("HTTP_HEADER_TIMEOUT_SECONDS", "HTTP_BODY_TIMEOUT_SECONDS"):
     if not 0 < globals()[_name] <= 3600:
         raise ImproperlyConfigured(f"{_name} must be a number of seconds between 0 and 3600 (exclusive of 0)")
+
+# --- export and import (portability/; docs/decisions/0019) ----------------------------
+# Where exports built for the dashboard (and uploaded imports waiting for their task) live.
+PORTABILITY_DIR = Path(env.str("PORTABILITY_DIR", default=str(VAR_DIR / "portability"))).resolve()
+# Hours an export built for the dashboard stays downloadable; a periodic task removes it.
+PORTABILITY_EXPORT_EXPIRY_HOURS = env.int("PORTABILITY_EXPORT_EXPIRY_HOURS", default=24)
+# An import file's bounds: the longest line and the most lines (checked before any line
+# is parsed), and the largest file the dashboard accepts.
+PORTABILITY_MAX_LINE_BYTES = env.int("PORTABILITY_MAX_LINE_BYTES", default=1024 * 1024)
+PORTABILITY_MAX_LINES = env.int("PORTABILITY_MAX_LINES", default=500_000)
+PORTABILITY_UPLOAD_MAX_BYTES = env.int("PORTABILITY_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+for _name in (
+    "PORTABILITY_EXPORT_EXPIRY_HOURS",
+    "PORTABILITY_MAX_LINE_BYTES",
+    "PORTABILITY_MAX_LINES",
+    "PORTABILITY_UPLOAD_MAX_BYTES",
+):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number")
+CELERY_BEAT_SCHEDULE["portability-purge-expired-exports"] = {
+    "task": "portability.tasks.purge_expired_exports",
+    "schedule": 3600.0,
+}
 
 # --- MCP ------------------------------------------------------------------------------
 MCP_TOOLS_PAGE_SIZE = env.int("MCP_TOOLS_PAGE_SIZE", default=100)
