@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -52,17 +53,18 @@ def task_create(request: HttpRequest, ref: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            task = services.task_create(
-                actor=person_actor(request),
-                project=project,
-                title=data["title"],
-                description=data["description"],
-                assignee=data["assignee"],
-                priority=data["priority"],
-                labels=data["labels"],
-                due_date=data["due_date"],
-                blocked_by=data["blocked_by"],
-            )
+            with transaction.atomic():  # one transaction, as a tool call is
+                task = services.task_create(
+                    actor=person_actor(request),
+                    project=project,
+                    title=data["title"],
+                    description=data["description"],
+                    assignee=data["assignee"],
+                    priority=data["priority"],
+                    labels=data["labels"],
+                    due_date=data["due_date"],
+                    blocked_by=data["blocked_by"],
+                )
         except ToolError as exc:  # a plan limit, a blocker of another project...
             form.add_error(None, exc.message)
         else:
@@ -80,7 +82,8 @@ def task_edit(request: HttpRequest, ref: str) -> HttpResponse:
     form = TaskForm(request.POST, **kwargs) if request.method == "POST" else TaskForm(**kwargs)
     if request.method == "POST" and form.is_valid():
         try:
-            services.task_update(actor=person_actor(request), task=task, **form.changes())
+            with transaction.atomic():
+                services.task_update(actor=person_actor(request), task=task, **form.changes())
         except ToolError as exc:  # a blocker cycle, a task deleted meanwhile...
             form.add_error(None, exc.message)
         else:
@@ -104,10 +107,11 @@ def task_move(request: HttpRequest, ref: str) -> HttpResponse:
     target = form.cleaned_data["status"]
     actor = person_actor(request)
     try:
-        if target == TaskStatus.DONE and task.status != TaskStatus.DONE:
-            task = services.task_complete(actor=actor, task=task)
-        elif target != task.status:
-            task = services.task_update(actor=actor, task=task, status=target, reopen=task.status in FINAL)
+        with transaction.atomic():
+            if target == TaskStatus.DONE and task.status != TaskStatus.DONE:
+                task = services.task_complete(actor=actor, task=task)
+            elif target != task.status:
+                task = services.task_update(actor=actor, task=task, status=target, reopen=task.status in FINAL)
     except Conflict as exc:
         if subtasks := _open_subtasks(exc):
             return _completion_refused(request, task, CompleteForm(), exc, subtasks)
@@ -133,8 +137,14 @@ def _completion_refused(
     if _wants_json(request):
         url = reverse("web:task-complete", args=[task.pk])
         return JsonResponse({"error": exc.message, "open_subtasks": subtasks, "complete_url": url}, status=409)
-    form.add_error(None, "This task has open subtasks: finish them first, or mark them done with it.")
-    context = {"form": form, "task": task, "project": task.project, "subtasks": subtasks, "more": exc.details}
+    context = {
+        "form": form,
+        "task": task,
+        "project": task.project,
+        "subtasks": subtasks,
+        "more": exc.details,
+        "refusal": "This task has open subtasks: finish them first, or mark them done with it.",
+    }
     return page(request, "web/dashboard/tasks/complete.html", "projects", context, status=409)
 
 
@@ -149,12 +159,13 @@ def task_complete(request: HttpRequest, ref: str) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.task_complete(
-                actor=person_actor(request),
-                task=task,
-                notes=data["notes"] or None,
-                close_subtasks=data["close_subtasks"],
-            )
+            with transaction.atomic():
+                services.task_complete(
+                    actor=person_actor(request),
+                    task=task,
+                    notes=data["notes"] or None,
+                    close_subtasks=data["close_subtasks"],
+                )
         except ToolError as exc:
             if subtasks := _open_subtasks(exc):
                 return _completion_refused(request, task, form, exc, subtasks)
@@ -172,7 +183,8 @@ def task_delete(request: HttpRequest, ref: str) -> HttpResponse:
     form = DeleteForm(request.POST) if request.method == "POST" else DeleteForm()
     if request.method == "POST" and form.is_valid():
         try:
-            services.task_delete(actor=person_actor(request), task=task, reason=form.cleaned_data["reason"])
+            with transaction.atomic():
+                services.task_delete(actor=person_actor(request), task=task, reason=form.cleaned_data["reason"])
         except ToolError as exc:
             form.add_error(None, exc.message)
         else:
