@@ -126,14 +126,16 @@ def filtered_tasks(
     return rows
 
 
-def board_columns(project: Project, **filters: Any) -> list[dict[str, Any]]:
+def board_columns(project: Project, *, counts: dict[str, int] | None = None, **filters: Any) -> list[dict[str, Any]]:
     """The project's live tasks by status, each column capped at COLUMN_LIMIT: open
     columns most urgent first, then oldest; done and cancelled most recently changed
     first. Each card knows the open tasks it waits for. Four queries (counts, open,
-    finished, blockers), whatever the number of tasks."""
+    finished, blockers), whatever the number of tasks; three when the caller knows the
+    unfiltered `counts` by status already (project_stats' "tasks")."""
     rows = filtered_tasks(project, **filters)
-    counts = dict.fromkeys(TaskStatus.values, 0)
-    counts.update(dict(rows.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n")))
+    if counts is None or any(filters.values()):
+        counts = dict(rows.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    counts = {status: counts.get(status, 0) for status in TaskStatus.values}
     by_status: dict[str, list[Task]] = {status: [] for status in TaskStatus.values}
     open_rows = rows.exclude(status__in=sorted(FINAL)).annotate(
         position=Window(RowNumber(), partition_by=[F("status")], order_by=[F("priority_rank"), F("created_at")])

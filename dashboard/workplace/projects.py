@@ -71,22 +71,25 @@ def project_detail(request: HttpRequest, ref: str) -> HttpResponse:
     project = or_404(project_get, ref)
     filters = BoardFilters(request.GET, organization=request.organization)  # type: ignore[attr-defined]
     valid = filters.is_valid()
+    fragment = request.GET.get("fragment") == "board"
     context: dict[str, Any] = {
         "project": project,
         "filters": filters,
         "filtering": valid and filters.active,
-        "columns": board_columns(project, **filters.cleaned_data) if valid else [],
         "status_choices": STATUS_CHOICES,
         "today": timezone.localdate(),
     }
+    if not fragment:
+        stats = project_stats(project)
+        context.update(
+            stats=stats,
+            total_tasks=sum(stats["tasks"].values()),
+            totals={name: sum(stats[name].values()) for name in ("decisions", "features", "specs")},
+            activities=list(feed_rows(project=project)[:ACTIVITY_SHOWN]),
+        )
+    counts = None if fragment else context["stats"]["tasks"]
+    context["columns"] = board_columns(project, counts=counts, **filters.cleaned_data) if valid else []
     status = 200 if valid else 400
-    if request.GET.get("fragment") == "board":
+    if fragment:
         return page(request, "web/dashboard/projects/_board.html", "projects", context, status=status)
-    stats = project_stats(project)
-    context.update(
-        stats=stats,
-        total_tasks=sum(stats["tasks"].values()),
-        totals={name: sum(stats[name].values()) for name in ("decisions", "features", "specs")},
-        activities=list(feed_rows(project=project)[:ACTIVITY_SHOWN]),
-    )
     return page(request, "web/dashboard/projects/detail.html", "projects", context, status=status)
