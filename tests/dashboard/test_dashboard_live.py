@@ -156,7 +156,8 @@ def test_rows_are_published_on_commit_only(acme, alice, monkeypatch) -> None:
         with transaction.atomic():
             row = activity_record(actor=actor, type="custom.kept")
             assert published == []  # not before the commit
-    assert published == [(acme.pk, {"type": live.EVENT_TYPE, "id": str(row.pk), "project_id": None})]
+    event = {"type": live.EVENT_TYPE, "id": str(row.pk), "project_id": None, "target_type": "", "target_id": None}
+    assert published == [(acme.pk, event)]
 
 
 class BrokenLayer:

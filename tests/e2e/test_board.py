@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
+from playwright.sync_api import expect
 
 from orchestra.tenancy import tenant_scope
 from tests.dashboard.dashboard_world import tool
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_csp_in_browser import RECORD_VIOLATIONS, violations
-from tests.e2e.test_dashboard_pages import sign_in
+from tests.e2e.test_dashboard_pages import PHONE, sign_in
 from tools.activity.models import Activity
 from tools.tasks.models import Task
 
@@ -70,7 +71,7 @@ def test_a_card_is_dragged_and_another_moved_by_keyboard(live, page, alice, acme
     card_in(page, "blocked", docs).wait_for()
     assert moved_by(acme, docs) == ("blocked", alice.pk)
     # The refreshed board keeps the moved card focused, so the keyboard can go on.
-    page.wait_for_function(f"document.activeElement && document.activeElement.id === 'task-{docs}'")
+    expect(page.locator(f"#task-{docs}")).to_be_focused()
     # A move the workflow refuses (blocked → done) says why and moves nothing.
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
@@ -80,6 +81,28 @@ def test_a_card_is_dragged_and_another_moved_by_keyboard(live, page, alice, acme
     assert moved_by(acme, docs) == ("blocked", alice.pk)
     assert violations(page) == []
     screenshot(page, "board-after-moves")
+
+    # The forms people act through, kept as screenshots (desktop, then phone: nothing
+    # wider than the screen, the board's columns stacked).
+    pages = {
+        "board-task-new": "/projects/apollo/tasks/new/",
+        "board-task-edit": f"/tasks/{docs}/edit/",
+        "board-task-complete": f"/tasks/{ship}/complete/",
+        "board-task-delete": f"/tasks/{ship}/delete/",
+        "board-agents": "/agents/",
+        "board-agent": "/agents/apollo-bot/",
+        "board-agent-new": "/agents/new/",
+    }
+    for name, path in pages.items():
+        response = page.goto(f"{live.url}{path}")
+        assert response is not None and response.status == 200, path
+        screenshot(page, name)
+    page.set_viewport_size(PHONE)
+    for name, path in {"board-phone": "/projects/apollo/", "board-task-edit-phone": f"/tasks/{docs}/edit/"}.items():
+        page.goto(f"{live.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+        screenshot(page, name)
+    assert violations(page) == []
 
 
 def test_a_task_an_agent_moves_appears_on_an_open_board(live, page, alice, acme, alice_id, alice_token) -> None:
