@@ -135,7 +135,13 @@ class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=STATUS_CHOICES, label="Move to")
 
 
-class CompleteForm(forms.Form):
+class _Form(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class CompleteForm(_Form):
     notes = forms.CharField(
         max_length=NOTES_MAX,
         required=False,
@@ -147,5 +153,5 @@ class CompleteForm(forms.Form):
     close_subtasks = forms.BooleanField(required=False, label="Mark its open subtasks done too")
 
 
-class DeleteForm(forms.Form):
+class DeleteForm(_Form):
     reason = forms.CharField(max_length=REASON_MAX, required=False, label="Reason", help_text="Optional.")
