@@ -21,7 +21,10 @@ from tools.agents import services
 from tools.agents.models import Agent, AgentStatus, MemoryScope
 from tools.agents.selectors import agent_activity, agent_get, agent_list, agent_memory_stats
 from tools.projects.selectors import project_get
+from tools.tasks.selectors import OPEN, Assignee, task_list
 
+# An agent's page lists this many of its open tasks, most urgent first.
+ASSIGNED_SHOWN = 20
 # The agent tools' bounds (tools/agents/tools.py).
 NAME_MAX = 120
 ROLE_MAX = 120
@@ -122,11 +125,16 @@ def agent_detail(request: HttpRequest, ref: str) -> HttpResponse:
     agent = or_404(agent_get, ref)
     activity = agent_activity(agent)
     prefetch_related_objects(activity, "actor_user", "agent", "project")
+    assigned = (
+        task_list(assignee=Assignee(agent=agent), statuses=OPEN)
+        .select_related("project")
+        .order_by("priority_rank", "created_at", "id")[:ASSIGNED_SHOWN]
+    )
     return page(
         request,
         "web/dashboard/agents/detail.html",
         "agents",
-        {"agent": agent, "memory": agent_memory_stats(agent), "activities": activity},
+        {"agent": agent, "memory": agent_memory_stats(agent), "activities": activity, "assigned": list(assigned)},
     )
 
 

@@ -97,7 +97,16 @@ class BoardFilters(FilterForm):
         self.organization = organization
         field = self.fields["assignee"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "Anyone"), *assignee_choices(organization)]
+        # Lazy: the menu's two queries run only when a page shows the form (not for the
+        # board fragment the script fetches), and once (rendering iterates choices twice).
+        menu: list[Any] = []
+
+        def choices() -> list[Any]:
+            if not menu:
+                menu.extend([("", "Anyone"), *assignee_choices(organization)])
+            return menu
+
+        field.choices = choices
 
     def clean_assignee(self) -> Assignee | None:
         ref = (self.cleaned_data.get("assignee") or "").strip()

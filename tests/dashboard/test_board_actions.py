@@ -302,6 +302,8 @@ def test_the_board_filters_and_shows_what_a_card_needs(alice, acme, work) -> Non
 
 def test_agents_are_created_edited_archived_and_restored(bob, acme, work) -> None:
     client = client_for(bob)
+    assigned = client.get(f"/agents/{work['agent']['slug']}/").content.decode().split('id="assigned"', 1)[1]
+    assert f'href="/tasks/{work["first"]["id"]}/"' in assigned.split("</ul>", 1)[0]
     response = client.post(
         "/agents/new/",
         {
