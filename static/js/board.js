@@ -112,7 +112,6 @@
     if (!movable(card)) { return; }
     dragged = card;
     card.classList.add("dragging");
-    board.classList.add("is-dragging");
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", card.dataset.task);
   });
@@ -135,7 +134,6 @@
   function endDrag() {
     if (dragged) { dragged.classList.remove("dragging"); }
     dragged = null;
-    board.classList.remove("is-dragging");
     clearTargets();
   }
   board.addEventListener("dragend", function () { endDrag(); settle(); });
@@ -147,12 +145,10 @@
     picking = { card: card, index: index };
     clearTargets();
     all[index].classList.add("drop-target");
-    board.classList.add("is-dragging");
     announce("Move " + titleOf(card) + " to " + all[index].dataset.title + ": press Enter, or Escape to cancel.");
   }
   function stopPicking() {
     picking = null;
-    board.classList.remove("is-dragging");
     clearTargets();
   }
   board.addEventListener("keydown", function (event) {

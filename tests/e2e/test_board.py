@@ -54,7 +54,7 @@ def test_a_card_is_dragged_and_another_moved_by_keyboard(live, page, alice, acme
     open_board(page, live)
     screenshot(page, "board")
 
-    # A drag from To do to In progress (an empty, folded column: it opens during the drag).
+    # A drag from To do to In progress (an empty column, folded to a strip).
     page.locator(f"#task-{ship}").drag_to(page.locator('#board .column[data-status="in_progress"]'))
     card_in(page, "in_progress", ship).wait_for()
     page.locator("#board-status", has_text="Moved Ship the board to In progress.").wait_for(state="attached")
