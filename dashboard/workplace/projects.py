@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from dashboard.context import organization_required
 from dashboard.workplace.activity import feed_rows
+from dashboard.workplace.board import STATUS_CHOICES, BoardFilters, board_columns
 from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of
 from memory.models import Memory
 from tools.decisions.models import Decision
@@ -17,21 +19,10 @@ from tools.features.models import Feature
 from tools.projects.models import Project, ProjectStatus
 from tools.projects.selectors import project_get, project_list, project_stats
 from tools.specs.models import Spec
-from tools.tasks.models import FINAL, LIVE, Task, TaskStatus
-from tools.tasks.selectors import OPEN, open_task_rows
+from tools.tasks.models import LIVE, Task
+from tools.tasks.selectors import OPEN
 
-# A board column shows this many tasks; its header says how many there are in all.
-COLUMN_LIMIT = 50
 ACTIVITY_SHOWN = 10
-COLUMN_TITLES = {
-    TaskStatus.BACKLOG: "Backlog",
-    TaskStatus.TODO: "To do",
-    TaskStatus.IN_PROGRESS: "In progress",
-    TaskStatus.BLOCKED: "Blocked",
-    TaskStatus.IN_REVIEW: "In review",
-    TaskStatus.DONE: "Done",
-    TaskStatus.CANCELLED: "Cancelled",
-}
 
 
 def _count(rows: QuerySet[Any]) -> Coalesce:
@@ -72,50 +63,33 @@ def project_index(request: HttpRequest) -> HttpResponse:
     )
 
 
-def board(project: Project, counts: dict[str, int]) -> list[dict[str, Any]]:
-    """The project's live tasks by status, each column capped at COLUMN_LIMIT: open
-    columns most urgent first, then oldest; done and cancelled most recently changed
-    first. Two queries (open, finished), whatever the number of tasks. `counts` are the
-    totals by status (project_stats' "tasks")."""
-    by_status: dict[str, list[Task]] = {status: [] for status in TaskStatus.values}
-    open_rows = open_task_rows(project).annotate(
-        position=Window(RowNumber(), partition_by=[F("status")], order_by=[F("priority_rank"), F("created_at")])
-    )
-    finished_rows = (
-        Task.objects.filter(LIVE, project=project, status__in=sorted(FINAL))
-        .annotate(position=Window(RowNumber(), partition_by=[F("status")], order_by=[F("updated_at").desc()]))
-        .order_by("-updated_at", "-id")
-    )
-    for rows in (open_rows, finished_rows):
-        shown = rows.filter(position__lte=COLUMN_LIMIT).select_related("assignee_agent", "assignee_user")
-        for task in shown.defer("description", "completion_notes"):
-            by_status[task.status].append(task)
-    return [
-        {
-            "status": status,
-            "title": COLUMN_TITLES[TaskStatus(status)],
-            "tasks": by_status[status],
-            "count": counts.get(status, 0),
-        }
-        for status in TaskStatus.values
-    ]
-
-
 @organization_required
 def project_detail(request: HttpRequest, ref: str) -> HttpResponse:
+    """The project's page: its figures, the task board (filtered by assignee, label and
+    priority) and its latest activity. `?fragment=board` answers the board alone: the
+    board's script fetches it when an agent (or another tab) changes a task."""
     project = or_404(project_get, ref)
-    stats = project_stats(project)
-    columns = board(project, stats["tasks"])
-    return page(
-        request,
-        "web/dashboard/projects/detail.html",
-        "projects",
-        {
-            "project": project,
-            "stats": stats,
-            "columns": columns,
-            "total_tasks": sum(stats["tasks"].values()),
-            "totals": {name: sum(stats[name].values()) for name in ("decisions", "features", "specs")},
-            "activities": list(feed_rows(project=project)[:ACTIVITY_SHOWN]),
-        },
-    )
+    filters = BoardFilters(request.GET, organization=request.organization)  # type: ignore[attr-defined]
+    valid = filters.is_valid()
+    fragment = request.GET.get("fragment") == "board"
+    context: dict[str, Any] = {
+        "project": project,
+        "filters": filters,
+        "filtering": valid and filters.active,
+        "status_choices": STATUS_CHOICES,
+        "today": timezone.localdate(),
+    }
+    if not fragment:
+        stats = project_stats(project)
+        context.update(
+            stats=stats,
+            total_tasks=sum(stats["tasks"].values()),
+            totals={name: sum(stats[name].values()) for name in ("decisions", "features", "specs")},
+            activities=list(feed_rows(project=project)[:ACTIVITY_SHOWN]),
+        )
+    counts = None if fragment else context["stats"]["tasks"]
+    context["columns"] = board_columns(project, counts=counts, **filters.cleaned_data) if valid else []
+    status = 200 if valid else 400
+    if fragment:
+        return page(request, "web/dashboard/projects/_board.html", "projects", context, status=status)
+    return page(request, "web/dashboard/projects/detail.html", "projects", context, status=status)

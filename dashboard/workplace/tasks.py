@@ -6,6 +6,7 @@ from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.context import organization_required
+from dashboard.workplace.board import STATUS_CHOICES
 from dashboard.workplace.common import or_404, page
 from tools.tasks.selectors import task_dependencies, task_get, task_history, task_subtasks
 
@@ -28,5 +29,6 @@ def task_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "dependencies": task_dependencies(task),
             "subtasks": task_subtasks(task),
             "history": history,
+            "status_choices": STATUS_CHOICES,
         },
     )

@@ -1,9 +1,21 @@
-"""The dashboard: pages over what agents wrote, and the forms people act with (through
-the same services as the tools)."""
+"""The dashboard: pages over what agents wrote, and the forms people change it with
+(through the same services as the tools)."""
 
 from django.urls import path
 
-from dashboard.workplace import activity, decisions, features, memories, notes, overview, projects, specs, tasks
+from dashboard.workplace import (
+    activity,
+    agents,
+    decisions,
+    features,
+    memories,
+    notes,
+    overview,
+    projects,
+    specs,
+    task_actions,
+    tasks,
+)
 from dashboard.workplace.preview import markdown_preview
 
 urlpatterns = [
@@ -12,7 +24,17 @@ urlpatterns = [
     path("projects/<str:ref>/", projects.project_detail, name="project"),
     path("projects/<str:ref>/specs/", specs.project_specs, name="project-specs"),
     path("projects/<str:ref>/specs/new/", specs.spec_new, name="spec-new"),
+    path("projects/<str:ref>/tasks/new/", task_actions.task_create, name="task-create"),
     path("tasks/<str:ref>/", tasks.task_detail, name="task"),
+    path("tasks/<str:ref>/edit/", task_actions.task_edit, name="task-edit"),
+    path("tasks/<str:ref>/status/", task_actions.task_move, name="task-move"),
+    path("tasks/<str:ref>/complete/", task_actions.task_complete, name="task-complete"),
+    path("tasks/<str:ref>/delete/", task_actions.task_delete, name="task-delete"),
+    path("agents/", agents.agent_index, name="agents"),
+    path("agents/new/", agents.agent_create, name="agent-create"),
+    path("agents/<str:ref>/", agents.agent_detail, name="agent"),
+    path("agents/<str:ref>/edit/", agents.agent_edit, name="agent-edit"),
+    path("agents/<str:ref>/status/", agents.agent_status, name="agent-status"),
     path("specs/<str:ref>/", specs.spec_detail, name="spec"),
     path("specs/<str:ref>/versions/<int:number>/", specs.spec_detail, name="spec-version"),
     path("specs/<str:ref>/edit/", specs.spec_edit, name="spec-edit"),

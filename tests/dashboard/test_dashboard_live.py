@@ -69,6 +69,8 @@ async def test_a_member_hears_committed_tool_calls_rendered_and_escaped(alice_se
     task = await tool(identity, "create_task", title=f"Ship it {HOSTILE}", project=project["slug"])
     row = await next_row(communicator)
     assert "task.created" in row["html"] and f'href="/tasks/{task["id"]}/"' in row["html"]
+    # What changed, for a page showing it (the project board refreshes on a task's row).
+    assert row["target_type"] == "task" and row["target_id"] == task["id"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in row["html"] and "<script" not in row["html"]
     assert "<img" not in row["html"]
     assert await communicator.receive_nothing(timeout=0.2)
@@ -154,7 +156,8 @@ def test_rows_are_published_on_commit_only(acme, alice, monkeypatch) -> None:
         with transaction.atomic():
             row = activity_record(actor=actor, type="custom.kept")
             assert published == []  # not before the commit
-    assert published == [(acme.pk, {"type": live.EVENT_TYPE, "id": str(row.pk), "project_id": None})]
+    event = {"type": live.EVENT_TYPE, "id": str(row.pk), "project_id": None, "target_type": "", "target_id": None}
+    assert published == [(acme.pk, event)]
 
 
 class BrokenLayer:

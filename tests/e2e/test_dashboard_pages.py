@@ -39,7 +39,7 @@ def test_every_dashboard_page_renders(live, page, alice, acme, alice_id) -> None
     pages = {
         "dashboard-overview": ("/", "Recent activity"),
         "dashboard-projects": ("/projects/", "Apollo"),
-        "dashboard-project": (f"/projects/{slug}/", "In review"),
+        "dashboard-project": (f"/projects/{slug}/", "Apollo in_review task"),
         "dashboard-task": (f"/tasks/{world['tasks']['todo']['id']}/", "Do the todo thing"),
         "dashboard-specs": (f"/projects/{slug}/specs/", "Apollo spec"),
         "dashboard-spec": (f"/specs/{world['spec']['slug']}/", "Second draft"),

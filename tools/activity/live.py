@@ -52,6 +52,9 @@ def publish_on_commit(activity: Activity) -> None:
         "type": EVENT_TYPE,
         "id": str(activity.pk),
         "project_id": None if activity.project_id is None else str(activity.project_id),
+        # What changed, so a page showing it (the project board) can refresh it.
+        "target_type": activity.target_type,
+        "target_id": None if activity.target_id is None else str(activity.target_id),
     }
     organization_id = activity.organization_id
     transaction.on_commit(lambda: publish(organization_id, event), robust=True)
@@ -165,4 +168,5 @@ class ActivityFeedConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_A_MEMBER)
             return
         if html:
-            await self.send(text_data=json.dumps({"id": str(activity_id), "html": html}))
+            target = {"target_type": str(event.get("target_type") or ""), "target_id": event.get("target_id")}
+            await self.send(text_data=json.dumps({"id": str(activity_id), "html": html, **target}))
