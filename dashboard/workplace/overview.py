@@ -1,13 +1,19 @@
-"""The organization's overview: counts, active projects, recent activity."""
+"""The organization's overview (counts, trends, active projects, recent activity), and
+the landing page people who are not signed in see at the same address."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from billing.selectors import meters_context
 from dashboard.context import organization_required
+from dashboard.workplace import trends
 from dashboard.workplace.activity import feed_rows
+from dashboard.workplace.charts import Series, bar_chart, line_chart
 from dashboard.workplace.common import page
 from dashboard.workplace.projects import projects_with_counts
 from memory.models import Memory
@@ -45,8 +51,56 @@ def organization_counts() -> dict[str, int]:
     }
 
 
-@organization_required
+def trend_charts() -> dict[str, Any]:
+    """The overview's three charts over the last trends.DAYS days: three queries."""
+    span = trends.window()
+    days = trends.DAYS
+    tasks = trends.tasks_per_day(span)
+    opened, completed = Series("opened", "opened", tasks["opened"]), Series("completed", "completed", tasks["completed"])
+    agents = trends.activity_per_agent(span)
+    held = trends.memories_per_day(span)
+    busiest = agents[0] if agents else None
+    return {
+        "tasks_chart": line_chart(
+            "chart-tasks",
+            f"Tasks opened and completed per day, last {days} days",
+            f"{opened.total} task{'s' if opened.total != 1 else ''} opened and {completed.total} completed in the "
+            f"last {days} days; at most {max(opened.values, default=0)} opened and "
+            f"{max(completed.values, default=0)} completed in one day.",
+            span.days,
+            [opened, completed],
+        ),
+        "agents_chart": bar_chart(
+            "chart-agents",
+            f"Activity per agent, last {days} days",
+            (
+                f"{sum(a.count for a in agents)} activity entries; the most by {busiest.name} ({busiest.count})."
+                if busiest
+                else f"No activity in the last {days} days."
+            ),
+            # The activity page has no agent filter yet: the bars are not links.
+            [(a.name, a.count, "") for a in agents],
+        ),
+        "memories_chart": line_chart(
+            "chart-memories",
+            f"Memories held, last {days} days",
+            f"{held[0] if held else 0} memories {days} days ago, {held[-1] if held else 0} today "
+            f"({(held[-1] - held[0]) if held else 0:+d}).",
+            span.days,
+            [Series("memories", "memories", held)],
+        ),
+    }
+
+
 def home(request: HttpRequest) -> HttpResponse:
+    """The overview for people signed in; for everyone else, what Orchestra is."""
+    if not request.user.is_authenticated:
+        return render(request, "web/landing.html", {"section": "landing"})
+    return overview(request)
+
+
+@organization_required
+def overview(request: HttpRequest) -> HttpResponse:
     projects = list(
         projects_with_counts(status=ProjectStatus.ACTIVE).order_by("-updated_at", "-id")[: PROJECTS_SHOWN + 1]
     )
@@ -59,6 +113,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "projects": projects[:PROJECTS_SHOWN],
             "more_projects": len(projects) > PROJECTS_SHOWN,
             "activities": list(feed_rows()[:ACTIVITY_SHOWN]),
+            **trend_charts(),
             # The plan's usage meters (the Billing page shows the same partial); a
             # downgraded organization sees here what is over its limits.
             **meters_context(request.organization),  # type: ignore[attr-defined]

@@ -1,4 +1,5 @@
-"""Specs: a project's specs, and one spec at its latest or any earlier version."""
+"""Specs: every project's specs, one project's, and one spec at its latest or any
+earlier version."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.context import organization_required
-from dashboard.workplace.common import FilterForm, choice_field, or_404, page
+from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of, project_field
 from tools.projects.selectors import project_get
 from tools.specs.models import SpecStatus
 from tools.specs.selectors import spec_get, spec_list, version_get, versions
@@ -16,6 +17,22 @@ SPECS_SHOWN = 200
 
 class SpecFilters(FilterForm):
     status = choice_field("Status", list(SpecStatus.choices), everything="Any status")
+
+
+class AllSpecFilters(SpecFilters):
+    project = project_field()
+
+
+@organization_required
+def spec_index(request: HttpRequest) -> HttpResponse:
+    """The organization's specs across projects, newest first, a page at a time."""
+    form = AllSpecFilters(request.GET)
+    if not form.is_valid():
+        return page(request, "web/dashboard/specs/index.html", "specs", {"form": form, "rows": []}, status=400)
+    data = form.cleaned_data
+    rows = page_of(request, spec_list(project=data["project"], status=data["status"] or None).select_related("project"))
+    context = {"form": form, "rows": rows.items, "next_cursor": rows.next_cursor}
+    return page(request, "web/dashboard/specs/index.html", "specs", context)
 
 
 @organization_required
@@ -41,7 +58,7 @@ def spec_detail(request: HttpRequest, ref: str, number: int | None = None) -> Ht
     return page(
         request,
         "web/dashboard/specs/detail.html",
-        "projects",
+        "specs",
         {
             "spec": spec,
             "project": spec.project,

@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from dashboard.workplace import activity, decisions, features, memories, notes, overview, projects, specs, tasks
+from dashboard.workplace import (
+    activity,
+    decisions,
+    features,
+    memories,
+    notes,
+    overview,
+    projects,
+    search,
+    specs,
+    tasks,
+)
 
 urlpatterns = [
     path("", overview.home, name="home"),
@@ -10,6 +21,7 @@ urlpatterns = [
     path("projects/<str:ref>/", projects.project_detail, name="project"),
     path("projects/<str:ref>/specs/", specs.project_specs, name="project-specs"),
     path("tasks/<str:ref>/", tasks.task_detail, name="task"),
+    path("specs/", specs.spec_index, name="specs"),
     path("specs/<str:ref>/", specs.spec_detail, name="spec"),
     path("specs/<str:ref>/versions/<int:number>/", specs.spec_detail, name="spec-version"),
     path("memories/", memories.memory_index, name="memories"),
@@ -22,4 +34,5 @@ urlpatterns = [
     path("notes/", notes.note_index, name="notes"),
     path("notes/<str:ref>/", notes.note_detail, name="note"),
     path("activity/", activity.activity_index, name="activity"),
+    path("search/", search.search_page, name="search"),
 ]

@@ -42,6 +42,9 @@ def pages(world: dict[str, Any]) -> list[str]:
         f"/notes/{world['note']['id']}/",
         "/activity/",
         f"/activity/?project={slug}",
+        "/specs/",
+        f"/specs/?project={slug}&status=draft",
+        "/search/?q=Apollo+staging",
     ]
 
 
