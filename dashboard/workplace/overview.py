@@ -16,7 +16,6 @@ from dashboard.workplace.activity import feed_rows
 from dashboard.workplace.charts import Series, bar_chart, line_chart
 from dashboard.workplace.common import page
 from dashboard.workplace.projects import projects_with_counts
-from memory.models import Memory
 from tools.agents.models import Agent
 from tools.decisions.models import Decision, DecisionStatus
 from tools.features.models import Feature, FeatureStatus
@@ -27,8 +26,9 @@ PROJECTS_SHOWN = 8
 ACTIVITY_SHOWN = 15
 
 
-def organization_counts() -> dict[str, int]:
-    """The overview's figures for the organization in scope: one query per table."""
+def organization_counts(*, memories: int) -> dict[str, int]:
+    """The overview's figures for the organization in scope: one query per table
+    (`memories`, the unarchived memories held, comes from the growth chart's query)."""
     tasks = live_tasks().aggregate(
         open=Count("id", filter=Q(status__in=OPEN)), in_progress=Count("id", filter=Q(status="in_progress"))
     )
@@ -42,7 +42,7 @@ def organization_counts() -> dict[str, int]:
         "projects": Project.objects.filter(status=ProjectStatus.ACTIVE).count(),
         "open_tasks": tasks["open"],
         "tasks_in_progress": tasks["in_progress"],
-        "memories": Memory.objects.filter(archived=False).count(),
+        "memories": memories,
         "decisions": decisions["total"],
         "accepted_decisions": decisions["accepted"],
         "features": features["total"],
@@ -51,14 +51,13 @@ def organization_counts() -> dict[str, int]:
     }
 
 
-def trend_charts() -> dict[str, Any]:
-    """The overview's three charts over the last trends.DAYS days: three queries."""
-    span = trends.window()
-    days = trends.DAYS
+def trend_charts(span: trends.Window, held: list[int]) -> dict[str, Any]:
+    """The overview's three charts over `span`: two more queries (`held`, the
+    memories held each day, is read once for the chart and the tile)."""
+    days = len(span.days)
     tasks = trends.tasks_per_day(span)
     opened, completed = Series("opened", "opened", tasks["opened"]), Series("completed", "completed", tasks["completed"])
     agents = trends.activity_per_agent(span)
-    held = trends.memories_per_day(span)
     busiest = agents[0] if agents else None
     return {
         "tasks_chart": line_chart(
@@ -101,6 +100,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @organization_required
 def overview(request: HttpRequest) -> HttpResponse:
+    span = trends.window()
+    held = trends.memories_per_day(span)
     projects = list(
         projects_with_counts(status=ProjectStatus.ACTIVE).order_by("-updated_at", "-id")[: PROJECTS_SHOWN + 1]
     )
@@ -109,11 +110,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         "web/dashboard/home.html",
         "overview",
         {
-            "counts": organization_counts(),
+            "counts": organization_counts(memories=held[-1]),
             "projects": projects[:PROJECTS_SHOWN],
             "more_projects": len(projects) > PROJECTS_SHOWN,
             "activities": list(feed_rows()[:ACTIVITY_SHOWN]),
-            **trend_charts(),
+            **trend_charts(span, held),
             # The plan's usage meters (the Billing page shows the same partial); a
             # downgraded organization sees here what is over its limits.
             **meters_context(request.organization),  # type: ignore[attr-defined]
