@@ -9,11 +9,13 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-WIDTH = 600
-HEIGHT = 170
-LEFT, RIGHT, TOP, BOTTOM = 34, 10, 10, 24
-BAR_ROW = 26
-BAR_LABEL = 150
+# The drawing's own units, about the pixels of a chart on a laptop (three across) or a
+# phone, so its 11px text stays 11px or so.
+WIDTH = 340
+HEIGHT = 140
+LEFT, RIGHT, TOP, BOTTOM = 28, 12, 8, 22
+BAR_ROW = 24
+BAR_LABEL = 118
 
 
 def nice_ceiling(value: int) -> int:
@@ -21,7 +23,7 @@ def nice_ceiling(value: int) -> int:
     the axis reads in round numbers."""
     if value <= 1:
         return 1
-    magnitude = 10 ** int(math.floor(math.log10(value)))
+    magnitude = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 5, 10):
         if step * magnitude >= value:
             return step * magnitude
@@ -137,7 +139,7 @@ class BarChart:
 def bar_chart(chart_id: str, title: str, description: str, rows: list[tuple[str, int, str]]) -> BarChart:
     """Horizontal bars, one per (label, value, url) row, longest for the largest."""
     top = max((value for _, value, _ in rows), default=0) or 1
-    room = WIDTH - BAR_LABEL - 50  # the value is written after its bar
+    room = WIDTH - BAR_LABEL - 34  # the value is written after its bar
     bars = [
         Bar(label, value, url, n * BAR_ROW, round(max(room * value / top, 2), 1))
         for n, (label, value, url) in enumerate(rows)

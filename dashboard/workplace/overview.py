@@ -56,7 +56,8 @@ def trend_charts(span: trends.Window, held: list[int]) -> dict[str, Any]:
     memories held each day, is read once for the chart and the tile)."""
     days = len(span.days)
     tasks = trends.tasks_per_day(span)
-    opened, completed = Series("opened", "opened", tasks["opened"]), Series("completed", "completed", tasks["completed"])
+    opened = Series("opened", "opened", tasks["opened"])
+    completed = Series("completed", "completed", tasks["completed"])
     agents = trends.activity_per_agent(span)
     busiest = agents[0] if agents else None
     return {

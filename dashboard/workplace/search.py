@@ -36,6 +36,7 @@ QUERY_CHARS = 200
 MAX_WORDS = 8
 PER_KIND = 8
 EXCERPT_CHARS = 160
+MEMORY_TITLE_CHARS = 80
 # Characters of a long text read to make an excerpt (its start is what is shown).
 READ_CHARS = 1000
 # The hybrid engine ranks every candidate and hides none (memory.search): a box that
@@ -121,7 +122,7 @@ def find_notes(query: str, *, limit: int = PER_KIND) -> list[Result]:
         Result(
             note.title,
             reverse("web:note", args=[note.pk]),
-            markdown_excerpt(note.excerpt, EXCERPT_CHARS),
+            markdown_excerpt(note.excerpt, EXCERPT_CHARS),  # type: ignore[attr-defined]  # note_list's annotation
             note.project.name if note.project else "",
         )
         for note in rows
@@ -144,15 +145,14 @@ def find_decisions(query: str, *, limit: int = PER_KIND) -> list[Result]:
 def find_memories(query: str, *, limit: int = PER_KIND) -> list[Result]:
     rows = Memory.objects.filter(archived=False).select_related("agent", "project").defer(*HEAVY)
     hits = search(rows, query, limit=limit, min_score=MIN_SCORE)
-    return [
-        Result(
-            markdown_excerpt(hit.row.content[:READ_CHARS], 80),
-            reverse("web:memory", args=[hit.row.pk]),
-            markdown_excerpt(hit.row.content[:READ_CHARS], EXCERPT_CHARS),
-            " · ".join(p for p in (hit.row.scope, hit.row.agent.name if hit.row.agent else "") if p),
-        )
-        for hit in hits
-    ]
+    results = []
+    for hit in hits:
+        # A memory has no title: its first words are one, the rest (if any) the excerpt.
+        title = markdown_excerpt(hit.row.content[:READ_CHARS], MEMORY_TITLE_CHARS)
+        more = markdown_excerpt(hit.row.content[:READ_CHARS], EXCERPT_CHARS)
+        meta = " · ".join(p for p in (f"{hit.row.scope} memory", hit.row.agent.name if hit.row.agent else "") if p)
+        results.append(Result(title, reverse("web:memory", args=[hit.row.pk]), more if more != title else "", meta))
+    return results
 
 
 def search_everything(query: str) -> list[Group]:
@@ -184,4 +184,3 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "search",
         {"form": form, "query": query, "groups": groups, "total": sum(len(g.results) for g in groups)},
     )
-

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+
 from django.db.models import Case, CharField, Count, DateField, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -67,8 +68,8 @@ class AgentActivity:
 
 def activity_per_agent(span: Window) -> list[AgentActivity]:
     """The busiest agents of `span` by activity rows, most active first; rows that name
-    no agent (people, tokens used without one) are one more entry with an empty slug.
-    One query."""
+    no agent (people, tokens used without one) are one entry of their own, with an
+    empty slug. One query."""
     rows = (
         Activity.objects.filter(created_at__gte=span.start)
         .order_by()
@@ -76,22 +77,21 @@ def activity_per_agent(span: Window) -> list[AgentActivity]:
         .annotate(n=Count("id"))
         .order_by("-n", "agent__name")[: AGENTS_SHOWN + 1]
     )
-    named = [AgentActivity(r["agent__name"], r["agent__slug"], r["n"]) for r in rows if r["agent_id"] is not None]
-    unnamed = [AgentActivity("No agent named", "", r["n"]) for r in rows if r["agent_id"] is None]
-    return named[:AGENTS_SHOWN] + unnamed
+    found = [
+        AgentActivity(r["agent__name"], r["agent__slug"], r["n"])
+        if r["agent_id"] is not None
+        else AgentActivity("No agent named", "", r["n"])
+        for r in rows
+    ]
+    # AGENTS_SHOWN agents, and the unnamed entry wherever it ranks.
+    return found if any(not a.slug for a in found) else found[:AGENTS_SHOWN]
 
 
 def memories_per_day(span: Window) -> list[int]:
     """How many (unarchived) memories the organization held at the end of each day of
     `span`. One query: the rows older than the span are counted as one group."""
     day = Case(When(created_at__lt=span.start, then=Value(None)), default=_day("created_at"), output_field=DateField())
-    rows = (
-        Memory.objects.filter(archived=False)
-        .order_by()
-        .annotate(day=day)
-        .values("day")
-        .annotate(n=Count("id"))
-    )
+    rows = Memory.objects.filter(archived=False).order_by().annotate(day=day).values("day").annotate(n=Count("id"))
     added = {r["day"]: r["n"] for r in rows}
     total = added.pop(None, 0)
     held = []
