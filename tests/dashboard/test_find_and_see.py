@@ -169,15 +169,23 @@ def test_the_verification_mail_says_orchestra(db, mailoutbox, settings) -> None:
     assert "to sign up for Orchestra" in mail.body and "/accounts/confirm-email/" in mail.body
     assert "testserver" not in mail.body.replace("http://testserver/accounts/confirm-email/", "")
     assert settings.APP_URL in mail.body
+    link = re.search(r"http://testserver(/accounts/confirm-email/\S+)", mail.body)
+    assert link is not None
+    confirm = Client().get(link.group(1)).content.decode()
+    assert "<title>Confirm your email address · Orchestra</title>" in confirm
+    assert "<strong>erin@example.com</strong> for your Orchestra account" in confirm
 
 
-def test_allauth_pages_speak_orchestra(db) -> None:
+def test_allauth_pages_speak_orchestra(alice) -> None:
+    assert "Log out of Orchestra?" in client_for(alice).get("/accounts/logout/").content.decode()
     client = Client()
     login = client.get("/accounts/login/").content.decode()
     assert "<title>Sign in · Orchestra</title>" in login
     assert "Sign in to Orchestra" in login
     signup = client.get("/accounts/signup/").content.decode()
     assert "Create your Orchestra account" in signup
+    reset = client.get("/accounts/password/reset/").content.decode()
+    assert "<title>Reset your password · Orchestra</title>" in reset
 
 
 # Lists, onboarding

@@ -98,8 +98,7 @@ def visit_all(live: Any, page: Any, entries: list[Page], world: World, prefix: s
         if violations:
             found[url] = violations
         screenshot(page, f"{prefix}-{name}")
-        page.set_viewport_size(PHONE)
-        page.goto(url)
+        page.set_viewport_size(PHONE)  # the page reflows; no second load
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= PHONE["width"], (url, wide)
         screenshot(page, f"{prefix}-{name}-phone")
