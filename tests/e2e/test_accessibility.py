@@ -57,6 +57,8 @@ PAGES: list[Page] = [
     ("github", "web:github", no_args, ""),
     ("onboarding-invite", "web:onboarding-invite", no_args, ""),
     ("onboarding-token", "web:onboarding-token", no_args, ""),
+    ("account-email", "account_email", no_args, ""),
+    ("account-password", "account_change_password", no_args, ""),
     # Billing is absent (404) on a server without Stripe: tests/e2e/test_billing_checkout.py
     # drives it on its own server.
 ]
