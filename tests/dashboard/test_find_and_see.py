@@ -231,7 +231,7 @@ def test_trends_count_per_day_and_per_agent(alice, alice_id, acme, world) -> Non
     opened, completed = tasks_chart.series
     assert opened.values[-1] == 7 and sum(opened.values) == 7  # the deleted task is not counted
     assert completed.values[-1] == 1 and sum(completed.values) == 1
-    assert len(tasks_chart.days) == trends.DAYS and tasks_chart.days[-1] == date.today()
+    assert len(tasks_chart.days) == trends.DAYS and tasks_chart.days[-1] == timezone.now().date()
     bars = response.context["agents_chart"].bars
     assert [(b.label, b.value) for b in bars][1] == ("Apollo bot", 1) and bars[0].label == "No agent named"
     assert response.context["memories_chart"].series[0].values[-1] == 1
