@@ -134,3 +134,11 @@ def test_the_header_search_box(live, page, alice, acme, alice_id) -> None:
     specs.get_by_role("link", name="Apollo spec").click()
     page.wait_for_url(f"**/specs/{world['spec']['slug']}/")
     assert page.locator('nav.mainnav a[aria-current="page"]').inner_text() == "Specs"
+    # On a phone the menu scrolls sideways, and opens on the current page's item.
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live.url}/activity/")
+    assert page.evaluate("document.querySelector('nav.mainnav').scrollLeft") > 0
+    current = page.locator('nav.mainnav a[aria-current="page"]')
+    assert current.inner_text() == "Activity" and current.is_visible()
+    box, nav = current.bounding_box(), page.locator("nav.mainnav").bounding_box()
+    assert box is not None and nav is not None and box["x"] + box["width"] <= nav["x"] + nav["width"]
