@@ -8,7 +8,9 @@ URL, when given, wins (allauth applies it before asking the adapter).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
@@ -37,7 +39,24 @@ def landing_url(request: HttpRequest) -> str:
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
+@dataclass(frozen=True)
+class SiteName:
+    """What allauth's mail calls "the site": Orchestra at APP_URL. Without the sites
+    framework allauth would name the request's host ("Hello from 127.0.0.1:8101!")."""
+
+    name: str
+    domain: str
+    url: str
+
+
+def orchestra_site() -> SiteName:
+    return SiteName(name="Orchestra", domain=urlsplit(settings.APP_URL).netloc, url=settings.APP_URL)
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        super().send_mail(template_prefix, email, {**context, "current_site": orchestra_site()})
+
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         return landing_url(request)
 

@@ -9,6 +9,8 @@ javascript: URLs never survive."""
 
 from __future__ import annotations
 
+from html import unescape
+
 import markdown as python_markdown
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -103,3 +105,23 @@ def render_markdown(text: str | None) -> SafeString:
         return mark_safe("")  # nothing to escape
     html = python_markdown.markdown(text, extensions=EXTENSIONS, output_format="html")
     return mark_safe(sanitize_html(html))  # noqa: S308  # sanitised just above
+
+
+_plain = nh3.Cleaner(tags=set(), clean_content_tags=set(DROPPED_WITH_CONTENT), strip_comments=True)
+
+
+def markdown_excerpt(text: str | None, chars: int) -> str:
+    """The words a reader sees of `text` (markdown rendered, every tag dropped,
+    whitespace collapsed), cut at a word boundary to at most `chars` characters with
+    an ellipsis. Plain text: a template escapes it like any other string."""
+    if not text:
+        return ""
+    html = python_markdown.markdown(text, extensions=EXTENSIONS, output_format="html")
+    words = unescape(_plain.clean(html)).split()
+    plain = " ".join(words)
+    if len(plain) <= chars:
+        return plain
+    cut = plain[: chars - 1]
+    if plain[chars - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" .,;:") + "…"

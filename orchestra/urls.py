@@ -2,6 +2,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseBase
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
@@ -52,6 +53,8 @@ def register(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBas
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers and crawlers ask for /favicon.ico whatever the page links: the SVG answers.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("", include(oauth_patterns)),
     path("register", register),
     path("readyz", readyz, name="readyz"),

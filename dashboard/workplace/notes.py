@@ -34,14 +34,14 @@ class NoteFilters(FilterForm):
 def note_index(request: HttpRequest) -> HttpResponse:
     form = NoteFilters(request.GET)
     if not form.is_valid():
-        return page(request, "web/dashboard/notes/list.html", "projects", {"form": form, "rows": []}, status=400)
+        return page(request, "web/dashboard/notes/list.html", "notes", {"form": form, "rows": []}, status=400)
     data = form.cleaned_data
     notes = note_list(search=data["q"].strip() or None, tag=data["tag"].strip() or None, project=data["project"])
     rows = page_of(request, notes.select_related("project", "author"))
     return page(
         request,
         "web/dashboard/notes/list.html",
-        "projects",
+        "notes",
         {"form": form, "rows": rows.items, "next_cursor": rows.next_cursor, "project": data["project"]},
     )
 
@@ -62,7 +62,7 @@ def note_detail(request: HttpRequest, ref: str) -> HttpResponse:
     return page(
         request,
         "web/dashboard/notes/detail.html",
-        "projects",
+        "notes",
         {"note": note, "project": note.project, "links": links},
     )
 

@@ -1,6 +1,7 @@
-"""Specs: a project's specs, one spec at its latest or any earlier version, the line
-diff between any two versions, and the editor people write them with (an edit of title
-or content is a new version, through the services create_spec and update_spec call)."""
+"""Specs: every project's specs, one project's, one spec at its latest or any earlier
+version, the line diff between any two versions, and the editor people write them with
+(an edit of title or content is a new version, through the services create_spec and
+update_spec call)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 
 from dashboard.context import organization_required, person_actor, writer_required
-from dashboard.workplace.common import FilterForm, choice_field, or_404, page
+from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of, project_field
 from dashboard.workplace.diffs import line_diff
 from dashboard.workplace.forms import DashboardForm, SpecEditForm, SpecForm
 from dashboard.workplace.preview import preview_of
@@ -30,6 +31,22 @@ SPECS_SHOWN = 200
 
 class SpecFilters(FilterForm):
     status = choice_field("Status", list(SpecStatus.choices), everything="Any status")
+
+
+class AllSpecFilters(SpecFilters):
+    project = project_field()
+
+
+@organization_required
+def spec_index(request: HttpRequest) -> HttpResponse:
+    """The organization's specs across projects, newest first, a page at a time."""
+    form = AllSpecFilters(request.GET)
+    if not form.is_valid():
+        return page(request, "web/dashboard/specs/index.html", "specs", {"form": form, "rows": []}, status=400)
+    data = form.cleaned_data
+    rows = page_of(request, spec_list(project=data["project"], status=data["status"] or None).select_related("project"))
+    context = {"form": form, "rows": rows.items, "next_cursor": rows.next_cursor}
+    return page(request, "web/dashboard/specs/index.html", "specs", context)
 
 
 @organization_required
@@ -55,7 +72,7 @@ def spec_detail(request: HttpRequest, ref: str, number: int | None = None) -> Ht
     return page(
         request,
         "web/dashboard/specs/detail.html",
-        "projects",
+        "specs",
         {
             "spec": spec,
             "project": spec.project,

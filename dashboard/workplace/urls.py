@@ -12,6 +12,7 @@ from dashboard.workplace import (
     notes,
     overview,
     projects,
+    search,
     specs,
     task_actions,
     tasks,
@@ -35,6 +36,7 @@ urlpatterns = [
     path("agents/<str:ref>/", agents.agent_detail, name="agent"),
     path("agents/<str:ref>/edit/", agents.agent_edit, name="agent-edit"),
     path("agents/<str:ref>/status/", agents.agent_status, name="agent-status"),
+    path("specs/", specs.spec_index, name="specs"),
     path("specs/<str:ref>/", specs.spec_detail, name="spec"),
     path("specs/<str:ref>/versions/<int:number>/", specs.spec_detail, name="spec-version"),
     path("specs/<str:ref>/edit/", specs.spec_edit, name="spec-edit"),
@@ -58,4 +60,5 @@ urlpatterns = [
     path("notes/<str:ref>/edit/", notes.note_edit, name="note-edit"),
     path("markdown/preview/", markdown_preview, name="markdown-preview"),
     path("activity/", activity.activity_index, name="activity"),
+    path("search/", search.search_page, name="search"),
 ]

@@ -18,7 +18,8 @@ def test_register_is_the_signup_page() -> None:
 
 
 def test_anonymous_visitors_are_sent_to_login() -> None:
-    response = Client().get("/")
+    # "/" is the landing page for them (tests/dashboard/test_find_and_see.py).
+    response = Client().get("/projects/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 

@@ -28,6 +28,7 @@ def test_sign_up_mail_arrives_over_smtp_and_verifying_signs_in(people_server, tr
 
         mail = people_server.mailbox.wait_for("erin@example.com")
         assert mail.subject.startswith("[Orchestra] ") and mail.sender == "orchestra@example.com"
+        assert mail.body.startswith("Hello from Orchestra!")  # not the server's host and port
         link = link_in(mail.body, "/accounts/confirm-email/")
         assert link.startswith(people_server.url)
 

@@ -7,6 +7,6 @@ from tests.e2e.conftest import screenshot
 
 def test_login_page_renders(live, page) -> None:
     page.goto(f"{live.url}/accounts/login/")
-    assert "Sign In" in page.title() or "Log in" in page.title()
+    assert page.title() == "Sign in · Orchestra"
     assert page.locator("input[type=email], input[name=login]").count() == 1
     assert screenshot(page, "login").stat().st_size > 1000
