@@ -5,7 +5,7 @@ memories, 2 decisions, a session), then each call once through the tool layer; p
 the bytes of each answer as MCP sends it in `structuredContent` (the text block repeats
 it). Issue 17's goal is to halve these; this is the yardstick.
 
-Run: `.venv/bin/python bench/bench_answers.py`. It uses its own embedded database
+Run: `.venv/bin/python bench/bench_answers.py` (`--show` prints each answer too). It uses its own embedded database
 (orchestra_bench).
 """
 
@@ -102,7 +102,10 @@ def main() -> None:
     print(f"{'call':<24} {'bytes':>7}")
     total = 0
     for name, run in calls.items():
-        size = len(orjson.dumps(run()))
+        answer = orjson.dumps(run())
+        size = len(answer)
+        if "--show" in sys.argv:
+            print(answer.decode())
         total += size
         print(f"{name:<24} {size:>7,}")
     print(f"{'total':<24} {total:>7,}")

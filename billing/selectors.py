@@ -188,14 +188,11 @@ def usage_is_cached(organization_id: Any) -> bool:
     return _usage_cache.get(organization_id) is not None
 
 
-def _shown(value: int | None) -> int | str:
-    return "unlimited" if value is None else value
-
-
 def plan_summary(plan: Plan, counts: dict[Resource, int]) -> dict[str, Any]:
     """What get_context says of the plan (`plan`: its limits and requests per minute),
     current usage (`usage`), and a warning per resource at WARN_AT of its limit or
-    over it (`warnings`); compact, as an agent reads it at every start."""
+    over it (`warnings`); compact, as an agent reads it at every start: `limits` names
+    only the limited resources (one not named is unlimited), and no warnings, no key."""
     warnings = []
     for resource in Resource:
         meter = Meter(resource, counts[resource], plan.limit(resource))
@@ -205,13 +202,14 @@ def plan_summary(plan: Plan, counts: dict[Resource, int]) -> dict[str, Any]:
     shown_plan: dict[str, Any] = {
         "code": plan.code.value,
         "name": plan.name,
-        "limits": {resource.value: _shown(plan.limit(resource)) for resource in Resource},
+        "limits": {resource.value: limit for resource in Resource if (limit := plan.limit(resource)) is not None},
         "requests_per_minute": plan.rate_limit_per_minute,
     }
+    if not shown_plan["limits"]:
+        del shown_plan["limits"]
     if warnings and (url := upgrade_url()):
         shown_plan["upgrade_url"] = url
-    return {
-        "plan": shown_plan,
-        "usage": {resource.value: counts[resource] for resource in Resource},
-        "warnings": warnings,
-    }
+    summary: dict[str, Any] = {"plan": shown_plan, "usage": {resource.value: counts[resource] for resource in Resource}}
+    if warnings:
+        summary["warnings"] = warnings
+    return summary

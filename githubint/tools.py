@@ -5,7 +5,6 @@ and what they would have done."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from githubint.models import GitHubConnection, Repository
 from githubint.sync import split_name
 from orchestra.errors import InvalidArguments, NotFound
 from orchestra.pagination import paginate
+from tools.mcp.answers import Instant
 from tools.mcp.args import DEFAULT_PAGE, Cursor, Limit, ProjectRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get
@@ -60,7 +60,7 @@ class RepositoryOut(TypedDict):
     default_branch: str
     sync_status: Literal["pending", "syncing", "ok", "error"]
     sync_error: str
-    last_synced_at: datetime | None
+    last_synced_at: Instant | None
     languages: dict[str, int]
     branches: list[str]
     open_pull_requests: list[PullOut]

@@ -94,6 +94,8 @@ def embedded_model(label: str) -> type[Embedded]:
 # builds in about a minute and is about 1.5 times the size).
 HNSW_M = 24
 HNSW_EF_CONSTRUCTION = 200
+# What an answer leaves out when a memory has it (answers say so in their schema).
+DEFAULT_IMPORTANCE = 5
 
 
 class Memory(Embedded):
@@ -110,7 +112,7 @@ class Memory(Embedded):
     )
     content = models.TextField()
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
-    importance = models.PositiveSmallIntegerField(default=5)  # 1 (trivia) .. 10 (critical)
+    importance = models.PositiveSmallIntegerField(default=DEFAULT_IMPORTANCE)  # 1 (trivia) .. 10 (critical)
     metadata = models.JSONField(default=dict, blank=True)
     # Kept by PostgreSQL itself, so every write path (tools, admin, bulk loads) agrees.
     search_vector = models.GeneratedField(

@@ -12,7 +12,7 @@ from django.db.models import F, Func, IntegerField, QuerySet
 from billing.plans import Resource
 from billing.services import usage_consume, usage_release
 from memory.embedding_jobs import schedule_embedding
-from memory.models import MAX_CONTENT_BYTES, OWNER_FIELD, Memory, Scope
+from memory.models import DEFAULT_IMPORTANCE, MAX_CONTENT_BYTES, OWNER_FIELD, Memory, Scope
 from orchestra.actor import Actor
 from orchestra.errors import Conflict, InvalidArguments
 from orchestra.tenancy import current_organization_id
@@ -50,7 +50,7 @@ def memory_store(
     project: Any = None,
     session: Any = None,
     tags: list[str] | None = None,
-    importance: int = 5,
+    importance: int = DEFAULT_IMPORTANCE,
     metadata: dict[str, Any] | None = None,
     keep_both: bool = False,
     supersedes: Memory | None = None,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import Field
 from typing_extensions import TypedDict
 
 from memory import services
-from memory.models import Memory
+from memory.models import DEFAULT_IMPORTANCE, EmbeddingStatus, Memory
 from memory.search import scope_filter, search
 from orchestra.errors import not_found
 from orchestra.ids import id_or_none, parse_uuid
 from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
+from tools.mcp.answers import Instant, present
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef, Since, Tags, Until
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get, project_or_default
@@ -29,25 +29,37 @@ MinScore = Annotated[float, Field(ge=0, le=1, description="Leave out results sco
 
 ScopeName = Literal["agent", "project", "session", "organization"]
 MemoryRef = Annotated[str, Field(min_length=1, max_length=64, description="Memory id.")]
+# How much of a memory list_memories shows (search and get_memory show all of it).
+LIST_CONTENT_CHARS = 500
 
 
 class MemoryOut(TypedDict):
+    """A memory in full; empty fields are left out (tools.mcp.answers)."""
+
     id: str
     scope: str
-    agent_id: str | None
-    project_id: str | None
-    session_id: str | None
+    agent_id: NotRequired[str]
+    project_id: NotRequired[str]
+    session_id: NotRequired[str]
     content: str
-    tags: list[str]
-    importance: int
-    metadata: dict[str, Any]
-    embedding_status: str
-    archived: bool
-    created_at: datetime
+    tags: NotRequired[list[str]]
+    importance: NotRequired[Annotated[int, Field(description=f"1-10; absent: {DEFAULT_IMPORTANCE}, the default.")]]
+    metadata: NotRequired[dict[str, Any]]
+    embedding_status: NotRequired[
+        Annotated[str, Field(description="pending or failed while it has no embedding; absent once ready.")]
+    ]
+    archived: NotRequired[bool]
+    created_at: Instant
     # Only on a memory merged into an older one that says the same (then archived).
     duplicate_of: NotRequired[Annotated[str, Field(description="The memory this one was merged into.")]]
     supersedes: NotRequired[Annotated[str, Field(description="The memory this one replaced.")]]
     superseded_by: NotRequired[Annotated[str, Field(description="The newer memory that replaced this one.")]]
+
+
+class MemoryRow(MemoryOut):
+    """A memory in a list: its content is cut at LIST_CONTENT_CHARS (get_memory has it all)."""
+
+    truncated: NotRequired[Annotated[bool, Field(description="content was cut: get_memory has all of it.")]]
 
 
 class StoreOut(TypedDict):
@@ -57,9 +69,9 @@ class StoreOut(TypedDict):
 
 class SearchHit(MemoryOut):
     score: Annotated[float, Field(description=SCORE_HELP)]
-    similarity: Annotated[float | None, Field(description="Cosine similarity; null while pending.")]
+    similarity: NotRequired[Annotated[float, Field(description="Cosine similarity; absent while pending.")]]
     matched: Annotated[list[str], Field(description="Which halves found it: vector, keyword.")]
-    pending: Annotated[bool, Field(description="No embedding yet: found and ranked by its words alone.")]
+    pending: NotRequired[Annotated[bool, Field(description="No embedding yet: found by its words alone.")]]
 
 
 class SearchOut(TypedDict):
@@ -67,7 +79,7 @@ class SearchOut(TypedDict):
 
 
 class MemoryList(TypedDict):
-    items: list[MemoryOut]
+    items: list[MemoryRow]
     next_cursor: str | None
 
 
@@ -75,28 +87,37 @@ class Cleared(TypedDict):
     deleted: int
 
 
+def _memory_fields(memory: Memory) -> dict[str, Any]:
+    return {
+        "id": str(memory.pk),
+        "scope": memory.scope,
+        "agent_id": id_or_none(memory.agent_id),
+        "project_id": id_or_none(memory.project_id),
+        "session_id": id_or_none(memory.session_id),
+        "content": memory.content,
+        "tags": memory.tags,
+        "importance": None if memory.importance == DEFAULT_IMPORTANCE else memory.importance,
+        "metadata": memory.metadata,
+        "embedding_status": None if memory.embedding_status == EmbeddingStatus.READY else memory.embedding_status,
+        "archived": memory.archived,
+        "created_at": memory.created_at,
+        "duplicate_of": id_or_none(memory.duplicate_of_id),
+        "supersedes": id_or_none(memory.supersedes_id),
+        "superseded_by": id_or_none(memory.superseded_by_id),
+    }
+
+
 def memory_out(memory: Memory) -> MemoryOut:
-    out = MemoryOut(
-        id=str(memory.pk),
-        scope=memory.scope,
-        agent_id=id_or_none(memory.agent_id),
-        project_id=id_or_none(memory.project_id),
-        session_id=id_or_none(memory.session_id),
-        content=memory.content,
-        tags=memory.tags,
-        importance=memory.importance,
-        metadata=memory.metadata,
-        embedding_status=memory.embedding_status,
-        archived=memory.archived,
-        created_at=memory.created_at,
-    )
-    if memory.duplicate_of_id is not None:
-        out["duplicate_of"] = str(memory.duplicate_of_id)
-    if memory.supersedes_id is not None:
-        out["supersedes"] = str(memory.supersedes_id)
-    if memory.superseded_by_id is not None:
-        out["superseded_by"] = str(memory.superseded_by_id)
-    return out
+    return present(MemoryOut, **_memory_fields(memory))
+
+
+def memory_row(memory: Memory) -> MemoryRow:
+    fields = _memory_fields(memory)
+    content = memory.content
+    if len(content) > LIST_CONTENT_CHARS:
+        fields["content"] = content[: LIST_CONTENT_CHARS - 1] + "…"
+        fields["truncated"] = True
+    return present(MemoryRow, **fields)
 
 
 def _owners(ctx: ToolContext, agent: str | None, project: str | None, session: str | None) -> dict[str, Any]:
@@ -127,7 +148,7 @@ def store_memory(
     project: ProjectRef | None = None,
     session: SessionRef | None = None,
     tags: Tags | None = None,
-    importance: Annotated[int, Field(ge=1, le=10, description="1 (trivia) to 10 (vital).")] = 5,
+    importance: Annotated[int, Field(ge=1, le=10, description="1 (trivia) to 10 (vital).")] = DEFAULT_IMPORTANCE,
     metadata: dict[str, Any] | None = None,
     keep_both: Annotated[
         bool, Field(description="Keep it even if a memory of the scope says the same (no merge).")
@@ -183,7 +204,8 @@ def search_memory(
     hits = search(rows, query, limit=limit, min_similarity=min_similarity, min_score=min_score)
     return SearchOut(
         items=[
-            SearchHit(
+            present(
+                SearchHit,
                 **memory_out(h.row),
                 score=round(h.score, 3),
                 similarity=None if h.similarity is None else round(h.similarity, 3),
@@ -223,7 +245,7 @@ def list_memories(
     if until:
         rows = rows.filter(created_at__lt=until)
     page = paginate(rows.defer("embedding"), limit=limit, cursor=cursor)
-    return MemoryList(items=[memory_out(m) for m in page.items], next_cursor=page.next_cursor)
+    return MemoryList(items=[memory_row(m) for m in page.items], next_cursor=page.next_cursor)
 
 
 @tool(category="memory", read_only=True, idempotent=True)

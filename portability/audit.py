@@ -1,20 +1,18 @@
-"""The one place an export or an import is recorded once it has succeeded.
-
-The audit trail of what people did (issue 18, built beside this app) writes its row
-here (`audit.services.record` with DATA_EXPORTED / DATA_IMPORTED): every call is
-inside a transaction, the import's own (so the row commits with the rows it records,
-and a dry run records nothing) or the one that marks an export ready. Until then it
-logs one line."""
+"""The one place an export or an import is recorded once it has succeeded: a row of the
+organization's audit trail (issue 18), written inside the caller's transaction, the
+import's own (so the row commits with the rows it records, and a dry run, rolled back,
+records nothing) or the one that marks an export ready."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from accounts.models import Organization
+from audit.actions import Action
+from audit.services import record
 from orchestra.actor import Actor
 
-logger = logging.getLogger("orchestra.portability")
+ACTIONS = {"export": Action.DATA_EXPORTED, "import": Action.DATA_IMPORTED}
 
 
 def portability_recorded(
@@ -26,11 +24,11 @@ def portability_recorded(
     details: dict[str, Any] | None = None,
 ) -> None:
     """`actor` exported from, or imported into, `organization` these rows by kind."""
-    logger.info(
-        "organization %s: %s of %d rows by user %s",
-        organization.pk,
-        action,
-        sum(counts.values()),
-        actor.user_id,
-        extra={"portability": {"action": action, "counts": counts, **(details or {})}},
+    rows = sum(counts.values())
+    record(
+        organization=organization,
+        action=ACTIONS[action],
+        actor=actor,
+        target=f"{rows} rows",
+        details={"counts": {kind: n for kind, n in counts.items() if n}, **(details or {})},
     )

@@ -128,16 +128,13 @@ def test_vectors_travel_when_asked_and_the_model_matches(world: Any, acme: Organ
     assert report.reembed == others.count() + report.created["decision"]
 
 
-def test_an_import_is_recorded_once_and_a_dry_run_never(
-    world: Any, acme: Organization, initech: Organization, monkeypatch: Any
-) -> None:
-    from portability import importing
+def test_an_import_is_recorded_once_and_a_dry_run_never(world: Any, acme: Organization, initech: Organization) -> None:
+    from audit.actions import Action
+    from audit.models import AuditEvent
 
-    calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(importing, "portability_recorded", lambda **kw: calls.append(kw))
     data = export_bytes(acme)
     _import(initech, data, dry_run=True)
-    assert calls == []
+    assert not AuditEvent.unscoped.filter(organization_id=initech.pk, action=Action.DATA_IMPORTED).exists()
     report = _import(initech, data)
-    assert len(calls) == 1 and calls[0]["action"] == "import"
-    assert calls[0]["organization"] == initech and calls[0]["counts"] == report.created
+    (event,) = AuditEvent.unscoped.filter(organization_id=initech.pk, action=Action.DATA_IMPORTED)
+    assert event.details["counts"] == {kind: n for kind, n in report.created.items() if n}

@@ -36,7 +36,7 @@ def test_create_get_list_update_delete(call, alice_id, acme) -> None:
     assert scout["skills"] == ["python", "sql"] and scout["memory_scope"] == "private"
     assert scout["status"] == "active" and scout["model"] == "claude-sonnet" and scout["role"] == "researcher"
     twin = create(call, alice_id, "Scout Bot", memory_scope="organization")
-    assert twin["slug"] == "scout-bot-2" and twin["project_id"] is None
+    assert twin["slug"] == "scout-bot-2" and "project_id" not in twin
 
     by_slug = ok(call(alice_id, "get_agent", agent="scout-bot"))
     by_id = ok(call(alice_id, "get_agent", agent=scout["id"]))

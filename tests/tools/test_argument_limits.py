@@ -116,10 +116,9 @@ def test_stored_rows_beyond_the_limits_read_through_every_tool(call, alice_id, p
     projects = ok(call(alice_id, "list_projects"))["items"]
     assert [p["name"] for p in projects] == ["Poisoned"]
     # Shown in full down to a depth, then as JSON text: nothing is lost.
-    settings = projects[0]["settings"]
+    settings = ok(call(alice_id, "get_project", project="poisoned"))["settings"]
     leaf = walk_to_leaf(settings)
     assert isinstance(leaf, str) and json.loads(leaf)
-    ok(call(alice_id, "get_project", project="poisoned"))
     memories = ok(call(alice_id, "list_memories"))["items"]
     metadata = memories[0]["metadata"]
     # Integers no JSON client holds exactly are written as strings, every digit kept.

@@ -21,8 +21,8 @@ def test_create_get_list_update_archive(call, alice_id, acme) -> None:
     by_slug = ok(call(alice_id, "get_project", project="apollo-program"))
     by_id = ok(call(alice_id, "get_project", project=created["id"]))
     assert by_slug["id"] == by_id["id"] == created["id"]
-    assert by_slug["stats"]["agents"] == 0 and by_slug["stats"]["memories"] == {"total": 0, "archived": 0}
-    assert set(by_slug["stats"]["tasks"].values()) == {0} and by_slug["stats"]["features"] == {}
+    # Zeros are left out: a new project's counts are all zero.
+    assert by_slug["stats"] == {}
     assert [a["type"] for a in by_slug["recent_activity"]] == ["project.created"]
 
     updated = ok(call(alice_id, "update_project", project="apollo-program", settings={"a": {"c": 2}, "d": 3}))
@@ -39,7 +39,7 @@ def test_create_get_list_update_archive(call, alice_id, acme) -> None:
     assert [p["slug"] for p in ok(call(alice_id, "list_projects", status="archived"))["items"]] == ["apollo-program"]
     assert len(ok(call(alice_id, "list_projects", status="all"))["items"]) == 2
     restored = ok(call(alice_id, "update_project", project="apollo-program", status="active"))
-    assert restored["status"] == "active" and restored["archived_at"] is None
+    assert restored["status"] == "active" and "archived_at" not in restored
 
 
 def test_every_change_writes_one_activity_row(call, alice_id, acme) -> None:
@@ -172,8 +172,8 @@ def test_get_project_stats_count_every_kind_of_row(call, alice_id, acme) -> None
     _fill(call, alice_id, "p", 3)
     _fill(call, alice_id, "other", 1)  # another project's rows are not counted
     stats = ok(call(alice_id, "get_project", project="p"))["stats"]
-    assert stats["tasks"]["todo"] == 2 and stats["tasks"]["done"] == 1 and stats["tasks"]["blocked"] == 0
-    assert stats["memories"] == {"total": 3, "archived": 0}
+    assert stats["tasks"]["todo"] == 2 and stats["tasks"]["done"] == 1 and "blocked" not in stats["tasks"]
+    assert stats["memories"] == {"total": 3}
     assert stats["decisions"] == {"accepted": 3}
     assert stats["features"] == {"spec": 3}
     assert stats["specs"] == {"draft": 3}
@@ -193,11 +193,11 @@ def test_get_project_is_a_bounded_number_of_queries(call, alice_id, acme, django
 
 def test_get_context(call, alice_id, acme) -> None:
     context = ok(call(alice_id, "get_context"))
-    assert context["organization"]["slug"] == "acme" and context["organization"]["sandbox"] is False
+    assert context["organization"]["slug"] == "acme" and "sandbox" not in context["organization"]
     assert context["user"]["email"] == "alice@example.com" and context["user"]["role"] == "owner"
-    assert context["token"]["scopes"] == ["read", "write"] and context["token"]["read_only"] is False
+    assert context["token"]["scopes"] == ["read", "write"] and "read_only" not in context["token"]
     # Billing off (no Stripe keys): the unlimited self-hosted plan, usage still counted.
     assert context["plan"]["code"] == "self_hosted" and context["plan"]["name"] == "Self-hosted"
-    assert context["plan"]["limits"]["projects"] == "unlimited"
+    assert "limits" not in context["plan"]  # a resource not named is unlimited
     assert context["usage"]["members"] == 2 and context["usage"]["tokens"] == 1
-    assert context["warnings"] == []
+    assert "warnings" not in context

@@ -86,10 +86,10 @@ def test_create_and_get_with_subtasks_dependencies_and_history(call, alice_id, a
     )
     assert created["title"] == "Build the API" and created["status"] == "todo" and created["priority"] == "high"
     assert created["labels"] == ["api", "backend"] and created["due_date"] == "2030-01-31"
-    assert created["assignee_agent_id"] == str(coder.pk) and created["assignee_user_id"] is None
+    assert created["assignee_agent_id"] == str(coder.pk) and "assignee_user_id" not in created
     assert created["parent_id"] == epic["id"] and created["blocked_by"] == [design["id"]]
     assert created["project_id"] == apollo["id"] and created["created_by_id"] == str(alice_id.user_id)
-    assert created["started_at"] is None and created["completed_at"] is None
+    assert "started_at" not in created and "completed_at" not in created
     assert new(call, alice_id, "Defaults")["priority"] == "medium"
 
     ok(call(alice_id, "update_task", task=design["id"], status="in_progress"))
@@ -97,9 +97,10 @@ def test_create_and_get_with_subtasks_dependencies_and_history(call, alice_id, a
     assert got["dependencies"] == [
         {"id": design["id"], "title": "Design the API", "status": "in_progress", "priority": "medium"}
     ]
-    assert got["subtasks"] == []
+    assert "subtasks" not in got
     assert [h["type"] for h in got["history"]] == ["task.created"]
-    assert got["history"][0]["target_id"] == created["id"] and got["history"][0]["project_id"] == apollo["id"]
+    # The task's own history names neither the task nor its project again.
+    assert not {"target_id", "project_id"} & got["history"][0].keys()
     parent = ok(call(alice_id, "get_task", task=epic["id"]))
     assert [s["id"] for s in parent["subtasks"]] == [created["id"]]
 
@@ -108,7 +109,7 @@ def test_assignee_is_an_agent_or_a_member(call, alice_id, acme, apollo, coder, b
     by_id = new(call, alice_id, "A", assignee=str(coder.pk))
     assert by_id["assignee_agent_id"] == str(coder.pk)
     by_email = new(call, alice_id, "B", assignee="BOB@example.com")
-    assert by_email["assignee_user_id"] == str(bob.pk) and by_email["assignee_agent_id"] is None
+    assert by_email["assignee_user_id"] == str(bob.pk) and "assignee_agent_id" not in by_email
     by_user_id = new(call, alice_id, "C", assignee=str(bob.pk))
     assert by_user_id["assignee_user_id"] == str(bob.pk)
 
@@ -119,9 +120,9 @@ def test_assignee_is_an_agent_or_a_member(call, alice_id, acme, apollo, coder, b
         assert outcome.structured["error"]["message"] == f"assignee not found: {ref}"
 
     moved = ok(call(alice_id, "update_task", task=by_id["id"], assignee="bob@example.com"))
-    assert moved["assignee_user_id"] == str(bob.pk) and moved["assignee_agent_id"] is None
+    assert moved["assignee_user_id"] == str(bob.pk) and "assignee_agent_id" not in moved
     cleared = ok(call(alice_id, "update_task", task=by_id["id"], clear=["assignee"]))
-    assert cleared["assignee_user_id"] is None and cleared["assignee_agent_id"] is None
+    assert "assignee_user_id" not in cleared and "assignee_agent_id" not in cleared
 
 
 def test_sandbox_tokens_assign_members_of_the_live_organization(call, alice, acme, bob, issue_token) -> None:
@@ -135,7 +136,7 @@ def test_sandbox_tokens_assign_members_of_the_live_organization(call, alice, acm
 
 def test_status_workflow_and_timestamps(call, alice_id, acme, apollo) -> None:
     task = new(call, alice_id, "Ship")
-    assert ok(call(alice_id, "update_task", task=task["id"], status="backlog"))["started_at"] is None
+    assert "started_at" not in ok(call(alice_id, "update_task", task=task["id"], status="backlog"))
     started = ok(call(alice_id, "update_task", task=task["id"], status="in_progress"))
     assert started["status"] == "in_progress" and started["started_at"]
     blocked = ok(call(alice_id, "update_task", task=task["id"], status="blocked"))
@@ -149,7 +150,7 @@ def test_status_workflow_and_timestamps(call, alice_id, acme, apollo) -> None:
     assert blocked["started_at"] == started["started_at"]
     review = ok(call(alice_id, "update_task", task=task["id"], status="in_review"))
     done = ok(call(alice_id, "update_task", task=task["id"], status="done"))
-    assert done["completed_at"] and review["completed_at"] is None
+    assert done["completed_at"] and "completed_at" not in review
 
     for status in ("blocked", "in_progress", "todo"):
         outcome = call(alice_id, "update_task", task=task["id"], status=status)
@@ -160,13 +161,13 @@ def test_status_workflow_and_timestamps(call, alice_id, acme, apollo) -> None:
     assert error_code(call(alice_id, "update_task", task=task["id"], status="blocked", reopen=True)) == "conflict"
     assert error_code(call(alice_id, "update_task", task=task["id"], reopen=True)) == "invalid_arguments"
     reopened = ok(call(alice_id, "update_task", task=task["id"], status="todo", reopen=True))
-    assert reopened["status"] == "todo" and reopened["completed_at"] is None
+    assert reopened["status"] == "todo" and "completed_at" not in reopened
     assert reopened["started_at"] == started["started_at"]
     not_final = call(alice_id, "update_task", task=task["id"], status="in_progress", reopen=True)
     assert error_code(not_final) == "invalid_arguments"
 
     cancelled = ok(call(alice_id, "update_task", task=task["id"], status="cancelled"))
-    assert cancelled["completed_at"] is None
+    assert "completed_at" not in cancelled
     assert error_code(call(alice_id, "complete_task", task=task["id"])) == "conflict"
     assert ok(call(alice_id, "update_task", task=task["id"], status="backlog", reopen=True))["status"] == "backlog"
 
@@ -221,7 +222,7 @@ def test_update_fields_and_audit(call, alice_id, acme, apollo) -> None:
     )
     assert updated["title"] == "New" and updated["description"] == "Details" and updated["priority"] == "critical"
     assert updated["labels"] == ["b", "c"] and updated["due_date"] == "2030-01-01"
-    assert ok(call(alice_id, "update_task", task=task["id"], clear=["due_date"]))["due_date"] is None
+    assert "due_date" not in ok(call(alice_id, "update_task", task=task["id"], clear=["due_date"]))
     before = state()
     assert ok(call(alice_id, "update_task", task=task["id"], title="New"))["title"] == "New"
     assert state() == before  # nothing differs: nothing written
@@ -255,7 +256,7 @@ def test_dependencies_cycles_and_parents(call, alice_id, acme, apollo) -> None:
     # Replacing the list: c now waits for a only; the edge to b goes.
     replaced = ok(call(alice_id, "update_task", task=c["id"], blocked_by=[a["id"]]))
     assert replaced["blocked_by"] == [a["id"]]
-    assert ok(call(alice_id, "update_task", task=c["id"], blocked_by=[]))["blocked_by"] == []
+    assert "blocked_by" not in ok(call(alice_id, "update_task", task=c["id"], blocked_by=[]))
 
     ok(call(alice_id, "update_task", task=b["id"], parent=a["id"]))
     ok(call(alice_id, "update_task", task=c["id"], parent=b["id"]))
@@ -267,7 +268,7 @@ def test_dependencies_cycles_and_parents(call, alice_id, acme, apollo) -> None:
             f"parent: task {parent} is this task or one of its subtasks; a cycle is refused"
         )
     assert state() == before
-    assert ok(call(alice_id, "update_task", task=c["id"], clear=["parent"]))["parent_id"] is None
+    assert "parent_id" not in ok(call(alice_id, "update_task", task=c["id"], clear=["parent"]))
     with tenant_scope(acme):
         row = Activity.objects.filter(target_id=c["id"], metadata__blocked_by__isnull=False).first()
     assert row is not None and row.metadata["fields"] == ["blocked_by"]
@@ -365,9 +366,9 @@ def test_delete_task_is_soft(call, alice_id, acme, apollo) -> None:
         assert error_code(outcome) == "not_found"
         assert outcome.structured["error"]["message"] == f"task not found: {child['id']}"
     assert child["id"] not in [t["id"] for t in ok(call(alice_id, "list_tasks"))["items"]]
-    assert ok(call(alice_id, "get_task", task=parent["id"]))["subtasks"] == []
+    assert "subtasks" not in ok(call(alice_id, "get_task", task=parent["id"]))
     got = ok(call(alice_id, "get_task", task=waiting["id"]))
-    assert got["dependencies"] == [] and got["blocked_by"] == []
+    assert "dependencies" not in got and "blocked_by" not in got
     assert error_code(call(alice_id, "create_task", title="x", project="apollo", parent=child["id"])) == "not_found"
     with tenant_scope(acme):
         row = Task.objects.get(pk=child["id"])  # the row stays, with who and why

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired
 
 from django.apps import apps
 from django.db import models
@@ -15,27 +15,47 @@ from orchestra.errors import not_found
 from orchestra.ids import id_or_none, parse_uuid
 from orchestra.tenancy import TenantModel
 from tools.activity.models import Activity
+from tools.mcp.answers import Instant, present
 
 LABEL_FIELDS = ("name", "title", "content")
 LABEL_CHARS = 80
 
 
+# How much of an entry's description a brief (in get_task, get_project, ...) carries.
+BRIEF_DESCRIPTION_CHARS = 120
+
+
 class ActivityOut(TypedDict):
+    """An entry of the feed; empty fields are left out (tools.mcp.answers)."""
+
     id: str
     type: str
-    description: str
-    tool: str
-    target_type: str
-    target_id: str | None
-    actor_user_id: str | None
-    agent_id: str | None
-    project_id: str | None
-    session_id: str | None
-    created_at: datetime
+    description: NotRequired[str]
+    tool: NotRequired[str]
+    target_type: NotRequired[str]
+    target_id: NotRequired[str]
+    actor_user_id: NotRequired[str]
+    agent_id: NotRequired[str]
+    project_id: NotRequired[str]
+    session_id: NotRequired[str]
+    created_at: Instant
+
+
+class ActivityBrief(TypedDict):
+    """An entry inside another answer: what happened, to what, by which agent, when.
+    The full entry (the person, the token, the metadata) is list_activities'."""
+
+    type: str
+    description: NotRequired[str]
+    target_type: NotRequired[str]
+    target_id: NotRequired[str]
+    agent_id: NotRequired[str]
+    created_at: Instant
 
 
 def activity_out(activity: Activity) -> ActivityOut:
-    return ActivityOut(
+    return present(
+        ActivityOut,
         id=str(activity.pk),
         type=activity.type,
         description=activity.description,
@@ -46,6 +66,23 @@ def activity_out(activity: Activity) -> ActivityOut:
         agent_id=id_or_none(activity.agent_id),
         project_id=id_or_none(activity.project_id),
         session_id=id_or_none(activity.session_id),
+        created_at=activity.created_at,
+    )
+
+
+def activity_brief(activity: Activity, *, with_target: bool = True) -> ActivityBrief:
+    """`with_target=False` where the answer is about the target itself (a task's history,
+    a session's own entries in resume_session)."""
+    description = activity.description
+    if len(description) > BRIEF_DESCRIPTION_CHARS:
+        description = description[: BRIEF_DESCRIPTION_CHARS - 1].rstrip() + "…"
+    return present(
+        ActivityBrief,
+        type=activity.type,
+        description=description,
+        target_type=activity.target_type if with_target else None,
+        target_id=id_or_none(activity.target_id) if with_target else None,
+        agent_id=id_or_none(activity.agent_id),
         created_at=activity.created_at,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
@@ -11,6 +11,7 @@ from orchestra.pagination import paginate
 from tools.activity import selectors, services
 from tools.activity.selectors import ActivityOut, activity_out
 from tools.agents.selectors import agent_get
+from tools.mcp.answers import present
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef, Since, Until
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get, project_or_default
@@ -30,9 +31,9 @@ class Target(TypedDict):
 
 
 class ActivityDetail(ActivityOut):
-    metadata: dict[str, Any]
-    token_id: str | None
-    target: Target | None
+    metadata: NotRequired[dict[str, Any]]
+    token_id: NotRequired[str]
+    target: NotRequired[Target]
 
 
 class ActivityList(TypedDict):
@@ -104,7 +105,8 @@ def get_activity(ctx: ToolContext, activity: ActivityRef) -> ActivityDetail:
     if row.target_id is not None:
         exists, label = selectors.target_resolve(row.target_type, row.target_id)
         target = Target(type=row.target_type, id=str(row.target_id), label=label, exists=exists)
-    return ActivityDetail(
+    return present(
+        ActivityDetail,
         **activity_out(row),
         metadata=row.metadata,
         token_id=None if row.token_id is None else str(row.token_id),

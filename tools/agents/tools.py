@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NotRequired
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -11,9 +10,10 @@ from typing_extensions import TypedDict
 from orchestra.errors import PermissionDenied
 from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
-from tools.activity.selectors import ActivityOut, activity_out
+from tools.activity.selectors import ActivityBrief, activity_brief
 from tools.agents import selectors, services
 from tools.agents.models import Agent
+from tools.mcp.answers import Instant, present
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get, project_or_default
@@ -28,18 +28,20 @@ ModelName = Annotated[str, Field(max_length=120, description="The model it runs 
 
 
 class AgentOut(TypedDict):
+    """Empty fields are left out (tools.mcp.answers)."""
+
     id: str
     slug: str
     name: str
-    role: str
-    description: str
-    skills: list[str]
+    role: NotRequired[str]
+    description: NotRequired[str]
+    skills: NotRequired[list[str]]
     memory_scope: str
-    model: str
-    project_id: str | None
+    model: NotRequired[str]
+    project_id: NotRequired[str]
     status: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
 
 class AgentList(TypedDict):
@@ -50,7 +52,7 @@ class AgentList(TypedDict):
 class MemoryBrief(TypedDict):
     id: str
     content: str  # the first 200 characters
-    created_at: datetime
+    created_at: Instant
 
 
 class MemoryStats(TypedDict):
@@ -61,18 +63,19 @@ class MemoryStats(TypedDict):
 
 class AgentDetail(AgentOut):
     memory: MemoryStats
-    recent_activity: list[ActivityOut]
+    recent_activity: list[ActivityBrief]
 
 
 class AgentDeleted(TypedDict):
     agent: AgentOut
-    deleted_at: datetime
+    deleted_at: Instant
     memories_archived: int
     memories_deleted: int
 
 
 def agent_out(agent: Agent) -> AgentOut:
-    return AgentOut(
+    return present(
+        AgentOut,
         id=str(agent.pk),
         slug=agent.slug,
         name=agent.name,
@@ -151,7 +154,7 @@ def get_agent(ctx: ToolContext, agent: AgentRef) -> AgentDetail:
                 MemoryBrief(id=str(m["id"]), content=m["excerpt"], created_at=m["created_at"]) for m in stats.newest
             ],
         ),
-        recent_activity=[activity_out(a) for a in selectors.agent_activity(row)],
+        recent_activity=[activity_brief(a) for a in selectors.agent_activity(row)],
     )
 
 

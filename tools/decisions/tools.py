@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
 
+from memory.models import EmbeddingStatus
 from memory.search import search
 from memory.tools import SCORE_HELP, MinScore
 from orchestra.ids import id_or_none
@@ -15,6 +15,7 @@ from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
 from tools.decisions import selectors, services
 from tools.decisions.models import Decision, DecisionComment
+from tools.mcp.answers import Instant, excerpt, present
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, Tags
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get, project_or_default
@@ -27,6 +28,8 @@ NewStatusName = Literal["accepted", "superseded", "rejected"]
 NewStatus = Annotated[NewStatusName, WithJsonSchema({"enum": list(get_args(NewStatusName))})]
 DecisionRef = Annotated[str, Field(min_length=1, max_length=64, description="Decision id.")]
 Text = Annotated[str, Field(max_length=20_000)]
+# How much of what was decided a list row or search hit carries.
+ROW_DECISION_CHARS = 300
 
 
 class Alternative(TypedDict):
@@ -56,55 +59,64 @@ Alternatives = Annotated[
 
 
 class DecisionOut(TypedDict):
+    """A decision in full; empty fields are left out (tools.mcp.answers)."""
+
     id: str
-    project_id: str | None
+    project_id: NotRequired[str]
     title: str
     decision: str
-    rationale: str
-    context: str
-    alternatives: list[dict[str, str]]
+    rationale: NotRequired[str]
+    context: NotRequired[str]
+    alternatives: NotRequired[list[dict[str, str]]]
     status: str
-    outcome: str
-    tags: list[str]
-    supersedes_id: str | None
-    pending_supersedes_id: str | None
-    superseded_by_id: str | None
-    author_id: str | None
-    embedding_status: str
-    created_at: datetime
-    updated_at: datetime
+    outcome: NotRequired[str]
+    tags: NotRequired[list[str]]
+    supersedes_id: NotRequired[str]
+    pending_supersedes_id: NotRequired[str]
+    superseded_by_id: NotRequired[str]
+    author_id: NotRequired[str]
+    embedding_status: NotRequired[
+        Annotated[str, Field(description="pending or failed while it has no embedding; absent once ready.")]
+    ]
+    created_at: Instant
+    updated_at: Instant
+
+
+class DecisionRow(TypedDict):
+    """A decision in a list: what was decided, cut at ROW_DECISION_CHARS (get_decision has the rest)."""
+
+    id: str
+    project_id: NotRequired[str]
+    title: str
+    decision: str
+    status: str
+    tags: NotRequired[list[str]]
+    superseded_by_id: NotRequired[str]
+    updated_at: Instant
 
 
 class DecisionList(TypedDict):
-    items: list[DecisionOut]
+    items: list[DecisionRow]
     next_cursor: str | None
 
 
 class CommentOut(TypedDict):
     id: str
-    author_id: str | None
-    agent_id: str | None
+    author_id: NotRequired[str]
+    agent_id: NotRequired[str]
     text: str
-    created_at: datetime
+    created_at: Instant
 
 
 class DecisionDetail(DecisionOut):
-    discussion: list[CommentOut]
+    discussion: NotRequired[list[CommentOut]]
 
 
-class DecisionHit(TypedDict):
-    id: str
-    project_id: str | None
-    title: str
-    decision: str
-    status: str
-    tags: list[str]
-    embedding_status: str
-    created_at: datetime
+class DecisionHit(DecisionRow):
     score: Annotated[float, Field(description=SCORE_HELP)]
-    similarity: Annotated[float | None, Field(description="Cosine similarity; null while pending.")]
+    similarity: NotRequired[Annotated[float, Field(description="Cosine similarity; absent while pending.")]]
     matched: Annotated[list[str], Field(description="Which halves found it: vector, keyword.")]
-    pending: Annotated[bool, Field(description="No embedding yet: found and ranked by its words alone.")]
+    pending: NotRequired[Annotated[bool, Field(description="No embedding yet: found by its words alone.")]]
 
 
 class DecisionHits(TypedDict):
@@ -112,7 +124,8 @@ class DecisionHits(TypedDict):
 
 
 def decision_out(decision: Decision) -> DecisionOut:
-    return DecisionOut(
+    return present(
+        DecisionOut,
         id=str(decision.pk),
         project_id=id_or_none(decision.project_id),
         title=decision.title,
@@ -127,14 +140,32 @@ def decision_out(decision: Decision) -> DecisionOut:
         pending_supersedes_id=id_or_none(decision.pending_supersedes_id),
         superseded_by_id=id_or_none(getattr(decision, "successor_id", None)),
         author_id=id_or_none(decision.author_id),
-        embedding_status=decision.embedding_status,
+        embedding_status=None if decision.embedding_status == EmbeddingStatus.READY else decision.embedding_status,
         created_at=decision.created_at,
         updated_at=decision.updated_at,
     )
 
 
+def _row_fields(decision: Decision) -> dict[str, Any]:
+    return {
+        "id": str(decision.pk),
+        "project_id": id_or_none(decision.project_id),
+        "title": decision.title,
+        "decision": excerpt(decision.decision, ROW_DECISION_CHARS),
+        "status": decision.status,
+        "tags": decision.tags,
+        "superseded_by_id": id_or_none(getattr(decision, "successor_id", None)),
+        "updated_at": decision.updated_at,
+    }
+
+
+def decision_row(decision: Decision) -> DecisionRow:
+    return present(DecisionRow, **_row_fields(decision))
+
+
 def comment_out(comment: DecisionComment) -> CommentOut:
-    return CommentOut(
+    return present(
+        CommentOut,
         id=str(comment.pk),
         author_id=id_or_none(comment.author_id),
         agent_id=id_or_none(comment.agent_id),
@@ -144,8 +175,10 @@ def comment_out(comment: DecisionComment) -> CommentOut:
 
 
 def decision_detail(decision: Decision) -> DecisionDetail:
-    return DecisionDetail(
-        **decision_out(decision), discussion=[comment_out(c) for c in selectors.decision_discussion(decision)]
+    return present(
+        DecisionDetail,
+        **decision_out(decision),
+        discussion=[comment_out(c) for c in selectors.decision_discussion(decision)],
     )
 
 
@@ -199,7 +232,7 @@ def list_decisions(
         tag=tag,
     )
     page = paginate(rows, limit=limit, cursor=cursor)
-    return DecisionList(items=[decision_out(d) for d in page.items], next_cursor=page.next_cursor)
+    return DecisionList(items=[decision_row(d) for d in page.items], next_cursor=page.next_cursor)
 
 
 @tool(category="decisions", read_only=True, idempotent=True)
@@ -251,15 +284,9 @@ def search_decisions(
     )
     return DecisionHits(
         items=[
-            DecisionHit(
-                id=str(h.row.pk),
-                project_id=id_or_none(h.row.project_id),
-                title=h.row.title,
-                decision=h.row.decision,
-                status=h.row.status,
-                tags=h.row.tags,
-                embedding_status=h.row.embedding_status,
-                created_at=h.row.created_at,
+            present(
+                DecisionHit,
+                **_row_fields(h.row),
                 score=round(h.score, 3),
                 similarity=None if h.similarity is None else round(h.similarity, 3),
                 matched=h.signals,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal, NotRequired
 
 from pydantic import ConfigDict, Field, WithJsonSchema
@@ -14,6 +13,7 @@ from tools.agents.selectors import agent_get
 from tools.features import selectors, services
 from tools.features.models import Feature, GateTransition, Review
 from tools.features.workflows import GATE_NAME, MAX_GATES, MIN_GATES, WORKFLOWS, self_review_allowed
+from tools.mcp.answers import Instant
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get
@@ -75,9 +75,9 @@ class FeatureOut(TypedDict):
     gate: str
     status: str
     progress: str
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
+    created_at: Instant
+    updated_at: Instant
+    completed_at: Instant | None
 
 
 class FeatureList(TypedDict):
@@ -89,7 +89,7 @@ class TransitionOut(TypedDict):
     from_gate: str | None
     to_gate: str
     user_id: str | None
-    created_at: datetime
+    created_at: Instant
 
 
 class ReviewOut(TypedDict):
@@ -99,7 +99,7 @@ class ReviewOut(TypedDict):
     comments: str
     reviewer_id: str | None
     agent_id: str | None
-    created_at: datetime
+    created_at: Instant
 
 
 class Requirement(TypedDict):

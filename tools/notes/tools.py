@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
 
 from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
+from tools.mcp.answers import Instant, present
 from tools.mcp.args import DEFAULT_PAGE, Cursor, Limit, ProjectRef, Since, Tags, Timestamp, Until
 from tools.mcp.registry import ToolContext, tool
 from tools.notes import selectors, services
@@ -53,14 +53,16 @@ Links = Annotated[
 
 
 class NoteBrief(TypedDict):
+    """Empty fields are left out (tools.mcp.answers)."""
+
     id: str
     title: str
-    tags: list[str]
-    links: list[Any]
-    project_id: str | None
-    author_id: str | None
-    created_at: datetime
-    updated_at: datetime
+    tags: NotRequired[list[str]]
+    links: NotRequired[list[Any]]
+    project_id: NotRequired[str]
+    author_id: NotRequired[str]
+    created_at: Instant
+    updated_at: Instant
 
 
 class NoteOut(NoteBrief):
@@ -68,7 +70,7 @@ class NoteOut(NoteBrief):
 
 
 class NoteListItem(NoteBrief):
-    excerpt: str
+    excerpt: NotRequired[str]
 
 
 class NoteList(TypedDict):
@@ -77,7 +79,8 @@ class NoteList(TypedDict):
 
 
 def note_brief(note: Note) -> NoteBrief:
-    return NoteBrief(
+    return present(
+        NoteBrief,
         id=str(note.pk),
         title=note.title,
         tags=note.tags,
@@ -139,7 +142,7 @@ def list_notes(
     )
     page = paginate(rows, limit=limit, cursor=cursor)
     return NoteList(
-        items=[NoteListItem(**note_brief(n), excerpt=n.excerpt) for n in page.items],
+        items=[present(NoteListItem, **note_brief(n), excerpt=n.excerpt) for n in page.items],
         next_cursor=page.next_cursor,
     )
 

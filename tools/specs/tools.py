@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -11,6 +10,7 @@ from typing_extensions import TypedDict
 from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
 from tools.agents.selectors import agent_get
+from tools.mcp.answers import Instant
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get, project_or_default
@@ -30,8 +30,8 @@ class SpecOut(TypedDict):
     status: str
     project_id: str
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
 
 class SpecList(TypedDict):
@@ -44,7 +44,7 @@ class VersionBrief(TypedDict):
     author_id: str | None
     agent_id: str | None
     change_note: str
-    created_at: datetime
+    created_at: Instant
 
 
 class VersionOut(VersionBrief):

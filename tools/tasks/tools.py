@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal, cast, get_args
+from typing import Annotated, Literal, NotRequired, cast, get_args
 
 from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
@@ -12,8 +12,9 @@ from typing_extensions import TypedDict
 from orchestra.errors import InvalidArguments
 from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
-from tools.activity.selectors import ActivityOut, activity_out
+from tools.activity.selectors import ActivityBrief, activity_brief
 from tools.agents.selectors import agent_get
+from tools.mcp.answers import Instant, present
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.selectors import project_get, project_or_default
@@ -68,28 +69,47 @@ Clear = Annotated[
 
 
 class TaskOut(TypedDict):
+    """A task in full; empty fields are left out (tools.mcp.answers)."""
+
     id: str
     project_id: str
     title: str
-    description: str
+    description: NotRequired[str]
     status: str
     priority: str
-    labels: list[str]
-    due_date: date | None
-    assignee_agent_id: str | None
-    assignee_user_id: str | None
-    parent_id: str | None
-    blocked_by: list[str]
-    completion_notes: str
-    created_by_id: str | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    labels: NotRequired[list[str]]
+    due_date: NotRequired[date]
+    assignee_agent_id: NotRequired[str]
+    assignee_user_id: NotRequired[str]
+    parent_id: NotRequired[str]
+    blocked_by: NotRequired[list[str]]
+    completion_notes: NotRequired[str]
+    created_by_id: NotRequired[str]
+    started_at: NotRequired[Instant]
+    completed_at: NotRequired[Instant]
+    created_at: Instant
+    updated_at: Instant
+
+
+class TaskRow(TypedDict):
+    """A task in a list: what an agent needs to choose one (get_task has the rest)."""
+
+    id: str
+    project_id: str
+    title: str
+    status: str
+    priority: str
+    labels: NotRequired[list[str]]
+    due_date: NotRequired[date]
+    assignee_agent_id: NotRequired[str]
+    assignee_user_id: NotRequired[str]
+    parent_id: NotRequired[str]
+    blocked_by: NotRequired[list[str]]
+    updated_at: Instant
 
 
 class TaskList(TypedDict):
-    items: list[TaskOut]
+    items: list[TaskRow]
     next_cursor: str | None
 
 
@@ -101,9 +121,9 @@ class TaskBrief(TypedDict):
 
 
 class TaskDetail(TaskOut):
-    dependencies: list[TaskBrief]
-    subtasks: list[TaskBrief]
-    history: list[ActivityOut]
+    dependencies: NotRequired[list[TaskBrief]]
+    subtasks: NotRequired[list[TaskBrief]]
+    history: list[ActivityBrief]
 
 
 class NextTask(TypedDict):
@@ -112,14 +132,19 @@ class NextTask(TypedDict):
 
 class Deleted(TypedDict):
     id: str
-    deleted_at: datetime
-    reason: str
+    deleted_at: Instant
+    reason: NotRequired[str]
+
+
+def _blocker_ids(task: Task, blocker_ids: list[str] | None) -> list[str]:
+    return [str(b.pk) for b in task.blocked_by.all()] if blocker_ids is None else blocker_ids
 
 
 def task_out(task: Task, blocker_ids: list[str] | None = None) -> TaskOut:
     """`task` comes from a selector that prefetched its live blockers, or the caller
     knows them (`blocker_ids`)."""
-    return TaskOut(
+    return present(
+        TaskOut,
         id=str(task.pk),
         project_id=str(task.project_id),
         title=task.title,
@@ -131,7 +156,7 @@ def task_out(task: Task, blocker_ids: list[str] | None = None) -> TaskOut:
         assignee_agent_id=id_or_none(task.assignee_agent_id),
         assignee_user_id=id_or_none(task.assignee_user_id),
         parent_id=id_or_none(task.parent_id),
-        blocked_by=[str(b.pk) for b in task.blocked_by.all()] if blocker_ids is None else blocker_ids,
+        blocked_by=_blocker_ids(task, blocker_ids),
         completion_notes=task.completion_notes,
         created_by_id=id_or_none(task.created_by_id),
         started_at=task.started_at,
@@ -141,7 +166,26 @@ def task_out(task: Task, blocker_ids: list[str] | None = None) -> TaskOut:
     )
 
 
-def _brief(task: Task) -> TaskBrief:
+def task_row(task: Task) -> TaskRow:
+    """`task` comes from a selector that prefetched its live blockers."""
+    return present(
+        TaskRow,
+        id=str(task.pk),
+        project_id=str(task.project_id),
+        title=task.title,
+        status=task.status,
+        priority=task.priority,
+        labels=task.labels,
+        due_date=task.due_date,
+        assignee_agent_id=id_or_none(task.assignee_agent_id),
+        assignee_user_id=id_or_none(task.assignee_user_id),
+        parent_id=id_or_none(task.parent_id),
+        blocked_by=_blocker_ids(task, None),
+        updated_at=task.updated_at,
+    )
+
+
+def task_brief(task: Task) -> TaskBrief:
     return TaskBrief(id=str(task.pk), title=task.title, status=task.status, priority=task.priority)
 
 
@@ -209,18 +253,19 @@ def list_tasks(
         label=label,
     )
     page = paginate(rows, limit=limit, cursor=cursor)
-    return TaskList(items=[task_out(t) for t in page.items], next_cursor=page.next_cursor)
+    return TaskList(items=[task_row(t) for t in page.items], next_cursor=page.next_cursor)
 
 
 @tool(category="tasks", read_only=True, idempotent=True)
 def get_task(ctx: ToolContext, task: TaskRef) -> TaskDetail:
     """One task with its dependencies, subtasks and history."""
     row = selectors.task_get(task, blockers=True)
-    return TaskDetail(
+    return present(
+        TaskDetail,
         **task_out(row),
-        dependencies=[_brief(t) for t in selectors.task_dependencies(row)],
-        subtasks=[_brief(t) for t in selectors.task_subtasks(row)],
-        history=[activity_out(a) for a in selectors.task_history(row)],
+        dependencies=[task_brief(t) for t in selectors.task_dependencies(row)],
+        subtasks=[task_brief(t) for t in selectors.task_subtasks(row)],
+        history=[activity_brief(a, with_target=False) for a in selectors.task_history(row)],
     )
 
 
@@ -280,7 +325,7 @@ def delete_task(
 ) -> Deleted:
     """Soft-delete a task; it stops blocking others."""
     row = services.task_delete(actor=ctx.actor, task=selectors.task_get(task), reason=reason or "")
-    return Deleted(id=str(row.pk), deleted_at=cast(datetime, row.deleted_at), reason=row.delete_reason)
+    return present(Deleted, id=str(row.pk), deleted_at=cast(datetime, row.deleted_at), reason=row.delete_reason)
 
 
 @tool(category="tasks", read_only=False, writes_when="claim")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import Field
 from typing_extensions import TypedDict
 
 from billing.selectors import current_usage, plan_summary, usage_is_cached
+from memory.models import DEFAULT_IMPORTANCE
 from orchestra.ids import id_or_none
 from orchestra.pagination import paginate
-from tools.activity.selectors import ActivityOut, activity_out
+from tools.activity.selectors import ActivityBrief, activity_brief
 from tools.agents.selectors import agent_get
+from tools.mcp.answers import Instant, present
 from tools.mcp.args import DEFAULT_PAGE, AgentRef, Cursor, Limit, ProjectRef, SessionRef
 from tools.mcp.registry import ToolContext, tool
 from tools.projects.models import Project
@@ -22,12 +23,15 @@ from tools.worksessions.models import WorkSession
 
 
 class ContextOut(TypedDict):
+    """Empty fields are left out: a live organization says no `sandbox`, an unrestricted
+    token no `project`, a plan without limits no `limits`, and no warnings no key."""
+
     organization: dict[str, Any]
     user: dict[str, Any]
     token: dict[str, Any]
-    plan: dict[str, Any]
+    plan: Annotated[dict[str, Any], Field(description="limits names the limited resources; others are unlimited.")]
     usage: dict[str, int]
-    warnings: list[str]
+    warnings: NotRequired[list[str]]
 
 
 def _context_in_memory(identity: Any) -> bool:
@@ -46,22 +50,18 @@ def get_context(ctx: ToolContext) -> ContextOut:
     if identity.project_id is not None:
         project = Project.objects.filter(pk=identity.project_id).values("id", "slug", "name").first()
         restricted = {k: str(v) for k, v in project.items()} if project else None
+    organization: dict[str, Any] = {"id": str(org.pk), "name": org.name, "slug": org.slug}
+    if org.is_sandbox:
+        organization.update(sandbox=True, live_organization_id=str(identity.live_organization.pk))
+    token: dict[str, Any] = {"id": str(identity.token_id), "mode": identity.mode, "scopes": list(identity.scopes)}
+    if not identity.can_write:
+        token["read_only"] = True
+    if restricted:
+        token["project"] = restricted
     return ContextOut(
-        organization={
-            "id": str(org.pk),
-            "name": org.name,
-            "slug": org.slug,
-            "sandbox": org.is_sandbox,
-            "live_organization_id": str(identity.live_organization.pk),
-        },
+        organization=organization,
         user={"id": str(identity.user_id), "email": identity.user_email, "role": identity.role},
-        token={
-            "id": str(identity.token_id),
-            "mode": identity.mode,
-            "scopes": list(identity.scopes),
-            "read_only": not identity.can_write,
-            "project": restricted,
-        },
+        token=token,
         # The plan as the token's identity carries it (at most AUTH_CACHE_SECONDS old);
         # usage is this organization's own (a sandbox is counted on its own).
         **plan_summary(identity.plan, current_usage(org.pk, stale_ok=ctx.memory_only)),  # type: ignore[typeddict-item]
@@ -73,22 +73,24 @@ Goals = Annotated[list[Annotated[str, Field(max_length=500)]], Field(max_length=
 
 
 class SessionBrief(TypedDict):
+    """A session in a list; empty fields are left out (tools.mcp.answers)."""
+
     id: str
     title: str
-    goals: list[str]
+    goals: NotRequired[list[str]]
     status: str
-    agent_id: str | None
-    project_id: str | None
-    user_id: str | None
-    created_at: datetime
-    ended_at: datetime | None
+    agent_id: NotRequired[str]
+    project_id: NotRequired[str]
+    user_id: NotRequired[str]
+    created_at: Instant
+    ended_at: NotRequired[Instant]
 
 
 class SessionOut(SessionBrief):
-    context: str
-    state: dict[str, Any]
-    summary: str
-    updated_at: datetime
+    context: NotRequired[str]
+    state: NotRequired[dict[str, Any]]
+    summary: NotRequired[str]
+    updated_at: Instant
 
 
 class SessionList(TypedDict):
@@ -99,28 +101,29 @@ class SessionList(TypedDict):
 class MemoryBrief(TypedDict):
     id: str
     content: str
-    tags: list[str]
-    importance: int
-    created_at: datetime
+    tags: NotRequired[list[str]]
+    importance: NotRequired[Annotated[int, Field(description="1-10; absent: 5, the default.")]]
+    created_at: Instant
 
 
 class ItemBrief(TypedDict):
-    """An open task or a decision, as resume_session lists them."""
+    """A decision, as resume_session lists them (newest first)."""
 
     id: str
     title: str
     status: str
-    created_at: datetime
 
 
 class TaskBrief(ItemBrief):
+    """An open task, as resume_session lists them (most urgent first)."""
+
     priority: str
 
 
 class Resumed(TypedDict):
     session: SessionOut
     memories: list[MemoryBrief]
-    activity: list[ActivityOut]
+    activity: list[ActivityBrief]
     open_tasks: list[TaskBrief]
     decisions: list[ItemBrief]
 
@@ -130,23 +133,28 @@ class Ended(TypedDict):
     memory_id: str
 
 
+def _session_fields(session: WorkSession) -> dict[str, Any]:
+    return {
+        "id": str(session.pk),
+        "title": session.title,
+        "goals": session.goals,
+        "status": session.status,
+        "agent_id": id_or_none(session.agent_id),
+        "project_id": id_or_none(session.project_id),
+        "user_id": id_or_none(session.user_id),
+        "created_at": session.created_at,
+        "ended_at": session.ended_at,
+    }
+
+
 def session_brief(session: WorkSession) -> SessionBrief:
-    return SessionBrief(
-        id=str(session.pk),
-        title=session.title,
-        goals=session.goals,
-        status=session.status,
-        agent_id=id_or_none(session.agent_id),
-        project_id=id_or_none(session.project_id),
-        user_id=id_or_none(session.user_id),
-        created_at=session.created_at,
-        ended_at=session.ended_at,
-    )
+    return present(SessionBrief, **_session_fields(session))
 
 
 def session_out(session: WorkSession) -> SessionOut:
-    return SessionOut(
-        **session_brief(session),
+    return present(
+        SessionOut,
+        **_session_fields(session),
         context=session.context,
         state=session.state,
         summary=session.summary,
@@ -180,16 +188,23 @@ def resume_session(ctx: ToolContext, session: SessionRef) -> Resumed:
     return Resumed(
         session=session_out(row),
         memories=[
-            MemoryBrief(id=str(m.pk), content=m.content, tags=m.tags, importance=m.importance, created_at=m.created_at)
+            present(
+                MemoryBrief,
+                id=str(m.pk),
+                content=m.content,
+                tags=m.tags,
+                importance=None if m.importance == DEFAULT_IMPORTANCE else m.importance,
+                created_at=m.created_at,
+            )
             for m in selectors.session_memories(row)
         ],
-        activity=[activity_out(a) for a in selectors.session_activity(row)],
+        activity=[activity_brief(a, with_target=a.target_id != row.pk) for a in selectors.session_activity(row)],
         open_tasks=[
-            TaskBrief(id=str(t.pk), title=t.title, status=t.status, priority=t.priority, created_at=t.created_at)
+            TaskBrief(id=str(t.pk), title=t.title, status=t.status, priority=t.priority)
             for t in selectors.project_open_tasks(row.project_id)
         ],
         decisions=[
-            ItemBrief(id=str(d.pk), title=d.title, status=d.status, created_at=d.created_at)
+            ItemBrief(id=str(d.pk), title=d.title, status=d.status)
             for d in selectors.project_latest_decisions(row.project_id)
         ],
     )
