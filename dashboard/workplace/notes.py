@@ -72,7 +72,7 @@ def _editor(request: HttpRequest, form: NoteForm, *, note: Note | None = None, s
     return page(
         request,
         "web/dashboard/notes/edit.html",
-        "projects",
+        "notes",
         {"form": form, "note": note, "project": note.project if note else None, "preview": preview_of(form)},
         status=status,
     )

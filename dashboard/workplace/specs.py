@@ -90,7 +90,7 @@ def _editor(
     return page(
         request,
         "web/dashboard/specs/edit.html",
-        "projects",
+        "specs",
         {"form": form, "project": project, "spec": spec, "preview": preview_of(form)},
         status=status,
     )
@@ -182,11 +182,11 @@ def spec_diff(request: HttpRequest, ref: str) -> HttpResponse:
     form = DiffForm(request.GET or default, numbers=list(range(spec.version, 0, -1)))
     context: dict[str, Any] = {"spec": spec, "project": spec.project, "form": form}
     if not form.is_valid():
-        return page(request, "web/dashboard/specs/diff.html", "projects", context, status=400)
+        return page(request, "web/dashboard/specs/diff.html", "specs", context, status=400)
     wanted = [form.cleaned_data["old"], form.cleaned_data["new"]]
     compared = {
         v.number: v for v in SpecVersion.objects.filter(spec=spec, number__in=wanted).select_related("author", "agent")
     }
     old, new = compared[wanted[0]], compared[wanted[1]]
     context.update(old=old, new=new, diff=line_diff(old.content, new.content), title_changed=old.title != new.title)
-    return page(request, "web/dashboard/specs/diff.html", "projects", context)
+    return page(request, "web/dashboard/specs/diff.html", "specs", context)

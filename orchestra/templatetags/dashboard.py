@@ -91,3 +91,16 @@ def query(context: Any, **changes: Any) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def detail_pairs(details: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """An audit row's details as (key, text) pairs for people: empty values left out,
+    lists read as comma-separated words rather than Python's brackets and quotes."""
+    pairs = []
+    for key, value in (details or {}).items():
+        if value is None or value == "" or value == []:
+            continue
+        text = ", ".join(str(item) for item in value) if isinstance(value, list) else str(value)
+        pairs.append((str(key), text))
+    return pairs

@@ -58,6 +58,19 @@ def test_another_organizations_rows_are_absent(alice: User, trail) -> None:
         assert "laptop" in body and "globex-secret-token" not in body
 
 
+def test_details_read_as_words(alice: User, acme: Organization) -> None:
+    with transaction.atomic():
+        event = record(
+            organization=acme,
+            action=Action.TOKEN_CREATED,
+            actor_label="alice@example.com",
+            details={"mode": "live", "scopes": ["read", "write"], "project": None},
+        )
+    page = signed_in(alice).get("/audit/").content.decode()
+    cell = page.split(f'id="audit-{event.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "mode: live · scopes: read, write</td>" in cell  # no brackets, no trailing separator
+
+
 def test_filters_by_action_person_and_dates(alice: User, trail) -> None:
     client = signed_in(alice)
     by_action = client.get("/audit/", {"action": Action.TOKEN_CREATED}).content.decode()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from audit.actions import Action
+from audit.services import record
 from tests.dashboard.dashboard_world import build, tool
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +56,8 @@ def pages(world: dict[str, Any]) -> list[str]:
         "/specs/",
         f"/specs/?project={slug}&status=draft",
         SEARCH,
+        "/audit/",
+        "/audit/?action=token.created&actor=alice",
     ]
 
 
@@ -73,6 +77,9 @@ def grow(identity: Any, world: dict[str, Any], n: int) -> None:
         tool(identity, "submit_review", feature=feature, verdict="comment", comments=f"c{i}", agent=agent)
         links = [{"type": "task", "id": sub["id"]}]
         tool(identity, "create_note", title=f"Note {i}", content="notes", project=slug, links=links)
+        with transaction.atomic():  # audit rows: by a person, and by one whose account is gone
+            record(organization=identity.live_organization, action=Action.TOKEN_CREATED, actor=identity.user_id)
+            record(organization=identity.live_organization, action=Action.MEMBER_LEFT, actor_label=f"gone{i}@x.org")
 
 
 def costs(client: Client, urls: list[str]) -> dict[str, int]:

@@ -109,6 +109,14 @@ def test_the_menu_marks_the_section_of_every_page(alice, world) -> None:
         "/specs/": "Specs",
         f"/tasks/{world['tasks']['todo']['id']}/": "Projects",
         "/search/?q=x": None,
+        # The editors (issue 19) sit in the section of what they edit.
+        "/notes/new/": "Notes",
+        f"/notes/{world['note']['id']}/edit/": "Notes",
+        f"/specs/{world['spec']['slug']}/edit/": "Specs",
+        f"/specs/{world['spec']['slug']}/diff/": "Specs",
+        f"/projects/{world['project']['slug']}/specs/new/": "Specs",
+        f"/tasks/{world['tasks']['todo']['id']}/edit/": "Projects",
+        "/agents/new/": "Agents",
     }
     for url, item in expected.items():
         html = client.get(url).content.decode()

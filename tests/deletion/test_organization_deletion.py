@@ -194,21 +194,20 @@ def test_operators_delete_from_the_admin(acme: Organization, alice_token: str) -
 
 
 def test_the_purge_is_a_celery_task_enqueued_when_the_deletion_commits(
-    alice: User, acme: Organization, django_capture_on_commit_callbacks: Any
+    alice: User, acme: Organization, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     from accounts.tasks import purge_organization, resume_unfinished_purges
 
-    app = purge_organization.app
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            organization_delete(organization=acme, by=alice)
-        assert len(callbacks) >= 1
-        assert not Organization.objects.filter(pk__in=[acme.pk, acme.sandbox.pk]).exists()
-        assert DeletedOrganization.objects.get(pk=acme.pk).purged_at is not None
-        assert resume_unfinished_purges() == 0  # nothing left behind
-    finally:
-        app.conf.task_always_eager = False
+    # Through Django's settings (restored after the test), not app.conf: a value set on
+    # app.conf outlives the test and hides the setting from every later test.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert purge_organization.app.conf.task_always_eager is True
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        organization_delete(organization=acme, by=alice)
+    assert len(callbacks) >= 1
+    assert not Organization.objects.filter(pk__in=[acme.pk, acme.sandbox.pk]).exists()
+    assert DeletedOrganization.objects.get(pk=acme.pk).purged_at is not None
+    assert resume_unfinished_purges() == 0  # nothing left behind
 
 
 def test_the_pages_show_deletion_to_owners_only(alice: User, bob: User, acme: Organization) -> None:

@@ -17,7 +17,10 @@ from portability.services import exports_purge
 
 @pytest.fixture(autouse=True)
 def _tasks_inline(settings: Any) -> None:
+    from orchestra.celery import app
+
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert app.conf.task_always_eager is True  # no earlier test left its own value on app.conf
 
 
 def _client(user: User) -> Client:
