@@ -67,12 +67,16 @@ def test_dashboard_pages_answer_400_to_a_forged_cursor(alice, acme) -> None:
 def test_a_page_stops_adding_rows_once_past_one_mebibyte(call, alice_id, acme) -> None:
     assert MAX_PAGE_BYTES == 1024 * 1024
     blob = "x" * 60_000
-    created = [ok(call(alice_id, "create_project", name=f"P{i}", settings={"blob": blob}))["id"] for i in range(24)]
+    # List rows are briefs (docs/decisions/0024), but a memory's row keeps its metadata.
+    created = [
+        ok(call(alice_id, "store_memory", content=f"fact {i}", metadata={"blob": blob}))["memory"]["id"]
+        for i in range(24)
+    ]
     seen: list[str] = []
     cursor = None
     pages = []
     while True:
-        page = ok(call(alice_id, "list_projects", limit=24, cursor=cursor))
+        page = ok(call(alice_id, "list_memories", limit=24, cursor=cursor))
         pages.append(page)
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
