@@ -23,12 +23,16 @@ def portability_recorded(
     counts: dict[str, int],
     details: dict[str, Any] | None = None,
 ) -> None:
-    """`actor` exported from, or imported into, `organization` these rows by kind."""
+    """`actor` exported from, or imported into, `organization` these rows by kind. An
+    import that wrote nothing (the same file again) changed nothing, so it is not recorded.
+    The trail's details are flat: the count of each kind is a key of its own."""
     rows = sum(counts.values())
+    if action == "import" and rows == 0:
+        return
     record(
         organization=organization,
         action=ACTIONS[action],
         actor=actor,
         target=f"{rows} rows",
-        details={"counts": {kind: n for kind, n in counts.items() if n}, **(details or {})},
+        details={**(details or {}), **{kind: n for kind, n in counts.items() if n}},
     )

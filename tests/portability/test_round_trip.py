@@ -137,4 +137,9 @@ def test_an_import_is_recorded_once_and_a_dry_run_never(world: Any, acme: Organi
     assert not AuditEvent.unscoped.filter(organization_id=initech.pk, action=Action.DATA_IMPORTED).exists()
     report = _import(initech, data)
     (event,) = AuditEvent.unscoped.filter(organization_id=initech.pk, action=Action.DATA_IMPORTED)
-    assert event.details["counts"] == {kind: n for kind, n in report.created.items() if n}
+    assert {kind: event.details[kind] for kind, n in report.created.items() if n} == {
+        kind: n for kind, n in report.created.items() if n
+    }
+    # The same file again writes nothing, and records nothing.
+    _import(initech, data)
+    assert AuditEvent.unscoped.filter(organization_id=initech.pk, action=Action.DATA_IMPORTED).count() == 1
