@@ -26,7 +26,8 @@ $(NODE_STAMP): tests/node/package.json
 install: $(STAMP) $(NODE_STAMP)
 
 run: $(STAMP)  ## Serve Orchestra on http://127.0.0.1:$(PORT) (embedded PostgreSQL, worker and beat)
-	@PORT=$(PORT) $(BIN)/python manage.py migrate --seed --verbosity 0
+	@echo "==> migrating the database (the first run takes a few minutes: dj-stripe has many migrations)"
+	@PORT=$(PORT) $(BIN)/python manage.py migrate --seed --verbosity 1
 	@PORT=$(PORT) $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: install  ## Run the whole test suite

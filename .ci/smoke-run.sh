@@ -10,11 +10,13 @@ pid=$!
 cleanup() { kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 trap cleanup EXIT
 
-for _ in $(seq 1 120); do
+# A fresh checkout migrates first: dj-stripe's migrations alone take about 100 s of CPU
+# here (its 0002 renders the model state hundreds of times), so allow several minutes.
+for _ in $(seq 1 400); do
   if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
   sleep 1
 done
-curl -fsS "http://127.0.0.1:$port/readyz"; echo
+curl -fsS "http://127.0.0.1:$port/readyz" || { echo "serve did not come up; its log:"; tail -n 40 "$log"; exit 1; }; echo
 
 token=$(grep -o 'orch_live_[0-9A-Za-z]\{38\}' "$log" | head -n1 || true)
 if [ -z "$token" ]; then
