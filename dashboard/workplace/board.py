@@ -23,16 +23,8 @@ from tools.tasks.selectors import OPEN, Assignee, assignee_get
 COLUMN_LIMIT = 50
 # How many agents and members an assignee menu lists (the rest are typed in the tools).
 ASSIGNEE_CHOICES_LIMIT = 200
-COLUMN_TITLES = {
-    TaskStatus.BACKLOG: "Backlog",
-    TaskStatus.TODO: "To do",
-    TaskStatus.IN_PROGRESS: "In progress",
-    TaskStatus.BLOCKED: "Blocked",
-    TaskStatus.IN_REVIEW: "In review",
-    TaskStatus.DONE: "Done",
-    TaskStatus.CANCELLED: "Cancelled",
-}
-STATUS_CHOICES = [(status, COLUMN_TITLES[TaskStatus(status)]) for status in TaskStatus.values]
+COLUMN_TITLES = {TaskStatus(value): label for value, label in TaskStatus.choices}
+STATUS_CHOICES = TaskStatus.choices
 PRIORITY_CHOICES = [(p, p.capitalize()) for p in TaskPriority.values]
 
 

@@ -16,13 +16,14 @@ LIVE = models.Q(deleted_at__isnull=True)
 
 
 class TaskStatus(models.TextChoices):
-    BACKLOG = "backlog"
-    TODO = "todo"
-    IN_PROGRESS = "in_progress"
-    BLOCKED = "blocked"
-    IN_REVIEW = "in_review"
-    DONE = "done"
-    CANCELLED = "cancelled"
+    # The labels are what people read (board columns, menus); agents use the values.
+    BACKLOG = "backlog", "Backlog"
+    TODO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    BLOCKED = "blocked", "Blocked"
+    IN_REVIEW = "in_review", "In review"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 # A final task leaves its status only by an explicit reopen (update_task reopen=true).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal, NotRequired, cast, get_args
+from typing import Annotated, Any, Literal, NotRequired, cast, get_args
 
 from pydantic import Field, WithJsonSchema
 from typing_extensions import TypedDict
@@ -140,49 +140,42 @@ def _blocker_ids(task: Task, blocker_ids: list[str] | None) -> list[str]:
     return [str(b.pk) for b in task.blocked_by.all()] if blocker_ids is None else blocker_ids
 
 
+def _row_fields(task: Task, blocker_ids: list[str] | None) -> dict[str, Any]:
+    """The fields a list row shows; the full answer adds the rest."""
+    return {
+        "id": str(task.pk),
+        "project_id": str(task.project_id),
+        "title": task.title,
+        "status": task.status,
+        "priority": task.priority,
+        "labels": task.labels,
+        "due_date": task.due_date,
+        "assignee_agent_id": id_or_none(task.assignee_agent_id),
+        "assignee_user_id": id_or_none(task.assignee_user_id),
+        "parent_id": id_or_none(task.parent_id),
+        "blocked_by": _blocker_ids(task, blocker_ids),
+        "updated_at": task.updated_at,
+    }
+
+
 def task_out(task: Task, blocker_ids: list[str] | None = None) -> TaskOut:
     """`task` comes from a selector that prefetched its live blockers, or the caller
     knows them (`blocker_ids`)."""
     return present(
         TaskOut,
-        id=str(task.pk),
-        project_id=str(task.project_id),
-        title=task.title,
+        **_row_fields(task, blocker_ids),
         description=task.description,
-        status=task.status,
-        priority=task.priority,
-        labels=task.labels,
-        due_date=task.due_date,
-        assignee_agent_id=id_or_none(task.assignee_agent_id),
-        assignee_user_id=id_or_none(task.assignee_user_id),
-        parent_id=id_or_none(task.parent_id),
-        blocked_by=_blocker_ids(task, blocker_ids),
         completion_notes=task.completion_notes,
         created_by_id=id_or_none(task.created_by_id),
         started_at=task.started_at,
         completed_at=task.completed_at,
         created_at=task.created_at,
-        updated_at=task.updated_at,
     )
 
 
 def task_row(task: Task) -> TaskRow:
     """`task` comes from a selector that prefetched its live blockers."""
-    return present(
-        TaskRow,
-        id=str(task.pk),
-        project_id=str(task.project_id),
-        title=task.title,
-        status=task.status,
-        priority=task.priority,
-        labels=task.labels,
-        due_date=task.due_date,
-        assignee_agent_id=id_or_none(task.assignee_agent_id),
-        assignee_user_id=id_or_none(task.assignee_user_id),
-        parent_id=id_or_none(task.parent_id),
-        blocked_by=_blocker_ids(task, None),
-        updated_at=task.updated_at,
-    )
+    return present(TaskRow, **_row_fields(task, None))
 
 
 def task_brief(task: Task) -> TaskBrief:
