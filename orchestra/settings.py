@@ -333,6 +333,9 @@ AUTH_FAILURE_LIMIT_PER_MINUTE = env.int("AUTH_FAILURE_LIMIT_PER_MINUTE", default
 AUTH_CACHE_SECONDS = env.float("AUTH_CACHE_SECONDS", default=1.0)
 if not 0 <= AUTH_CACHE_SECONDS <= 1:
     raise ImproperlyConfigured("AUTH_CACHE_SECONDS must be between 0 and 1 (revocation must work within a second)")
+# A Server-Timing header on /mcp answers: the server's time, its SQL time and statement
+# count (orchestra/server_timing.py; bench/bench_tools.py reads it). For operators.
+MCP_SERVER_TIMING = env_flag("MCP_SERVER_TIMING", default=False)
 # Fixture tools that only the conformance suite and our tests call.
 MCP_TEST_TOOLS = env_flag("MCP_TEST_TOOLS", default=False)
 for _name in (

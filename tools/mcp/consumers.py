@@ -18,9 +18,10 @@ from typing import Any
 
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
+from django.conf import settings
 
 from accounts.auth import NeedsDatabase
-from orchestra import outages
+from orchestra import outages, server_timing
 from orchestra.db import run_db
 from orchestra.logging import new_request_id, request_id_var
 from tools.mcp import control, endpoint, http, jsonrpc
@@ -71,7 +72,7 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         raise StopConsumer()
 
     async def _respond(self, body: bytes) -> None:
-        started = time.monotonic()
+        started = time.perf_counter()
         request = request_from_scope(self.scope, body)
         loop = asyncio.get_running_loop()
         notifications: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -93,17 +94,20 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
                 await self._send_reply(self._failure(request, exc))
                 return
             else:
+                if settings.MCP_SERVER_TIMING:
+                    server_timing.add_total(reply.headers, started)
                 await self._send_reply(reply)
                 logger.info(
                     "%s %s %s %.1fms (memory)",
                     request.method,
                     request.path,
                     reply.status,
-                    (time.monotonic() - started) * 1000,
+                    (time.perf_counter() - started) * 1000,
                 )
                 return
         cancel = threading.Event()  # tells the worker thread to roll back instead of committing
-        work = asyncio.ensure_future(run_db(endpoint.handle, request, notify if wants_stream else None, cancel))
+        handler = server_timing.timed_handler(endpoint.handle) if settings.MCP_SERVER_TIMING else endpoint.handle
+        work = asyncio.ensure_future(run_db(handler, request, notify if wants_stream else None, cancel))
         # Requests that can run long are registered by (session id, JSON of the request
         # id), so notifications/cancelled posted on another connection, even on
         # another process (through the control bus), can stop them.
@@ -134,8 +138,12 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
         if self._streaming:
             await self.send_body(sse_event(reply.payload) if reply.payload is not None else b"", more_body=False)
         else:
+            if settings.MCP_SERVER_TIMING:
+                server_timing.add_total(reply.headers, started)
             await self._send_reply(reply)
-        logger.info("%s %s %s %.1fms", request.method, request.path, reply.status, (time.monotonic() - started) * 1000)
+        logger.info(
+            "%s %s %s %.1fms", request.method, request.path, reply.status, (time.perf_counter() - started) * 1000
+        )
 
     _streaming = False
 
