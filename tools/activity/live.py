@@ -14,6 +14,7 @@ scope and sends it rendered by the dashboard's own row template (escaped by Djan
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 from typing import Any
@@ -27,7 +28,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from orchestra import outages
-from orchestra.db import run_db
+from orchestra.db import run_db, serving_loop
 from orchestra.ids import parse_uuid
 from orchestra.tenancy import tenant_scope
 from tools.activity.models import Activity
@@ -79,6 +80,13 @@ def publish(organization_id: Any, event: dict[str, Any]) -> None:
             _sending.add(task)
             task.add_done_callback(_sent)
             return
+        serving = serving_loop.get()
+        if serving is not None and not serving.is_closed():
+            # A request's worker thread (orchestra.db.run_db): the serving loop sends it
+            # while the answer goes out; the request does not wait for the feed.
+            future = asyncio.run_coroutine_threadsafe(_send(layer, group_name(organization_id), event), serving)
+            future.add_done_callback(_sent_elsewhere)
+            return
         async_to_sync(_send)(layer, group_name(organization_id), event)
     except Exception as exc:
         # The row is written either way; a browser that missed it sees it on reload.
@@ -92,6 +100,11 @@ async def _send(layer: Any, group: str, event: dict[str, Any]) -> None:
 
 # Sends scheduled on a running loop, kept until done (the loop holds tasks weakly).
 _sending: set[asyncio.Task[None]] = set()
+
+
+def _sent_elsewhere(future: concurrent.futures.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("an activity could not be published to the live feed", exc_info=future.exception())
 
 
 def _sent(task: asyncio.Task[None]) -> None:
