@@ -47,13 +47,16 @@ def _with_blocker_ids(rows: QuerySet[Task]) -> QuerySet[Task]:
     return rows.prefetch_related(Prefetch("blocked_by", queryset=blockers))
 
 
-def task_get(ref: uuid.UUID | str, *, argument: str = "task", blockers: bool = False) -> Task:
+def task_get(ref: uuid.UUID | str, *, argument: str = "task", blockers: bool = False, lock: bool = False) -> Task:
     """A live task of the organization in scope by id; with `blockers`, its live
-    blockers' ids are fetched too (one more query) for task_out."""
+    blockers' ids are fetched too (one more query) for task_out; with `lock`, the row
+    is locked until the transaction ends (what the writing services need)."""
     uid = parse_uuid(str(ref))
     task = None
     if uid is not None:
         rows = live_tasks().filter(pk=uid)
+        if lock:
+            rows = rows.select_for_update()
         task = (_with_blocker_ids(rows) if blockers else rows).first()
     if task is None:
         raise not_found(argument, ref)
@@ -61,8 +64,10 @@ def task_get(ref: uuid.UUID | str, *, argument: str = "task", blockers: bool = F
 
 
 def tasks_get(refs: Sequence[uuid.UUID | str], *, argument: str) -> list[Task]:
-    """Live tasks by id, in the order given (duplicates dropped), in one query; the
-    first unknown one is a not_found naming `argument`."""
+    """Live tasks by id, in the order given (duplicates dropped), in one query (none
+    for no ids); the first unknown one is a not_found naming `argument`."""
+    if not refs:
+        return []
     unique = list(dict.fromkeys(str(ref) for ref in refs))
     ids = {ref: parse_uuid(ref) for ref in unique}
     found = {
@@ -122,6 +127,12 @@ def task_list(
     if label:
         rows = rows.filter(labels__contains=[label.strip().lower()])
     return _with_blocker_ids(rows)
+
+
+def blocker_ids(task: Task) -> list[str]:
+    """The ids of the live tasks `task` waits for, oldest first (as task_out lists them)."""
+    rows = live_tasks().filter(dependents__task=task).order_by("created_at", "id")
+    return [str(pk) for pk in rows.values_list("id", flat=True)]
 
 
 def task_dependencies(task: Task) -> list[Task]:

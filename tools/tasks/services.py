@@ -201,9 +201,12 @@ def task_update(
     parent: Task | None = None,
     blocked_by: Sequence[Task] | None = None,
     clear: Sequence[str] = (),
+    locked: bool = False,
 ) -> Task:
     """Change a task. Only what differs is written; a call that changes nothing writes
-    nothing (and no audit row)."""
+    nothing (and no audit row). `locked`: the caller read `task` with
+    selectors.task_get(lock=True) in this transaction, and changes neither its parent
+    nor its blockers (those take the graph lock first: docs/decisions/0010)."""
     given = [
         name
         for name, value in (
@@ -239,8 +242,11 @@ def task_update(
         _check_parent(parent, task.project_id)
 
     if parent is not None or blocked_by:
+        if locked:
+            raise ValueError("a task locked before the graph lock cannot change its parent or blockers")
         _lock_graph()
-    task = _lock(task)
+    if not locked:
+        task = _lock(task)
     now = timezone.now()
     changed: list[str] = []
     status_change: dict[str, str] = {}
@@ -362,11 +368,15 @@ def _close_subtasks(actor: Actor, parent: Task, open_rows: Sequence[Task], now: 
 
 
 @transaction.atomic(savepoint=False)
-def task_complete(*, actor: Actor, task: Task, notes: str | None = None, close_subtasks: bool = False) -> Task:
+def task_complete(
+    *, actor: Actor, task: Task, notes: str | None = None, close_subtasks: bool = False, locked: bool = False
+) -> Task:
     """Mark a task done with optional completion notes. Completing a done task again
     changes nothing. A task with open subtasks is refused (they are listed) unless
-    `close_subtasks` marks them done too."""
-    task = _lock(task)
+    `close_subtasks` marks them done too. `locked`: the caller read `task` with
+    selectors.task_get(lock=True) in this transaction."""
+    if not locked:
+        task = _lock(task)
     if task.status == TaskStatus.DONE:
         return _renote(actor=actor, task=task, notes=notes)
     check_transition(task.status, TaskStatus.DONE, reopen=False)

@@ -191,8 +191,9 @@ def _assignee(ctx: ToolContext, ref: str) -> Assignee:
 
 
 def _answer(ctx: ToolContext, task: Task) -> TaskOut:
-    # Read again after the write: the answer shows the committed blockers.
-    return task_out(selectors.task_get(task.pk, blockers=True))
+    # The row the service wrote (locked: nothing else changed it since), and its
+    # blockers as they now stand.
+    return task_out(task, selectors.blocker_ids(task))
 
 
 @tool(category="tasks", read_only=False, creates=True)
@@ -252,11 +253,12 @@ def list_tasks(
 @tool(category="tasks", read_only=True, idempotent=True)
 def get_task(ctx: ToolContext, task: TaskRef) -> TaskDetail:
     """One task with its dependencies, subtasks and history."""
-    row = selectors.task_get(task, blockers=True)
+    row = selectors.task_get(task)
+    dependencies = selectors.task_dependencies(row)  # its live blockers, oldest first
     return present(
         TaskDetail,
-        **task_out(row),
-        dependencies=[task_brief(t) for t in selectors.task_dependencies(row)],
+        **task_out(row, [str(t.pk) for t in dependencies]),
+        dependencies=[task_brief(t) for t in dependencies],
         subtasks=[task_brief(t) for t in selectors.task_subtasks(row)],
         history=[activity_brief(a, with_target=False) for a in selectors.task_history(row)],
     )
@@ -279,7 +281,9 @@ def update_task(
     clear: Clear | None = None,
 ) -> TaskOut:
     """Change a task; blocked_by replaces its list; reopen=true moves a done/cancelled task."""
-    row = selectors.task_get(task)
+    # Locked by this first read, unless the graph changes (its lock comes first).
+    lock = parent is None and blocked_by is None
+    row = selectors.task_get(task, lock=lock)
     updated = services.task_update(
         actor=ctx.actor,
         task=row,
@@ -294,6 +298,7 @@ def update_task(
         parent=selectors.task_get(parent, argument="parent") if parent else None,
         blocked_by=selectors.tasks_get(blocked_by, argument="blocked_by") if blocked_by is not None else None,
         clear=clear or [],
+        locked=lock,
     )
     return _answer(ctx, updated)
 
@@ -308,8 +313,9 @@ def complete_task(
     ] = False,
 ) -> TaskOut:
     """Mark a task done, with optional notes."""
-    row = selectors.task_get(task)
-    return _answer(ctx, services.task_complete(actor=ctx.actor, task=row, notes=notes, close_subtasks=close_subtasks))
+    row = selectors.task_get(task, lock=True)
+    done = services.task_complete(actor=ctx.actor, task=row, notes=notes, close_subtasks=close_subtasks, locked=True)
+    return _answer(ctx, done)
 
 
 @tool(category="tasks", read_only=False, destructive=True, idempotent=True)
