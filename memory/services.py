@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Func, IntegerField, QuerySet
+from django.db.models import Case, F, Func, IntegerField, Q, QuerySet, Value, When
 
 from billing.plans import Resource
 from billing.services import usage_consume, usage_release
@@ -40,7 +40,9 @@ def check_scope(scope: str, *, agent: Any, project: Any, session: Any) -> None:
         raise InvalidArguments(f"scope {scope} needs {field}")
 
 
-@transaction.atomic
+# No savepoint of its own: inside a tool call's transaction a failure rolls back the
+# whole call anyway (the one savepoint below is the one something rolls back to).
+@transaction.atomic(savepoint=False)
 def memory_store(
     *,
     actor: Actor,
@@ -77,10 +79,11 @@ def memory_store(
         "session": session if scope == Scope.SESSION else None,
     }
     digest, key = content_hash(content), normalised_key(content)
-    existing = Memory.objects.filter(content_hash=digest, **owner).first()
-    if existing is None and not keep_both:
-        # The oldest: the one any later look-alike was merged into.
-        existing = Memory.objects.filter(content_key=key, **owner).order_by("created_at").first()
+    # One query: the identical memory, else (unless keep_both) the oldest look-alike,
+    # the one any later look-alike was merged into.
+    same = Q(content_hash=digest) if keep_both else Q(content_hash=digest) | Q(content_key=key)
+    identical_first = Case(When(content_hash=digest, then=Value(0)), default=Value(1))
+    existing = Memory.objects.filter(same, **owner).order_by(identical_first, "created_at").first()
     if existing is not None:
         return existing, False
     try:
