@@ -5,7 +5,8 @@ connection, sending tool calls back to back), the requests/s, p50/p95/p99 latenc
 errors (HTTP status other than 200, a JSON-RPC error, or a tool result with isError;
 the first distinct messages are printed, so a broken cell shows), the CPU time per
 request of the Orchestra process and of the PostgreSQL server, and the ratio
-head/baseline in requests/s; then each tool's p50 within the mix, on both servers.
+head/baseline in requests/s; then each tool's p50 within the mix, on both servers, and
+each tool called alone (10 clients, --alone seconds): its requests/s and CPU per call.
 
 The mix is bench/reliability.py's agent session (MIX: get_context 20, list_tasks 25,
 create_task 20, store_memory 15, search_memory 20), with the arguments of
@@ -36,7 +37,7 @@ var/bench/baseline-<sha> <sha>` and kept, with its own database
 find nothing to apply).
 
 Run: `make bench`, or `.venv/bin/python bench/bench_mix.py [--baseline 0958643]
-[--seconds 12] [--rounds 3] [--clients 10,50] [--warmup 3]`.
+[--seconds 12] [--rounds 3] [--clients 10,50] [--warmup 3] [--alone 2]`.
 """
 
 from __future__ import annotations
@@ -344,9 +345,11 @@ class Sample:
         }
 
 
-async def run_mix(server: Server, clients: int, seconds: float, seed: str) -> Sample:
-    """`clients` sessions sending calls from the mix back to back for `seconds`."""
-    workload = Workload(server.project, MIX, f"mix-{seed}")
+async def run_mix(
+    server: Server, clients: int, seconds: float, seed: str, weights: dict[str, int] | None = None
+) -> Sample:
+    """`clients` sessions sending calls from the mix (or `weights`) back to back for `seconds`."""
+    workload = Workload(server.project, weights or MIX, f"mix-{seed}")
     opened = [Client(server) for _ in range(clients)]
     for client in opened:
         await client.open()
@@ -449,6 +452,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs each cell's time is split into")
     parser.add_argument("--clients", default="10,50")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of load on each server before timing")
+    parser.add_argument("--alone", type=float, default=2, help="seconds of each tool alone per server (0: skip)")
     args = parser.parse_args()
     concurrency = [int(c) for c in args.clients.split(",")]
 
@@ -471,6 +475,8 @@ def main() -> None:
         for server in servers:
             uvloop.run(run_mix(server, 10, args.warmup, "warmup"))
         measure(args, concurrency, base, head)
+        if args.alone > 0:
+            measure_alone(args.alone, base, head)
         usage = uvloop.run(context(head)).get("usage") or {}
         print(f"head's organization used {usage.get('tasks')} tasks and {usage.get('memory_bytes')} memory bytes")
     finally:
@@ -493,7 +499,8 @@ def measure(args: argparse.Namespace, concurrency: list[int], base: Server, head
         ratio = after["rps"] / before["rps"] if before["rps"] else float("nan")
         print(f"{clients:>7} | {base.name:<18}{row(before)} |")
         print_errors(base.name, totals[0])
-        print(f"{clients:>7} | {head.name:<18}{row(after)} | {ratio:.2f}x {'(goal 3x met)' if ratio >= 3 else ''}")
+        verdict = "goal 3x met" if ratio >= 3 else "goal 3x not met"
+        print(f"{clients:>7} | {head.name:<18}{row(after)} | {ratio:.2f}x ({verdict})")
         print_errors(head.name, totals[1])
         sys.stdout.flush()
         per_tool[clients] = totals
@@ -502,6 +509,22 @@ def measure(args: argparse.Namespace, concurrency: list[int], base: Server, head
         " db µs: of the PostgreSQL server both use)"
     )
     print_tools(per_tool)
+
+
+def measure_alone(seconds: float, base: Server, head: Server, clients: int = 10) -> None:
+    """Each tool of the mix on its own: where each server's CPU goes."""
+    print(f"\neach tool alone, {clients} clients, {seconds:.0f} s per server:")
+    print(f"{'tool':<16}| {'server':<18}{'req/s':>8}{'p50 ms':>9}{'errors':>8}{'server µs':>11}{'db µs':>8}")
+    for tool in MIX:
+        for server in (base, head):
+            sample = uvloop.run(run_mix(server, clients, seconds, f"alone-{tool}", {tool: 1}))
+            f = sample.figures()
+            print(
+                f"{tool:<16}| {server.name:<18}{f['rps']:>8.0f}{f['p50']:>9.1f}{f['errors']:>8.0f}"
+                f"{f['server_us']:>11.0f}{f['db_us']:>8.0f}",
+                flush=True,
+            )
+            print_errors(server.name, sample, 2)
 
 
 if __name__ == "__main__":
