@@ -34,7 +34,7 @@ allows 10,000 tasks a month, far more than a default run creates.
 The baseline is checked out once with `git worktree add --detach
 var/bench/baseline-<sha> <sha>` and kept, with its own database
 (orchestra_bench_base), migrated on the first run (about 3 minutes; later runs
-find nothing to apply).
+find nothing to apply). `git worktree remove var/bench/baseline-<sha>` deletes it.
 
 Run: `make bench`, or `.venv/bin/python bench/bench_mix.py [--baseline 0958643]
 [--seconds 12] [--rounds 3] [--clients 10,50] [--warmup 3] [--alone 2]`.
@@ -113,9 +113,9 @@ def baseline_checkout(commit: str) -> Path:
     if not (path / "manage.py").exists():
         print(f"checking out {sha} into {path.relative_to(ROOT)} ...", flush=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)
+        # -f: a checkout whose directory was deleted (var/ cleaned) is still registered.
         subprocess.run(
-            ["git", "worktree", "add", "--detach", str(path), sha], cwd=ROOT, check=True, capture_output=True
+            ["git", "worktree", "add", "-f", "--detach", str(path), sha], cwd=ROOT, check=True, capture_output=True
         )
     return path
 
