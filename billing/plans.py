@@ -46,6 +46,7 @@ class Plan:
     price: str
     limits: Mapping[Resource, int | None]
     # MCP requests per minute; None means the installation's MCP_RATE_LIMIT_PER_MINUTE.
+    # MCP_PLAN_RATE_LIMITS overrides either (rate_limit_per_minute).
     requests_per_minute: int | None
     # The Stripe price's lookup_key that subscribes to this plan (None: not sold online).
     lookup_key: str | None = None
@@ -55,7 +56,8 @@ class Plan:
 
     @property
     def rate_limit_per_minute(self) -> int:
-        return self.requests_per_minute or settings.MCP_RATE_LIMIT_PER_MINUTE
+        override = settings.MCP_PLAN_RATE_LIMITS.get(self.code.value)
+        return override or self.requests_per_minute or settings.MCP_RATE_LIMIT_PER_MINUTE
 
     @property
     def is_unlimited(self) -> bool:

@@ -328,6 +328,23 @@ if MCP_SSE_KEEPALIVE_SECONDS <= 0:
     raise ImproperlyConfigured("MCP_SSE_KEEPALIVE_SECONDS must be positive")
 MCP_RATE_LIMIT_PER_MINUTE = env.int("MCP_RATE_LIMIT_PER_MINUTE", default=600)
 AUTH_FAILURE_LIMIT_PER_MINUTE = env.int("AUTH_FAILURE_LIMIT_PER_MINUTE", default=30)
+
+
+def plan_rate_limits(raw: str) -> dict[str, int]:
+    """MCP_PLAN_RATE_LIMITS, "team=5000,pro=1200": requests per minute by plan code."""
+    limits: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        code, _, value = item.partition("=")
+        if not value.strip().isdigit() or int(value) <= 0:
+            raise ImproperlyConfigured(f"MCP_PLAN_RATE_LIMITS wants plan=positive integer pairs, got {item!r}")
+        limits[code.strip().lower()] = int(value)
+    return limits
+
+
+# Overrides the plans' own MCP requests per minute (billing/plans.py), for an
+# installation sized differently from the public price list. The plan codes are
+# checked when the billing app loads (billing.apps).
+MCP_PLAN_RATE_LIMITS = plan_rate_limits(env.str("MCP_PLAN_RATE_LIMITS", default=""))
 # How long a process may reuse a token check. Revocations also empty it at once (in
 # every process, through the control bus); this bounds staleness if that path fails.
 AUTH_CACHE_SECONDS = env.float("AUTH_CACHE_SECONDS", default=1.0)

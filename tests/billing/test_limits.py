@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.utils import timezone
 
@@ -15,11 +16,13 @@ from accounts.invitations import invitation_accept, invitation_create, invitatio
 from accounts.members import member_remove
 from accounts.models import Invitation, MCPToken, Membership, Organization, Role, User
 from accounts.services import membership_set, organization_create, token_create, token_revoke
+from billing.apps import check_plan_rate_limits
 from billing.models import OrganizationBilling, UsageCounter
 from billing.plans import MB, PLANS, PlanCode, Resource
 from billing.selectors import meters_context, plan_for, upgrade_url
 from billing.services import plan_grant
 from billing.usage import PlanLimitReached, period_of, used
+from orchestra.settings import plan_rate_limits
 from tests.conftest import error_code, ok
 
 FREE = PLANS[PlanCode.FREE]
@@ -301,6 +304,27 @@ def test_a_plan_change_reaches_the_rate_limit_at_once_here(
     response = rest(dora_token, "get_context")
     assert response.headers["X-RateLimit-Limit"] == "1200"
     assert response.json()["plan"]["code"] == "team"
+
+
+def test_an_operator_sets_a_plans_rate_limit(settings: Any, dora_token: str) -> None:
+    """MCP_PLAN_RATE_LIMITS overrides a plan's requests per minute (free's 120 here);
+    the plans it does not name keep their own."""
+    settings.MCP_PLAN_RATE_LIMITS = {"free": 5000}
+    response = rest(dora_token, "get_context")
+    assert response.headers["X-RateLimit-Limit"] == "5000"
+    assert response.json()["plan"]["requests_per_minute"] == 5000
+    assert PLANS[PlanCode.PRO].rate_limit_per_minute == 600
+
+
+def test_plan_rate_limits_are_read_and_checked() -> None:
+    assert plan_rate_limits(" Team=100000, pro=600 ,") == {"team": 100_000, "pro": 600}
+    assert plan_rate_limits("") == {}
+    for wrong in ("team", "team=", "team=0", "team=-5", "team=fast"):
+        with pytest.raises(ImproperlyConfigured, match="MCP_PLAN_RATE_LIMITS"):
+            plan_rate_limits(wrong)
+    check_plan_rate_limits({"team": 1, "self_hosted": 2})
+    with pytest.raises(ImproperlyConfigured, match="unknown plans \\['gold'\\]"):
+        check_plan_rate_limits({"gold": 1, "team": 1})
 
 
 # --- the sandbox --------------------------------------------------------------------------
