@@ -170,17 +170,41 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
 
 class _LingeringClose:
     """The transport as a request/response cycle sees it: the same, except that its
-    close() goes through the protocol's close_after_response."""
+    close() goes through the protocol's close_after_response, and that a response's
+    head is held until its body's first write (or the end of this turn of the event
+    loop, whichever comes first). uvicorn writes the status line and headers as soon as
+    the application starts the response, and the body as a second write; held, a
+    whole response leaves in one write: one system call and one wake-up of the client
+    instead of two (about a quarter of the event loop's time on a small answer)."""
 
     def __init__(self, protocol: DeadlineHttpToolsProtocol, cycle: RequestResponseCycle) -> None:
         self._protocol = protocol
         self._cycle = cycle
         self._transport = protocol.transport
-        # The transport's own methods, bound: no indirection on every write.
-        self.write = protocol.transport.write
+        self._loop = protocol.loop
+        self._head_written = False
+        self._held: bytes | None = None
         self.is_closing = protocol.transport.is_closing
 
+    def write(self, data: bytes) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.writelines((held, data))
+        elif not self._head_written:
+            # The cycle's first write: the response's head (or a 100 Continue).
+            self._head_written = True
+            self._held = data
+            self._loop.call_soon(self.flush)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.write(held)
+
     def close(self) -> None:
+        self.flush()
         self._protocol.close_after_response(self._cycle)
 
     def __getattr__(self, name: str) -> Any:  # anything else the cycle may ask for
