@@ -12,7 +12,8 @@ from tests.mcp.helpers import initialize, post, rpc
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TIMING = re.compile(
-    r'^total;dur=(?P<total>[\d.]+), handler;dur=(?P<handler>[\d.]+), db;dur=(?P<db>[\d.]+);desc="(?P<n>\d+) statements"$'
+    r"^total;dur=(?P<total>[\d.]+), handler;dur=(?P<handler>[\d.]+), "
+    r'db;dur=(?P<db>[\d.]+);desc="(?P<n>\d+) statements"$'
 )
 
 
