@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from orchestra.errors import NotFound, not_found
@@ -42,14 +43,20 @@ def live_tasks() -> QuerySet[Task]:
 
 
 def _with_blocker_ids(rows: QuerySet[Task]) -> QuerySet[Task]:
-    """Each task's live blockers (ids only), in one extra query for any number of tasks."""
-    blockers = Task.objects.filter(LIVE).only("id", "created_at").order_by("created_at", "id")
-    return rows.prefetch_related(Prefetch("blocked_by", queryset=blockers))
+    """Each task with `live_blocker_ids`: its live blockers' ids, oldest first, as an
+    array computed by PostgreSQL in the same statement (an index lookup per row)
+    rather than a prefetch query and a related manager per task."""
+    blockers = (
+        TaskDependency.objects.filter(task=OuterRef("pk"), blocker__deleted_at__isnull=True)
+        .order_by("blocker__created_at", "blocker_id")
+        .values("blocker_id")
+    )
+    return rows.annotate(live_blocker_ids=ArraySubquery(blockers))
 
 
 def task_get(ref: uuid.UUID | str, *, argument: str = "task", blockers: bool = False, lock: bool = False) -> Task:
     """A live task of the organization in scope by id; with `blockers`, its live
-    blockers' ids are fetched too (one more query) for task_out; with `lock`, the row
+    blockers' ids come along (in the same statement) for task_out; with `lock`, the row
     is locked until the transaction ends (what the writing services need)."""
     uid = parse_uuid(str(ref))
     task = None

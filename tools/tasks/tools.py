@@ -137,7 +137,10 @@ class Deleted(TypedDict):
 
 
 def _blocker_ids(task: Task, blocker_ids: list[str] | None) -> list[str]:
-    return [str(b.pk) for b in task.blocked_by.all()] if blocker_ids is None else blocker_ids
+    if blocker_ids is not None:
+        return blocker_ids
+    fetched = getattr(task, "live_blocker_ids", None)  # selectors' _with_blocker_ids
+    return [str(pk) for pk in fetched] if fetched is not None else selectors.blocker_ids(task)
 
 
 def _row_fields(task: Task, blocker_ids: list[str] | None) -> dict[str, Any]:
@@ -159,8 +162,8 @@ def _row_fields(task: Task, blocker_ids: list[str] | None) -> dict[str, Any]:
 
 
 def task_out(task: Task, blocker_ids: list[str] | None = None) -> TaskOut:
-    """`task` comes from a selector that prefetched its live blockers, or the caller
-    knows them (`blocker_ids`)."""
+    """`task` comes from a selector that fetched its live blockers' ids, or the caller
+    knows them (`blocker_ids`); else they are read (one query)."""
     return present(
         TaskOut,
         **_row_fields(task, blocker_ids),
@@ -174,7 +177,7 @@ def task_out(task: Task, blocker_ids: list[str] | None = None) -> TaskOut:
 
 
 def task_row(task: Task) -> TaskRow:
-    """`task` comes from a selector that prefetched its live blockers."""
+    """`task` comes from a selector that fetched its live blockers' ids."""
     return present(TaskRow, **_row_fields(task, None))
 
 
