@@ -27,6 +27,7 @@ from accounts.services import membership_set, organization_create, token_create
 from orchestra.asgi import application
 from tests.github_fixtures import github, github_server, github_standin  # noqa: F401 (fixtures)
 from tools.mcp.dispatch import call_tool
+from tools.mcp.guards import process_counters
 from tools.mcp.registry import ToolOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,9 +63,11 @@ def _fresh_cache() -> Iterator[None]:
     # Rate-limit and throttle counters live in the cache, token checks in the auth
     # cache: no test inherits another's.
     cache.clear()
+    process_counters.clear()
     forget()
     yield
     cache.clear()
+    process_counters.clear()
     forget()
 
 

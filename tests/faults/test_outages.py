@@ -121,6 +121,7 @@ def test_a_traceback_of_an_outage_never_reaches_the_log() -> None:
 
 
 def test_rate_limits_count_per_process_while_redis_is_away(settings) -> None:
+    settings.REDIS_URL = DEAD_REDIS  # counters in the (Redis) cache, as with REDIS_URL
     settings.CACHES = {
         "default": {
             "BACKEND": "orchestra.cache.FallbackRedisCache",

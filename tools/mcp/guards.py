@@ -1,13 +1,16 @@
 """Checks every MCP and REST request passes before any tool runs.
 
 Host/Origin (DNS rebinding), throttling of failed authentication per client
-address, and the per-organization rate limit. Counters live in Django's cache:
-local memory in the embedded default (per process), Redis when REDIS_URL is set
-(shared by every process).
+address, and the per-organization rate limit. Counters live in Redis (Django's
+cache) when REDIS_URL is set, shared by every process; in the embedded default they
+are this process's own (`ProcessCounters`), as Django's local-memory cache kept them,
+without its per-call pickling, key checks and per-task cache object: two counter
+operations run on every request, on the event loop.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -60,9 +63,44 @@ class RateLimit:
         return max(1, self.reset_at - int(time.time()))
 
 
+class ProcessCounters:
+    """Counters of the current window in this process. Every counter shares the same
+    windows (WINDOW_SECONDS), so a new window starts them all from zero at once; at
+    most one window's keys are ever held."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # requests count from the loop and worker threads
+        self._window = -1
+        self._counts: dict[str, int] = {}
+
+    def add(self, key: str, window: int, cost: int) -> int:
+        with self._lock:
+            if window != self._window:
+                self._window, self._counts = window, {}
+            used = self._counts.get(key, 0) + cost
+            self._counts[key] = used
+            return used
+
+    def get(self, key: str, window: int) -> int:
+        with self._lock:
+            return self._counts.get(key, 0) if window == self._window else 0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._window, self._counts = -1, {}
+
+
+process_counters = ProcessCounters()
+
+
 def _count(key_prefix: str, limit: int, *, increment: bool = True, cost: int = 1) -> RateLimit:
     now = int(time.time())
     window = now // WINDOW_SECONDS
+    reset_at = (window + 1) * WINDOW_SECONDS
+    if not settings.REDIS_URL:
+        counting = increment and cost > 0
+        used = process_counters.add(key_prefix, window, cost) if counting else process_counters.get(key_prefix, window)
+        return RateLimit(limit=limit, remaining=limit - used, reset_at=reset_at)
     key = f"{key_prefix}:{window}"
     if increment and cost > 0:
         # incr first: one cache operation (one Redis round trip) per request once the
@@ -73,7 +111,7 @@ def _count(key_prefix: str, limit: int, *, increment: bool = True, cost: int = 1
             used = cost if cache.add(key, cost, timeout=WINDOW_SECONDS + 5) else cache.incr(key, cost)
     else:
         used = int(cache.get(key, 0))
-    return RateLimit(limit=limit, remaining=limit - used, reset_at=(window + 1) * WINDOW_SECONDS)
+    return RateLimit(limit=limit, remaining=limit - used, reset_at=reset_at)
 
 
 def organization_rate_limit(organization_id: object, *, cost: int = 1, per_minute: int | None = None) -> RateLimit:
