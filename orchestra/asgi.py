@@ -15,17 +15,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
-from orchestra.body_limits import BodyLimitMiddleware  # noqa: E402
+from orchestra.body_limits import BodyLimitMiddleware, Receive, Scope, Send  # noqa: E402
 from tools.activity.live import ActivityFeedConsumer  # noqa: E402
-from tools.mcp.consumers import StreamableHttpConsumer  # noqa: E402
+from tools.mcp import consumers as streamable  # noqa: E402
 from tools.mcp.sse import LegacyMessagesConsumer, LegacySseConsumer  # noqa: E402
 
 routes = ProtocolTypeRouter(
     {
         "http": URLRouter(
             [
-                path("mcp", StreamableHttpConsumer.as_asgi()),
-                path("mcp/", StreamableHttpConsumer.as_asgi()),
                 path("mcp/sse", LegacySseConsumer.as_asgi()),
                 path("mcp/messages/", LegacyMessagesConsumer.as_asgi()),
                 path("mcp/messages", LegacyMessagesConsumer.as_asgi()),
@@ -39,5 +37,15 @@ routes = ProtocolTypeRouter(
     }
 )
 
+
+async def route(scope: Scope, receive: Receive, send: Send) -> None:
+    """/mcp (Streamable HTTP, nearly every MCP request) straight to its application;
+    everything else through Channels' routers."""
+    if scope["type"] == "http" and scope["path"] in streamable.PATHS:
+        await streamable.streamable_http(scope, receive, send)
+    else:
+        await routes(scope, receive, send)
+
+
 # Every HTTP request's body is counted as it arrives, against its route's limit.
-application = BodyLimitMiddleware(routes)
+application = BodyLimitMiddleware(route)

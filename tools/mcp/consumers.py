@@ -33,6 +33,7 @@ from tools.mcp.http import (
     reply_headers,
     request_from_scope,
     scope_headers,
+    serve_directly,
     sse_event,
 )
 
@@ -223,3 +224,13 @@ class StreamableHttpConsumer(DirectDispatchMixin, AsyncHttpConsumer):
             status=reply.status, headers=reply_headers(reply, body, {"X-Request-ID": self.request_id})
         )
         await self.send_body(body)
+
+
+# The endpoint's paths, answered before Channels' routers (orchestra.asgi).
+PATHS = frozenset({"/mcp", "/mcp/"})
+
+
+async def streamable_http(scope: Any, receive: Any, send: Any) -> None:
+    """The ASGI application of /mcp: a StreamableHttpConsumer per request, driven
+    directly (tools.mcp.http.serve_directly)."""
+    await serve_directly(StreamableHttpConsumer(), scope, receive, send)
