@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from orchestra.db import unique_row
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
 from orchestra.tenancy import current_project_id
@@ -24,7 +25,7 @@ def project_get(ref: str, *, argument: str = "project") -> Project:
     project sees no other (the manager's project scope): they answer like missing ones."""
     uid = parse_uuid(ref)
     lookup = Q(pk=uid) if uid is not None else Q(slug=ref)
-    project = Project.objects.filter(lookup).first()
+    project = unique_row(Project.objects.filter(lookup))
     if project is None:
         raise not_found(argument, ref)
     return project

@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from orchestra.db import unique_row
 from orchestra.errors import NotFound, not_found
 from orchestra.ids import parse_uuid
 from orchestra.tenancy import current_organization_id
@@ -64,7 +65,7 @@ def task_get(ref: uuid.UUID | str, *, argument: str = "task", blockers: bool = F
         rows = live_tasks().filter(pk=uid)
         if lock:
             rows = rows.select_for_update()
-        task = (_with_blocker_ids(rows) if blockers else rows).first()
+        task = unique_row(_with_blocker_ids(rows) if blockers else rows)
     if task is None:
         raise not_found(argument, ref)
     return task
