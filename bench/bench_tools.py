@@ -129,7 +129,8 @@ class Workload:
         if tool == "create_task":
             return {"title": f"{self.label} task {n}", "project": self.project, "priority": "high"}
         if tool == "update_task":
-            return {"task": self.pool[n % len(self.pool)], "priority": ("low", "high")[n % 2]}
+            # Each pass over the pool flips every task's priority: every call writes.
+            return {"task": self.pool[n % len(self.pool)], "priority": ("low", "high")[n // len(self.pool) % 2]}
         if tool == "complete_task":
             return {"task": self.to_complete[n], "notes": "done in the bench"}
         if tool == "store_memory":
