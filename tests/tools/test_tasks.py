@@ -207,6 +207,22 @@ def test_complete_task(call, alice_id, acme, apollo) -> None:
     assert sorted(row.metadata["fields"]) == ["completed_at", "completion_notes", "status"]
 
 
+def test_a_row_locked_first_cannot_change_the_task_graph(call, alice_id, acme, apollo) -> None:
+    """The graph lock comes before a task's row lock (decision 0010): a caller that
+    locked the row already may change its fields, never its parent or blockers."""
+    a, b = new(call, alice_id, "a"), new(call, alice_id, "b")
+    actor = Actor(user_id=alice_id.user_id)
+    with tenant_scope(acme), transaction.atomic():
+        locked = selectors.task_get(a["id"], lock=True)
+        with pytest.raises(ValueError, match="graph lock"):
+            services.task_update(actor=actor, task=locked, parent=selectors.task_get(b["id"]), locked=True)
+    with tenant_scope(acme), transaction.atomic():
+        locked = selectors.task_get(a["id"], lock=True)
+        changed = services.task_update(actor=actor, task=locked, priority="high", locked=True)
+    assert changed.priority == "high"
+    assert ok(call(alice_id, "get_task", task=a["id"]))["priority"] == "high"
+
+
 def test_update_fields_and_audit(call, alice_id, acme, apollo) -> None:
     task = new(call, alice_id, "Old", labels=["a"], due_date="2030-01-01")
     updated = ok(
