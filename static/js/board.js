@@ -18,6 +18,7 @@
   var picking = null;      // {card, index} while choosing a column by keyboard
   var stale = false;       // a refresh waits for the drag or the keyboard move to end
   var timer = null;
+  var lastMoved = null;    // the id of the card a move focused, until focus goes elsewhere
 
   function announce(text) { if (statusLine) { statusLine.textContent = text; } }
   function showError(text) {
@@ -41,7 +42,9 @@
     if (busy()) { stale = true; return; }
     stale = false;
     var focused = cardOf(document.activeElement);
-    var focusId = focused && document.activeElement === focused ? focused.id : null;
+    // The focused card, else the card a move left focused (a refresh may start while an
+    // earlier one has just swapped the board and focus is on its way back).
+    var focusId = focused && document.activeElement === focused ? focused.id : lastMoved;
     fetch(board.dataset.refresh, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
@@ -56,6 +59,10 @@
       })
       .catch(function () { /* the next change (or a reload) brings it */ });
   }
+  // Focus moving anywhere else (a click, Tab) ends a moved card's claim on it.
+  document.addEventListener("focusin", function (event) {
+    if (lastMoved && event.target.id !== lastMoved) { lastMoved = null; }
+  });
   function refreshSoon() {
     clearTimeout(timer);
     timer = setTimeout(refresh, 150);
@@ -77,6 +84,7 @@
     showError("");
     // Shown at once; the server's answer (and the refresh after it) has the last word.
     if (column) { column.appendChild(card); card.focus(); }
+    lastMoved = card.id;
     announce("Moving " + title + "…");
     fetch(form.action, {
       method: "POST",
