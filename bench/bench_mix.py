@@ -62,7 +62,7 @@ import psutil
 import uvloop
 from loadgen import Connection, Response
 from reliability import MIX
-from reliability_load import Workload, structured
+from reliability_load import Workload, json_body, structured
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -237,10 +237,7 @@ def answer(response: Response) -> tuple[str | None, dict[str, Any]]:
     the tool's structured result)."""
     if response.status != 200:
         return f"http {response.status}: {response.body[:160].decode('utf-8', 'replace')}", {}
-    body = response.body
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
-        data = [line[5:].strip() for line in body.split(b"\n") if line.startswith(b"data:")]
-        body = data[-1] if data else b""
+    body = json_body(response)
     try:
         message = orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -108,14 +108,19 @@ class Workload:
         return {}
 
 
+def json_body(response: Response) -> bytes:
+    """The JSON of an answer: the body, or the last event's data of an SSE stream."""
+    if not response.headers.get("content-type", "").startswith("text/event-stream"):
+        return response.body
+    data = [line[5:].strip() for line in response.body.split(b"\n") if line.startswith(b"data:")]
+    return data[-1] if data else b""
+
+
 def classify(response: Response) -> tuple[str | None, Any]:
     """(error kind or None, the JSON-RPC message or list of messages)."""
     if response.status != 200:
         return f"http {response.status}", None
-    body = response.body
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
-        data = [line[5:].strip() for line in body.split(b"\n") if line.startswith(b"data:")]
-        body = data[-1] if data else b""
+    body = json_body(response)
     try:
         message = orjson.loads(body)
     except orjson.JSONDecodeError:
