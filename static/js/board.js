@@ -41,10 +41,6 @@
   function refresh() {
     if (busy()) { stale = true; return; }
     stale = false;
-    var focused = cardOf(document.activeElement);
-    // The focused card, else the card a move left focused (a refresh may start while an
-    // earlier one has just swapped the board and focus is on its way back).
-    var focusId = focused && document.activeElement === focused ? focused.id : lastMoved;
     fetch(board.dataset.refresh, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
@@ -52,6 +48,13 @@
         if (busy()) { stale = true; return; }
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("board");
         if (!fresh) { return; }
+        // Which card keeps focus is decided now, not when the fetch began: a person may
+        // have focused another card meanwhile. The focused card, else (focus lost with a
+        // swapped board or a card in flight) the card a move left focused.
+        var active = document.activeElement;
+        var focused = cardOf(active);
+        var lost = !active || active === document.body;
+        var focusId = focused && active === focused ? focused.id : (lost ? lastMoved : null);
         board.replaceChildren.apply(board, Array.prototype.slice.call(fresh.childNodes));
         var again = focusId && document.getElementById(focusId);
         if (again) { again.focus(); }

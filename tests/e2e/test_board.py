@@ -41,6 +41,11 @@ def moved_by(org: Any, task_id: str) -> tuple[str, Any]:
         return task.status, activity.actor_user_id
 
 
+REFRESHED = """window.__refreshed = false;
+document.getElementById("board").addEventListener(
+  "board:refreshed", function () { window.__refreshed = true; }, {once: true});"""
+
+
 def open_board(page: Any, live: Any) -> None:
     page.add_init_script(RECORD_VIOLATIONS)
     page.goto(f"{live.url}/projects/apollo/")
@@ -60,9 +65,24 @@ def test_a_card_is_dragged_and_another_moved_by_keyboard(live, page, alice, acme
     page.locator("#board-status", has_text="Moved Ship the board to In progress.").wait_for(state="attached")
     assert moved_by(acme, ship) == ("in_progress", alice.pk)
 
-    # The keyboard alone: focus the card, → → picks In progress then Blocked, Enter moves.
+    # A refresh that was already on its way when the person focused another card leaves
+    # focus where the person put it (it once handed it back to the moved card).
+    held: list[Any] = []
+    page.route(lambda url: "fragment=board" in url, lambda route: held.append(route))
+    page.evaluate("document.dispatchEvent(new CustomEvent('orchestra:activity', {detail: {target_type: 'task'}}))")
+    while not held:
+        page.wait_for_timeout(25)
+    page.evaluate(REFRESHED)
     card = page.locator(f"#task-{docs}")
     card.focus()
+    for route in held:
+        route.continue_()
+    page.unroute_all()
+    while not page.evaluate("window.__refreshed"):  # wait_for_function would need eval, which CSP forbids
+        page.wait_for_timeout(25)
+    expect(page.locator(f"#task-{docs}")).to_be_focused()
+
+    # The keyboard alone: focus the card, → → picks In progress then Blocked, Enter moves.
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     assert "Blocked" in page.locator("#board-status").inner_text()
