@@ -24,8 +24,14 @@ embedding >= 300 entries/s per worker. At a million (issue 20): p95 within 2x of
 the default float4 vectors (1,000,000 x 384 x 4 bytes = 1.43 GiB; halfvec would halve
 that, which is not needed while it fits).
 
+`--vectors sum` gives each pair the normalised sum of its two sentences' real
+embeddings instead of embedding the pair's text: only the ~58,000 sentences are
+embedded, so a million rows load in minutes. Search latency, the index's build, size
+and recall measure the same machinery on vectors that spread like real ones; retrieval
+quality (the labelled facts are embedded for real either way) is unchanged.
+
 Run: `.venv/bin/python bench/bench_memory.py [--rows 100000] [--cache-dir var/bench]
-[--embed-threads N]`. It uses its own embedded database (orchestra_bench, or
+[--embed-threads N] [--vectors sum]`. It uses its own embedded database (orchestra_bench, or
 EMBEDDED_DB_NAME) and empties its memory table each run.
 """
 
@@ -269,10 +275,17 @@ def scaled_texts(count: int, seed: int) -> list[str]:
     there are only about 58,000 real ones. A shorter run's texts are the first ones of
     a longer run's, so every scale shares the cached vectors of the chunks they have in
     common."""
+    return scaled(count, seed)[1]
+
+
+def scaled(count: int, seed: int) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+    """scaled_texts' sentences (in their shuffled order), texts, and each text's parts:
+    the indexes of its one or two sentences (-1 for none)."""
     rng = random.Random(seed)
     real = list(real_sentences())
     rng.shuffle(real)
     texts = real[:count]
+    parts = [(n, -1) for n in range(len(texts))]
     seen = set(texts)
     while len(texts) < count:
         first, second = rng.randrange(len(real)), rng.randrange(len(real))
@@ -280,7 +293,23 @@ def scaled_texts(count: int, seed: int) -> list[str]:
         if first != second and text not in seen:
             seen.add(text)
             texts.append(text)
-    return texts
+            parts.append((first, second))
+    return real, texts, parts
+
+
+def summed_vectors(count: int, seed: int, *, cache_dir: Path, provider: EmbeddingProvider) -> np.ndarray:
+    """scaled_texts' vectors without embedding the pairs: a pair's vector is the
+    normalised sum of its two sentences' real embeddings (as bench/seed_org.py grows a
+    project). Only the ~58,000 sentences are embedded (minutes, not hours); the vectors
+    spread like real ones, though a pair's is not what the model would give its text."""
+    real, _texts, parts = scaled(count, seed)
+    sentences = embed_cached(real, "sentences", cache_dir=cache_dir, provider=provider)
+    index = np.array(parts, dtype=np.int64)
+    vectors = sentences[index[:, 0]].copy()
+    paired = index[:, 1] >= 0
+    vectors[paired] += sentences[index[paired, 1]]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32)
 
 
 def labelled() -> list[tuple[str, str]]:
@@ -569,6 +598,12 @@ def main() -> None:
     parser.add_argument(
         "--embed-threads", type=int, help="threads of the local model while filling the cache (default: its own)"
     )
+    parser.add_argument(
+        "--vectors",
+        choices=["embed", "sum"],
+        default="embed",
+        help="embed every text (default), or give a pair the normalised sum of its sentences' embeddings",
+    )
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     provider = get_provider()
@@ -583,9 +618,13 @@ def main() -> None:
     n_noise = args.rows - len(facts)
     # Whole chunks, so every scale caches (and finds) the same chunk files.
     noise = scaled_texts(-(-n_noise // CHUNK) * CHUNK, seed=1)
-    print(f"embedding {len(noise):,} texts (cached in {args.cache_dir}) ...", flush=True)
     filler = bulk_provider(args.embed_threads)
-    noise_vectors = embed_cached(noise, "big", cache_dir=args.cache_dir, provider=filler)[:n_noise]
+    if args.vectors == "sum":
+        print(f"{len(noise):,} texts, their vectors summed from their sentences' (cached in {args.cache_dir}) ...")
+        noise_vectors = summed_vectors(len(noise), 1, cache_dir=args.cache_dir, provider=filler)[:n_noise]
+    else:
+        print(f"embedding {len(noise):,} texts (cached in {args.cache_dir}) ...", flush=True)
+        noise_vectors = embed_cached(noise, "big", cache_dir=args.cache_dir, provider=filler)[:n_noise]
     big_texts = noise[:n_noise] + [m for m, _ in facts]
     big_vectors = np.vstack([noise_vectors, embed_cached([m for m, _ in facts], "facts", cache_dir=args.cache_dir)])
     small_texts = scaled_texts(1000, seed=2)

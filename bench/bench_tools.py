@@ -348,6 +348,12 @@ def main() -> None:
         if args.big:
             print(f"\ngrowing the project by {args.big:,} tasks and {args.big:,} memories ...", flush=True)
             grow(slug, workload.project, args.big)
+            # A server that ran while the organization grew has current per-process
+            # caches (search's keyword statistics are refreshed every ten minutes; one
+            # taken before the growth would misjudge every word's rarity).
+            stop(process)
+            process = start(serve, f"http://127.0.0.1:{port}/healthz")
+            target = Target("orchestra", f"http://127.0.0.1:{port}/mcp", auth, "", {}, process.pid)
 
             async def again() -> dict[str, Figures]:
                 client = Client(target)
@@ -365,11 +371,15 @@ def main() -> None:
 
             report(f"the same project with {args.big:,} more tasks and memories", uvloop.run(again()))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -13,13 +14,11 @@ from dashboard.context import organization_required
 from dashboard.workplace.activity import feed_rows
 from dashboard.workplace.board import STATUS_CHOICES, BoardFilters, board_columns
 from dashboard.workplace.common import FilterForm, choice_field, or_404, page, page_of
-from memory.models import Memory
 from tools.decisions.models import Decision
 from tools.features.models import Feature
-from tools.projects.models import Project, ProjectStatus
+from tools.projects.models import Project, ProjectStatus, ProjectTally, TallyKind
 from tools.projects.selectors import project_get, project_list, project_stats
 from tools.specs.models import Spec
-from tools.tasks.models import LIVE, Task
 from tools.tasks.selectors import OPEN
 
 ACTIVITY_SHOWN = 10
@@ -31,13 +30,24 @@ def _count(rows: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+def _tallied(kind: str, buckets: Iterable[str] | None = None, *, less: Iterable[str] = ()) -> Coalesce:
+    """The sum of a project's tallies of `kind` (those `buckets`, or all), less those of
+    the `less` buckets: a few rows whatever the project's size (ProjectTally)."""
+    rows = ProjectTally.objects.filter(project=OuterRef("pk"), kind=kind)
+    if buckets is not None:
+        rows = rows.filter(bucket__in=[*buckets, *less])
+    signed = Case(When(bucket__in=list(less), then=-F("n")), default=F("n"))
+    summed = rows.order_by().values("project").annotate(s=Sum(signed)).values("s")
+    return Coalesce(Subquery(summed, output_field=IntegerField()), 0)
+
+
 def projects_with_counts(*, status: str) -> QuerySet[Project]:
     """Projects with the figures a list shows, in one query whatever their number."""
     mine = OuterRef("pk")
     return project_list(status=status).annotate(
-        open_tasks=_count(Task.objects.filter(LIVE, project=mine, status__in=OPEN)),
-        total_tasks=_count(Task.objects.filter(LIVE, project=mine)),
-        memory_count=_count(Memory.objects.filter(project=mine, archived=False)),
+        open_tasks=_tallied(TallyKind.TASKS, OPEN),
+        total_tasks=_tallied(TallyKind.TASKS),
+        memory_count=_tallied(TallyKind.MEMORIES, ["all"], less=["archived"]),
         decision_count=_count(Decision.objects.filter(project=mine)),
         feature_count=_count(Feature.objects.filter(project=mine)),
         spec_count=_count(Spec.objects.filter(project=mine)),

@@ -1,8 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from billing.admin import RecountsUsage
 from orchestra.admin import TenantAdmin
-from tools.projects.models import Project
+from tools.projects.models import Project, ProjectTally
 
 
 @admin.register(Project)
@@ -11,3 +14,20 @@ class ProjectAdmin(RecountsUsage, TenantAdmin):  # admin edits keep plan usage t
     list_filter = ("status", "created_at")
     search_fields = ("name", "slug", "description", "organization__slug", "organization__name")
     readonly_fields = ("organization", "created_by", "created_at", "updated_at", "archived_at")
+
+
+@admin.register(ProjectTally)
+class ProjectTallyAdmin(TenantAdmin):
+    """Read-only: the database's triggers keep these (migration projects.0004)."""
+
+    list_display = ("project", "organization", "kind", "bucket", "n")
+    list_filter = ("kind", "bucket")
+    search_fields = ("project__name", "project__slug", "organization__slug", "organization__name")
+    list_select_related = ("organization", "project")
+    readonly_fields = ("organization", "project", "kind", "bucket", "n")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

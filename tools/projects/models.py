@@ -35,3 +35,34 @@ class Project(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TallyKind(models.TextChoices):
+    TASKS = "tasks"  # bucket: a status; live tasks only (not soft-deleted)
+    MEMORIES = "memories"  # buckets: "all", and "archived" for those archived
+
+
+class ProjectTally(TenantModel):
+    """How many of a project's tasks (by status) and memories there are, kept by the
+    database itself: statement triggers on tasks_task and memory_memory add each
+    statement's change in the same transaction (migration projects.0004, decision 0026),
+    so every path that writes rows (tools, the admin, an import, a bulk update, a
+    cascade) keeps it true, and get_project reads a few rows instead of counting a
+    project's hundred thousand. A bucket that reaches zero loses its row."""
+
+    PROJECT_PATHS = ("project",)
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=TallyKind.choices)
+    bucket = models.CharField(max_length=20)
+    n = models.BigIntegerField()
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["project", "kind", "bucket"], name="one_tally_per_bucket")]
+        # The triggers delete rows that reach zero; this index (empty between
+        # statements) finds them without a scan.
+        indexes = [models.Index(fields=["n"], condition=models.Q(n__lte=0), name="tally_spent")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.kind} {self.bucket}: {self.n}"

@@ -10,7 +10,7 @@ from orchestra.db import unique_row
 from orchestra.errors import not_found
 from orchestra.ids import parse_uuid
 from orchestra.tenancy import current_project_id
-from tools.projects.models import Project, ProjectStatus
+from tools.projects.models import Project, ProjectStatus, ProjectTally, TallyKind
 
 
 def project_list(*, status: str = "active") -> QuerySet[Project]:
@@ -42,27 +42,29 @@ def project_or_default(ref: str | None, *, argument: str = "project") -> Project
 
 def project_stats(project: Project) -> dict[str, Any]:
     """Counts shown by get_project: one query per related table, whatever the project's
-    size (each is an aggregate over an (organization, project, ...) index)."""
-    from memory.models import Memory
+    size. Tasks and memories, the tables that grow to hundreds of thousands of rows, come
+    from the tallies the database keeps (ProjectTally: one query, a few rows); the others
+    are aggregates over an (organization, project, ...) index."""
     from tools.agents.models import Agent
     from tools.decisions.selectors import decision_counts_by_status
     from tools.features.selectors import features_by_gate
     from tools.specs.selectors import specs_by_status
-    from tools.tasks.selectors import task_counts_by_status
+    from tools.tasks.models import TaskStatus
     from tools.worksessions.models import WorkSession
 
     agents = Agent.objects.filter(project=project, deleted_at__isnull=True).count()
     sessions = WorkSession.objects.filter(project=project).aggregate(
         total=Count("id"), active=Count("id", filter=Q(status="active"))
     )
-    memories = Memory.objects.filter(project=project).aggregate(
-        total=Count("id"), archived=Count("id", filter=Q(archived=True))
-    )
+    tasks = dict.fromkeys(TaskStatus.values, 0)
+    memories = {"all": 0, "archived": 0}
+    for kind, bucket, n in ProjectTally.objects.filter(project=project).values_list("kind", "bucket", "n"):
+        (tasks if kind == TallyKind.TASKS else memories)[bucket] = n
     return {
         "agents": agents,
         "sessions": {"total": sessions["total"], "active": sessions["active"]},
-        "tasks": task_counts_by_status(project),
-        "memories": {"total": memories["total"], "archived": memories["archived"]},
+        "tasks": tasks,
+        "memories": {"total": memories["all"], "archived": memories["archived"]},
         "decisions": decision_counts_by_status(project),
         "features": features_by_gate(project),
         "specs": specs_by_status(project),

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from orchestra.db import unique_row
@@ -20,6 +20,7 @@ from orchestra.tenancy import current_organization_id
 from tools.activity.models import Activity
 from tools.agents.models import Agent
 from tools.agents.selectors import agent_get
+from tools.projects.models import ProjectTally, TallyKind
 from tools.tasks.models import FINAL, LIVE, Task, TaskDependency, TaskStatus
 
 HISTORY_SHOWN = 50
@@ -197,10 +198,12 @@ def next_task(*, project: Any = None, agent: Agent | None = None) -> Task | None
 
 
 def task_counts_by_status(project: Any) -> dict[str, int]:
-    """Live tasks of a project (a Project or its id) by status, every status present; one query."""
+    """Live tasks of a project (a Project or its id) by status, every status present; one
+    query of at most one row per status, whatever the project's size (the database keeps
+    the tallies: ProjectTally)."""
     counts = dict.fromkeys(TaskStatus.values, 0)
-    rows = Task.objects.filter(LIVE, project_id=_pk(project)).order_by().values_list("status").annotate(n=Count("id"))
-    counts.update({status: n for status, n in rows})
+    rows = ProjectTally.objects.filter(project_id=_pk(project), kind=TallyKind.TASKS).values_list("bucket", "n")
+    counts.update(rows)
     return counts
 
 
