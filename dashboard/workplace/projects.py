@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, When
+from django.db.models import BigIntegerField, Case, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -36,7 +36,7 @@ def _tallied(kind: str, buckets: Iterable[str] | None = None, *, less: Iterable[
     rows = ProjectTally.objects.filter(project=OuterRef("pk"), kind=kind)
     if buckets is not None:
         rows = rows.filter(bucket__in=[*buckets, *less])
-    signed = Case(When(bucket__in=list(less), then=-F("n")), default=F("n"))
+    signed = Case(When(bucket__in=list(less), then=-F("n")), default=F("n"), output_field=BigIntegerField())
     summed = rows.order_by().values("project").annotate(s=Sum(signed)).values("s")
     return Coalesce(Subquery(summed, output_field=IntegerField()), 0)
 

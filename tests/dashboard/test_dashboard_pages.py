@@ -186,6 +186,10 @@ def test_projects_list_active_and_archived(alice, alice_id, world) -> None:
     row = active.split("Apollo", 1)[1].split("</tr>", 1)[0]
     cells = [c.split("</td>")[0].strip() for c in row.split("<td>")[1:]]
     assert cells[:5] == ['5 <span class="muted">/ 7</span>', "1", "2", "1", "1"]
+    # An archived memory is not counted (the memories tally less the archived one).
+    Memory.unscoped.filter(project__name="Apollo").update(archived=True)
+    row = client.get("/projects/").content.decode().split("Apollo", 1)[1].split("</tr>", 1)[0]
+    assert [c.split("</td>")[0].strip() for c in row.split("<td>")[1:]][1] == "0"
 
 
 def test_memories_hide_archived_filter_and_search_for_real(alice, alice_id, world, zeus) -> None:

@@ -133,7 +133,10 @@ def test_the_purge_removes_every_row_of_it_and_its_sandbox_and_nothing_else(
     organization_delete(organization=acme, by=alice)
     purged = organization_purge(acme.pk, batch=3)
 
-    assert rows_of(ours) == {} and purged > sum(before_ours.values())
+    # The project tallies go with the rows they count (the database's triggers delete a
+    # bucket that reaches zero), so the purge's own count may not include them.
+    counted_by_purge = sum(n for key, n in before_ours.items() if not key.startswith("projects.ProjectTally."))
+    assert rows_of(ours) == {} and purged > counted_by_purge
     assert not Organization.objects.filter(pk__in=ours).exists()
     assert rows_of(theirs) == before_theirs
     assert f"DELETE /api/v3/app/installations/{installation_id}" in github.requests
