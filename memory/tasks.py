@@ -108,7 +108,11 @@ def near_duplicate_of(row: Memory) -> Memory | None:
             "project_id": row.project_id,
             "session_id": row.session_id,
         }
-        candidates = list(
+        # The nearest few of the scope, then the similarity bar: as a filter inside the
+        # query, the bar would keep the HNSW scan going (iterative scans look for rows
+        # that pass every condition) through tens of thousands of rows whenever the
+        # memory is new, which nearly every memory is.
+        nearest = list(
             Memory.unscoped.filter(
                 **same_scope,
                 embedding_status=EmbeddingStatus.READY,
@@ -120,10 +124,10 @@ def near_duplicate_of(row: Memory) -> Memory | None:
             .exclude(pk=row.pk)
             .defer("search_vector", "embedding")
             .annotate(distance=CosineDistance("embedding", row.embedding))
-            .filter(distance__lte=1.0 - NEAR_DUPLICATE)
             .order_by("distance")[:5]
         )
-    return next((other for other in candidates if same_numbers(other.content, row.content)), None)
+    close = sorted((other for other in nearest if other.distance <= 1.0 - NEAR_DUPLICATE), key=lambda o: o.distance)
+    return next((other for other in close if same_numbers(other.content, row.content)), None)
 
 
 def merge_near_duplicate(memory_id: Any, *, actor: Actor = SYSTEM) -> Memory | None:
