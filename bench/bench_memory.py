@@ -25,7 +25,8 @@ the default float4 vectors (1,000,000 x 384 x 4 bytes = 1.43 GiB; halfvec would 
 that, which is not needed while it fits).
 
 `--vectors sum` gives each pair the normalised sum of its two sentences' real
-embeddings instead of embedding the pair's text: only the ~58,000 sentences are
+embeddings instead of embedding the pair's text: only the sentences (74,385 with this
+repository's packages) are
 embedded, so a million rows load in minutes. Search latency, the index's build, size
 and recall measure the same machinery on vectors that spread like real ones; retrieval
 quality (the labelled facts are embedded for real either way) is unchanged.
@@ -300,7 +301,7 @@ def scaled(count: int, seed: int) -> tuple[list[str], list[str], list[tuple[int,
 def summed_vectors(count: int, seed: int, *, cache_dir: Path, provider: EmbeddingProvider) -> np.ndarray:
     """scaled_texts' vectors without embedding the pairs: a pair's vector is the
     normalised sum of its two sentences' real embeddings (as bench/seed_org.py grows a
-    project). Only the ~58,000 sentences are embedded (minutes, not hours); the vectors
+    project). Only the sentences are embedded (minutes, not hours); the vectors
     spread like real ones, though a pair's is not what the model would give its text."""
     real, _texts, parts = scaled(count, seed)
     sentences = embed_cached(real, "sentences", cache_dir=cache_dir, provider=provider)
