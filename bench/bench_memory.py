@@ -26,10 +26,10 @@ that, which is not needed while it fits).
 
 `--vectors sum` gives each pair the normalised sum of its two sentences' real
 embeddings instead of embedding the pair's text: only the sentences (74,385 with this
-repository's packages) are
-embedded, so a million rows load in minutes. Search latency, the index's build, size
-and recall measure the same machinery on vectors that spread like real ones; retrieval
-quality (the labelled facts are embedded for real either way) is unchanged.
+repository's packages) are embedded, so a million rows load in minutes. Search latency,
+the index's build, size and recall measure the same machinery on vectors that spread
+like real ones; retrieval quality (the labelled facts are embedded for real either way)
+is unchanged.
 
 Run: `.venv/bin/python bench/bench_memory.py [--rows 100000] [--cache-dir var/bench]
 [--embed-threads N] [--vectors sum]`. It uses its own embedded database (orchestra_bench, or
