@@ -40,3 +40,16 @@ class TenantAdmin(admin.ModelAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
         with tenant_scope(obj.organization_id):
             return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+class ReadOnly(admin.ModelAdmin):
+    """Rows operators read and nobody edits (an audit trail, counts the database keeps)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

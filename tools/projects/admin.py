@@ -1,10 +1,7 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from billing.admin import RecountsUsage
-from orchestra.admin import TenantAdmin
+from orchestra.admin import ReadOnly, TenantAdmin
 from tools.projects.models import Project, ProjectTally
 
 
@@ -17,7 +14,7 @@ class ProjectAdmin(RecountsUsage, TenantAdmin):  # admin edits keep plan usage t
 
 
 @admin.register(ProjectTally)
-class ProjectTallyAdmin(TenantAdmin):
+class ProjectTallyAdmin(ReadOnly, TenantAdmin):
     """Read-only: the database's triggers keep these (migration projects.0004)."""
 
     list_display = ("project", "organization", "kind", "bucket", "n")
@@ -25,9 +22,3 @@ class ProjectTallyAdmin(TenantAdmin):
     search_fields = ("project__name", "project__slug", "organization__slug", "organization__name")
     list_select_related = ("organization", "project")
     readonly_fields = ("organization", "project", "kind", "bucket", "n")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
