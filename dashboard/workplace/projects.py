@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import BigIntegerField, Case, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, When
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -30,14 +30,13 @@ def _count(rows: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def _tallied(kind: str, buckets: Iterable[str] | None = None, *, less: Iterable[str] = ()) -> Coalesce:
-    """The sum of a project's tallies of `kind` (those `buckets`, or all), less those of
-    the `less` buckets: a few rows whatever the project's size (ProjectTally)."""
+def _tallied(kind: str, buckets: Iterable[str] | None = None) -> Coalesce:
+    """The sum of a project's tallies of `kind` (those `buckets`, or all): a few rows
+    whatever the project's size (ProjectTally)."""
     rows = ProjectTally.objects.filter(project=OuterRef("pk"), kind=kind)
     if buckets is not None:
-        rows = rows.filter(bucket__in=[*buckets, *less])
-    signed = Case(When(bucket__in=list(less), then=-F("n")), default=F("n"), output_field=BigIntegerField())
-    summed = rows.order_by().values("project").annotate(s=Sum(signed)).values("s")
+        rows = rows.filter(bucket__in=list(buckets))
+    summed = rows.order_by().values("project").annotate(s=Sum("n")).values("s")
     return Coalesce(Subquery(summed, output_field=IntegerField()), 0)
 
 
@@ -47,7 +46,7 @@ def projects_with_counts(*, status: str) -> QuerySet[Project]:
     return project_list(status=status).annotate(
         open_tasks=_tallied(TallyKind.TASKS, OPEN),
         total_tasks=_tallied(TallyKind.TASKS),
-        memory_count=_tallied(TallyKind.MEMORIES, ["all"], less=["archived"]),
+        memory_count=_tallied(TallyKind.MEMORIES, ["active"]),
         decision_count=_count(Decision.objects.filter(project=mine)),
         feature_count=_count(Feature.objects.filter(project=mine)),
         spec_count=_count(Spec.objects.filter(project=mine)),

@@ -32,8 +32,7 @@ def counted(project_id: Any) -> dict[tuple[str, str], int]:
     for status in Task.unscoped.filter(LIVE, project_id=project_id).values_list("status", flat=True):
         found["tasks", status] += 1
     for archived in Memory.unscoped.filter(project_id=project_id).values_list("archived", flat=True):
-        found["memories", "all"] += 1
-        found["memories", "archived"] += archived
+        found["memories", "archived" if archived else "active"] += 1
     return {key: n for key, n in found.items() if n}
 
 
@@ -73,7 +72,7 @@ def test_the_tools_keep_the_tallies_that_get_project_shows(call, alice_id, acme)
             ("tasks", "todo"): 1,
             ("tasks", "in_progress"): 1,
             ("tasks", "done"): 1,
-            ("memories", "all"): 1,
+            ("memories", "active"): 1,
         }
     assert kept["memory"]["id"]
 
@@ -111,7 +110,7 @@ def test_writes_that_go_around_the_tools_keep_them_too(call, alice_id, acme) -> 
         assert_true(apollo.pk, zeus.pk)
         Memory.objects.filter(pk=memory.pk).update(project=None)
         assert_true(apollo.pk, zeus.pk)
-        assert tallied(zeus.pk).get(("memories", "all")) is None
+        assert tallied(zeus.pk).get(("memories", "archived")) is None
 
         # Everything of a project gone: no tally row is left behind.
         Task.objects.filter(project=zeus).delete()
@@ -119,7 +118,7 @@ def test_writes_that_go_around_the_tools_keep_them_too(call, alice_id, acme) -> 
 
         # TRUNCATE (which fires no row or statement trigger) empties its kind's tallies.
         Memory.objects.create(organization=acme, project=apollo, scope="project", content="Gone with the table.")
-        assert tallied(apollo.pk)[("memories", "all")] == 1
+        assert tallied(apollo.pk)[("memories", "active")] == 1
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks
             cursor.execute("TRUNCATE memory_memory CASCADE")

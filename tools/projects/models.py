@@ -39,7 +39,7 @@ class Project(TenantModel):
 
 class TallyKind(models.TextChoices):
     TASKS = "tasks"  # bucket: a status; live tasks only (not soft-deleted)
-    MEMORIES = "memories"  # buckets: "all", and "archived" for those archived
+    MEMORIES = "memories"  # buckets: "active" and "archived" (disjoint, as statuses are)
 
 
 class ProjectTally(TenantModel):

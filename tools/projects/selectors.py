@@ -40,6 +40,14 @@ def project_or_default(ref: str | None, *, argument: str = "project") -> Project
     return None if restricted is None else project_get(str(restricted), argument=argument)
 
 
+def tallies(project: Any, kind: str) -> dict[str, int]:
+    """A project's (a Project or its id) counts of `kind` by bucket, as the database
+    keeps them (ProjectTally): one query of a few rows, whatever the project's size. A
+    bucket with nothing in it is absent."""
+    rows = ProjectTally.objects.filter(project_id=getattr(project, "pk", project), kind=kind)
+    return dict(rows.values_list("bucket", "n"))
+
+
 def project_stats(project: Project) -> dict[str, Any]:
     """Counts shown by get_project: one query per related table, whatever the project's
     size. Tasks and memories, the tables that grow to hundreds of thousands of rows, come
@@ -49,22 +57,19 @@ def project_stats(project: Project) -> dict[str, Any]:
     from tools.decisions.selectors import decision_counts_by_status
     from tools.features.selectors import features_by_gate
     from tools.specs.selectors import specs_by_status
-    from tools.tasks.models import TaskStatus
+    from tools.tasks.selectors import task_counts_by_status
     from tools.worksessions.models import WorkSession
 
     agents = Agent.objects.filter(project=project, deleted_at__isnull=True).count()
     sessions = WorkSession.objects.filter(project=project).aggregate(
         total=Count("id"), active=Count("id", filter=Q(status="active"))
     )
-    tasks = dict.fromkeys(TaskStatus.values, 0)
-    memories = {"all": 0, "archived": 0}
-    for kind, bucket, n in ProjectTally.objects.filter(project=project).values_list("kind", "bucket", "n"):
-        (tasks if kind == TallyKind.TASKS else memories)[bucket] = n
+    memories = tallies(project, TallyKind.MEMORIES)
     return {
         "agents": agents,
         "sessions": {"total": sessions["total"], "active": sessions["active"]},
-        "tasks": tasks,
-        "memories": {"total": memories["all"], "archived": memories["archived"]},
+        "tasks": task_counts_by_status(project),
+        "memories": {"total": sum(memories.values()), "archived": memories.get("archived", 0)},
         "decisions": decision_counts_by_status(project),
         "features": features_by_gate(project),
         "specs": specs_by_status(project),

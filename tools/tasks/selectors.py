@@ -20,7 +20,8 @@ from orchestra.tenancy import current_organization_id
 from tools.activity.models import Activity
 from tools.agents.models import Agent
 from tools.agents.selectors import agent_get
-from tools.projects.models import ProjectTally, TallyKind
+from tools.projects.models import TallyKind
+from tools.projects.selectors import tallies
 from tools.tasks.models import FINAL, LIVE, Task, TaskDependency, TaskStatus
 
 HISTORY_SHOWN = 50
@@ -201,10 +202,7 @@ def task_counts_by_status(project: Any) -> dict[str, int]:
     """Live tasks of a project (a Project or its id) by status, every status present; one
     query of at most one row per status, whatever the project's size (the database keeps
     the tallies: ProjectTally)."""
-    counts = dict.fromkeys(TaskStatus.values, 0)
-    rows = ProjectTally.objects.filter(project_id=_pk(project), kind=TallyKind.TASKS).values_list("bucket", "n")
-    counts.update(rows)
-    return counts
+    return {**dict.fromkeys(TaskStatus.values, 0), **tallies(project, TallyKind.TASKS)}
 
 
 def open_task_rows(project: Any) -> QuerySet[Task]:

@@ -3,38 +3,33 @@ statement-level triggers on tasks_task and memory_memory in the same transaction
 change (decision 0026). Each trigger sums its statement's change per (project, bucket)
 from the transition tables and applies it with one INSERT .. ON CONFLICT, in key order
 (two transactions moving tasks in opposite directions lock the same rows in the same
-order, so they queue instead of deadlocking). A bucket that reaches zero (or below,
-when an organization's purge removes the tallies before the rows) loses its row.
-Existing rows are counted once, at the end."""
+order, so they queue instead of deadlocking). Buckets are disjoint (a task's status; a
+memory is "active" or "archived"), so a kind's total is the sum of its buckets. A
+bucket that reaches zero (or below, when an organization's purge removes the tallies
+before the rows) loses its row. Existing rows are counted once, at the end."""
 
 import django.db.models.deletion
 import django.db.models.manager
 from django.db import migrations, models
 
 
-# What one row contributes, per table: (bucket expression, condition). A task counts in
-# its status while it is live; a memory of a project counts in "all", and in
-# "archived" too while archived. Organization-level memories (no project) are not tallied.
+# What one row contributes, per table: (kind, its bucket, when it counts). A task counts
+# in its status while it is live; a memory of a project counts as "active" or "archived".
+# Organization-level memories (no project) are not tallied.
 CONTRIBUTIONS = {
-    "tasks_task": ("tasks", [("status", "deleted_at IS NULL")]),
-    "memory_memory": (
-        "memories",
-        [("'all'", "project_id IS NOT NULL"), ("'archived'", "project_id IS NOT NULL AND archived")],
-    ),
+    "tasks_task": ("tasks", "status", "deleted_at IS NULL"),
+    "memory_memory": ("memories", "CASE WHEN archived THEN 'archived' ELSE 'active' END", "project_id IS NOT NULL"),
 }
 
 
-def _rows(table: str, source: str, sign: int) -> list[str]:
-    _kind, parts = CONTRIBUTIONS[table]
-    return [
-        f"SELECT organization_id, project_id, {bucket} AS bucket, {sign} AS n FROM {source} WHERE {condition}"
-        for bucket, condition in parts
-    ]
+def _rows(table: str, source: str, sign: int) -> str:
+    _kind, bucket, condition = CONTRIBUTIONS[table]
+    return f"SELECT organization_id, project_id, {bucket} AS bucket, {sign} AS n FROM {source} WHERE {condition}"
 
 
 def _apply(table: str, sources: list[tuple[str, int]]) -> str:
-    kind, _parts = CONTRIBUTIONS[table]
-    rows = "\n            UNION ALL ".join(line for source, sign in sources for line in _rows(table, source, sign))
+    kind = CONTRIBUTIONS[table][0]
+    rows = "\n            UNION ALL ".join(_rows(table, source, sign) for source, sign in sources)
     return f"""
         INSERT INTO projects_projecttally AS tally (organization_id, project_id, kind, bucket, n)
         SELECT organization_id, project_id, '{kind}', bucket, sum(n) FROM (
@@ -48,7 +43,7 @@ def _apply(table: str, sources: list[tuple[str, int]]) -> str:
 
 def _trigger(table: str) -> str:
     function = f"projects_tally_{table}"
-    kind, _parts = CONTRIBUTIONS[table]
+    kind = CONTRIBUTIONS[table][0]
     return f"""
 CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -83,10 +78,9 @@ def _untrigger(table: str) -> str:
 BACKFILL = "".join(
     f"""
 INSERT INTO projects_projecttally (organization_id, project_id, kind, bucket, n)
-SELECT organization_id, project_id, '{kind}', bucket, sum(n) FROM (
-    {" UNION ALL ".join(_rows(table, table, 1))}
-) AS existing GROUP BY organization_id, project_id, bucket;"""
-    for table, (kind, _parts) in CONTRIBUTIONS.items()
+SELECT organization_id, project_id, '{kind}', bucket, sum(n) FROM ({_rows(table, table, 1)}) AS existing
+GROUP BY organization_id, project_id, bucket;"""
+    for table, (kind, _bucket, _condition) in CONTRIBUTIONS.items()
 )
 
 # TRUNCATE fires no row or statement trigger of its own kind: it empties the kind's tallies.
