@@ -66,6 +66,7 @@ import psutil  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from hnsw import HNSW_INDEX, build_hnsw, drop_hnsw  # noqa: E402  (bench/hnsw.py)
 from pgvector.psycopg.vector import register_vector_info  # noqa: E402
 from psycopg.types import TypeInfo  # noqa: E402
 
@@ -477,37 +478,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # --- the HNSW index, its size and the memory it takes -----------------------------------
-HNSW_INDEX = "memory_embedding_hnsw"
 GiB = 1024**3
-
-
-def build_hnsw(rows: int) -> None:
-    """Build the HNSW index after the load, exactly as the migration defines it (the
-    model's index: name, opclass, m, ef_construction), and print how long it took."""
-    index = next(i for i in Memory._meta.indexes if i.name == HNSW_INDEX)
-    # The graph must fit in maintenance_work_mem or the build slows down by far (about
-    # 2.5 kB a row at m=24); one parallel worker besides the leader on this 2-core machine.
-    work_mem_mb = max(1024, rows * 4096 // 2**20)
-    connection.ensure_connection()
-    connection.connection.add_notice_handler(lambda notice: print(f"  notice: {notice.message_primary}", flush=True))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET maintenance_work_mem = '{work_mem_mb}MB'")
-        cursor.execute("SET max_parallel_maintenance_workers = 1")
-        cursor.execute("SET statement_timeout = 0")  # the index build takes longer than a request may
-    started = time.perf_counter()
-    with connection.schema_editor() as editor:
-        editor.add_index(Memory, index)
-    elapsed = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_get_indexdef(%s::regclass)", [HNSW_INDEX])
-        definition = cursor.fetchone()[0]
-        cursor.execute("ANALYZE memory_memory")
-        cursor.execute("RESET maintenance_work_mem")
-    print(
-        f"HNSW index built in {elapsed:.0f} s ({elapsed / 60:.1f} min; maintenance_work_mem {work_mem_mb} MB, "
-        f"1 parallel worker): {definition}",
-        flush=True,
-    )
 
 
 def print_sizes(rows: int, dimensions: int) -> int:
@@ -641,7 +612,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         # orchestra_bench is the bench's own database: start from an empty table each run.
         cursor.execute("TRUNCATE memory_memory CASCADE")
-        cursor.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
+    drop_hnsw()
     started = time.perf_counter()
     seed(big, big_texts, big_vectors, provider.model_id)
     seed(small, small_texts, small_vectors, provider.model_id)

@@ -20,7 +20,8 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,17 +45,26 @@ from tools.projects.models import Project  # noqa: E402
 from tools.tasks.models import LIVE, Task, TaskStatus  # noqa: E402
 from tools.tasks.selectors import task_counts_by_status  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_mcp import percentile  # noqa: E402
+
 BATCH = 2000
+
+
+@contextmanager
+def writing(triggers: bool) -> Iterator[None]:
+    """A transaction of its own; without the triggers when `triggers` is False."""
+    with transaction.atomic():
+        if not triggers:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+        yield
 
 
 def timed(work: Callable[[], object]) -> float:
     started = time.perf_counter()
     work()
     return (time.perf_counter() - started) * 1e6
-
-
-def p50(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2]
 
 
 def main() -> None:
@@ -83,52 +93,38 @@ def main() -> None:
         task = Task.objects.filter(project=project).first()
         assert task is not None
 
-        def flip(*, triggers: bool) -> None:
+        def flip(triggers: bool) -> None:
             for status in ("done", task.status):
-                with transaction.atomic():
-                    if not triggers:
-                        with connection.cursor() as cursor:
-                            cursor.execute("SET LOCAL session_replication_role = replica")
+                with writing(triggers):
                     Task.objects.filter(pk=task.pk).update(status=status)
 
-        def insert_and_delete(*, triggers: bool) -> None:
-            with transaction.atomic():
-                if not triggers:
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL session_replication_role = replica")
+        def insert_and_delete(triggers: bool) -> None:
+            with writing(triggers):
                 made = Task.objects.create(organization=org, project=project, title="passing through")
-            with transaction.atomic():
-                if not triggers:
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL session_replication_role = replica")
+            with writing(triggers):
                 Task.objects.filter(pk=made.pk).delete()
 
         def counted() -> dict[str, int]:
             rows = Task.objects.filter(LIVE, project=project).order_by().values_list("status").annotate(n=Count("id"))
             return dict(rows)
 
-        figures: dict[str, list[float]] = {
-            name: []
-            for name in ("update, triggers on", "update, triggers off", "insert+delete, on", "insert+delete, off")
-        }
+        writes = {"update": flip, "insert+delete": insert_and_delete}
+        figures: dict[tuple[str, bool], list[float]] = {(kind, on): [] for kind in writes for on in (True, False)}
         reads: dict[str, list[float]] = {"counted by status": [], "read from tallies": []}
         for _ in range(args.rounds):
-            figures["update, triggers on"].append(timed(lambda: flip(triggers=True)) / 2)
-            figures["update, triggers off"].append(timed(lambda: flip(triggers=False)) / 2)
-            figures["insert+delete, on"].append(timed(lambda: insert_and_delete(triggers=True)) / 2)
-            figures["insert+delete, off"].append(timed(lambda: insert_and_delete(triggers=False)) / 2)
+            for (kind, on), times in figures.items():  # each pair of writes nets out
+                times.append(timed(lambda kind=kind, on=on: writes[kind](on)) / 2)
             if len(reads["counted by status"]) < 100:
                 reads["counted by status"].append(timed(counted))
                 reads["read from tallies"].append(timed(lambda: task_counts_by_status(project)))
         assert task_counts_by_status(project) == {**dict.fromkeys(statuses, 0), **counted()}
 
     print(f"\nwrites, one row per statement, each statement in its own transaction ({args.rounds} rounds), p50 µs:")
-    for kind in ("update", "insert+delete"):
-        on = p50(figures[f"{kind}, triggers on"] if kind == "update" else figures[f"{kind}, on"])
-        off = p50(figures[f"{kind}, triggers off"] if kind == "update" else figures[f"{kind}, off"])
+    for kind in writes:
+        on, off = percentile(figures[kind, True], 50), percentile(figures[kind, False], 50)
         print(f"  {kind:<14} triggers on {on:8.0f}   off {off:8.0f}   on/off {on / off:.2f}")
     print(f"\nreads of the project's tasks by status ({args.rows:,} tasks), p50 µs:")
-    counted_p50, tallied_p50 = p50(reads["counted by status"]), p50(reads["read from tallies"])
+    counted_p50, tallied_p50 = (percentile(reads[name], 50) for name in ("counted by status", "read from tallies"))
     print(f"  counted by status {counted_p50:10.0f}\n  read from tallies {tallied_p50:10.0f}")
     print(f"  counted/tallied {counted_p50 / tallied_p50:.0f}x")
 

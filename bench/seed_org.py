@@ -5,8 +5,7 @@ are inserted in bulk (the tools would take an hour for 100,000 of each): tasks i
 every status, memories whose texts are pairs of this project's docstring sentences and
 whose vectors are the normalised sums of those sentences' real embeddings, so the
 HNSW index holds a realistic spread rather than random noise. The HNSW index is
-dropped for the load and built again afterwards, as the model defines it: a build is
-many times faster than as many inserts into the graph."""
+dropped for the load and built again afterwards (bench/hnsw.py)."""
 
 from __future__ import annotations
 
@@ -29,8 +28,10 @@ from orchestra.tenancy import tenant_scope
 from tools.projects.models import Project
 from tools.tasks.models import Task, TaskPriority, TaskStatus
 
+sys.path.insert(0, str(Path.cwd() / "bench"))  # run by bench_tools.py from the repository's root
+from hnsw import build_hnsw, drop_hnsw
+
 BATCH = 2000
-HNSW_INDEX = "memory_embedding_hnsw"
 organization = Organization.objects.get(slug=os.environ["BENCH_ORG"])
 count = int(os.environ["BENCH_ROWS"])
 rng = random.Random(11)
@@ -76,10 +77,7 @@ with tenant_scope(organization):
     print(f"  {count:,} tasks in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
 
     started = time.monotonic()
-    index = next(i for i in Memory._meta.indexes if i.name == HNSW_INDEX)
-    with connection.cursor() as cursor:
-        cursor.execute("SET statement_timeout = 0")  # the load and the build take longer than a request may
-        cursor.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
+    drop_hnsw()
     base = sentences(2000)
     provider = get_provider()
     vectors = np.asarray(provider.embed(base), dtype=np.float32)
@@ -104,12 +102,6 @@ with tenant_scope(organization):
             )
         Memory.objects.bulk_create(rows)
     print(f"  {count:,} memories in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-    started = time.monotonic()
+    build_hnsw(Memory.unscoped.count())  # the whole table's graph, every organization's rows
     with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '1GB'")
-    with connection.schema_editor() as editor:
-        editor.add_index(Memory, index)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE memory_memory")
         cursor.execute("ANALYZE tasks_task")
-    print(f"  HNSW index built again in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)

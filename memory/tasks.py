@@ -126,6 +126,7 @@ def near_duplicate_of(row: Memory) -> Memory | None:
             .annotate(distance=CosineDistance("embedding", row.embedding))
             .order_by("distance")[:5]
         )
+    # Sorted again: the relaxed_order scan may hand them back slightly out of order.
     close = sorted((other for other in nearest if other.distance <= 1.0 - NEAR_DUPLICATE), key=lambda o: o.distance)
     return next((other for other in close if same_numbers(other.content, row.content)), None)
 
