@@ -472,6 +472,12 @@ def seed(org: Organization, texts: list[str], vectors: np.ndarray, model_id: str
                 copy.write_row(row)
 
 
+def contents(rows, pks: list[object]) -> list[str]:
+    """The contents of these rows (search's candidates carry ids), in the order given."""
+    by_pk = dict(rows.filter(pk__in=pks).values_list("pk", "content"))
+    return [by_pk[pk] for pk in pks if pk in by_pk]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -704,7 +710,7 @@ def main() -> None:
         rows = Memory.objects.filter(archived=False)
         for memory_text, query in facts:
             vector = provider.embed([query])[0].tolist()
-            keyword = [m.content for m in keyword_candidates(rows, query, vector, 5)]
+            keyword = contents(rows, [m.pk for m in keyword_candidates(rows, query, vector, 5)])
             with transaction.atomic(), connection.cursor() as cursor:  # the same HNSW settings as search()
                 cursor.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
                 cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")

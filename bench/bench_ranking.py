@@ -123,18 +123,17 @@ def vector_order(rows, vector: list[float], count: int) -> list[str]:
 def rrf_order(rows, query: str, vector: list[float], model_id: str, count: int) -> list[str]:
     """The fusion before issue 17: reciprocal rank fusion (k=60) of 40 candidates from
     each half, vector candidates under cosine 0.2 dropped."""
-    scores: dict[str, list[float]] = {}
-    for position, row in enumerate(vector_candidates(rows, vector, 40, model_id), start=1):
-        similarity = 1.0 - float(row.distance)
+    scores: dict[object, list[float]] = {}
+    for position, found in enumerate(vector_candidates(rows, vector, 40, model_id), start=1):
+        similarity = found.similarity or 0.0
         if similarity < 0.2:
             break
-        scores.setdefault(row.content, [0.0, 0, similarity])[0] += 1.0 / (60 + position)
-        scores[row.content][1] += 1
-    for position, row in enumerate(keyword_candidates(rows, query, vector, 40), start=1):
-        similarity = 0.0 if row.distance is None else 1.0 - float(row.distance)
-        scores.setdefault(row.content, [0.0, 0, similarity])[0] += 1.0 / (60 + position)
-        scores[row.content][1] += 1
-    return [content for content, _ in sorted(scores.items(), key=lambda kv: kv[1], reverse=True)][:count]
+        scores.setdefault(found.pk, [0.0, 0, similarity])[0] += 1.0 / (60 + position)
+        scores[found.pk][1] += 1
+    for position, found in enumerate(keyword_candidates(rows, query, vector, 40), start=1):
+        scores.setdefault(found.pk, [0.0, 0, found.similarity or 0.0])[0] += 1.0 / (60 + position)
+        scores[found.pk][1] += 1
+    return corpus.contents(rows, [pk for pk, _ in sorted(scores.items(), key=lambda kv: kv[1], reverse=True)][:count])
 
 
 def main() -> None:
@@ -178,11 +177,12 @@ def main() -> None:
                 timings.append((time.perf_counter() - started) * 1000)
                 if args.dump:
                     found_all = candidates(rows, query, limit=5)
+                    found_texts = corpus.contents(rows, [h.pk for h in found_all])
                     plan = keyword_plan(query, "memory_memory", rows)
                     with connection.cursor() as cursor:
                         cursor.execute(
                             "SELECT tsvector_to_array(to_tsvector('english', c)) FROM unnest(%s::text[]) c",
-                            [[h.row.content for h in found_all]],
+                            [found_texts],
                         )
                         held = [row[0] for row in cursor.fetchall()]
                     dump.append(
@@ -191,8 +191,8 @@ def main() -> None:
                             "query": query,
                             "weights": plan.weights if plan else {},
                             "candidates": [
-                                [h.similarity, h.coverage, h.row.content == memory_text, words]
-                                for h, words in zip(found_all, held, strict=True)
+                                [h.similarity, h.coverage, text == memory_text, words]
+                                for h, text, words in zip(found_all, found_texts, held, strict=True)
                             ],
                         }
                     )
@@ -200,7 +200,7 @@ def main() -> None:
                 top_scores.append(found[0].score if found else 0.0)
                 right_scores.extend(h.score for h in found if h.row.content == memory_text)
                 ranked = {
-                    "keyword": [m.content for m in keyword_candidates(rows, query, vector, 5)],
+                    "keyword": corpus.contents(rows, [m.pk for m in keyword_candidates(rows, query, vector, 5)]),
                     "vector": vector_order(rows, vector, 5),
                     "rrf (old)": rrf_order(rows, query, vector, provider.model_id, 5),
                     "fused": fused,

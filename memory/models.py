@@ -65,6 +65,12 @@ class Embedded(TenantModel):
         """The text the row is embedded from (and hashed: see content_hash)."""
         return embedding_text_of(*(getattr(self, name) for name in self.EMBEDDING_FIELDS))
 
+    @classmethod
+    def superseded_condition(cls) -> models.Q:
+        """The rows a newer one replaced (search ranks them lower), as a condition the
+        database evaluates: search reads it with its candidates, without loading them."""
+        raise NotImplementedError(f"{cls.__name__} must say which of its rows are superseded")
+
 
 def embedding_text_of(*parts: str) -> str:
     """The non-empty parts, a blank line apart: what an embedded row's text is made of."""
@@ -176,6 +182,6 @@ class Memory(Embedded):
     def __str__(self) -> str:
         return self.content[:60]
 
-    @property
-    def is_superseded(self) -> bool:
-        return self.superseded_by_id is not None
+    @classmethod
+    def superseded_condition(cls) -> models.Q:
+        return models.Q(superseded_by__isnull=False)

