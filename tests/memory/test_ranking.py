@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from memory.keywords import LexemeStats, bounded_match
 from memory.models import Memory
 from memory.search import COSINE_FULL, COSINE_NONE, KEYWORD_FULL, relevance
 from memory.tasks import embed_now
@@ -107,3 +108,19 @@ def test_a_row_without_an_embedding_is_found_by_words_and_flagged_pending(call, 
     embed_all()
     again = search(call, alice_id, "zebra recalibration", limit=1)[0]
     assert again["id"] == fresh["id"] and "pending" not in again and again["score"] >= items[0]["score"]
+
+
+@pytest.mark.parametrize(
+    "rows, shares, match",
+    [
+        (0, [0.001, 0.002, 0.004], "'a' | 'b' | 'c'"),  # never analyzed: no estimate
+        (100_000, [0.001, 0.002, 0.004], "'a' | 'b' | 'c'"),  # 700 rows to rank
+        (1_000_000, [0.001, 0.002, 0.004], "'a'"),  # 'a' alone: 1,000 rows
+        (1_000_000, [0.004, 0.005, 0.02], "'a' & 'b'"),  # 'a' alone is 4,000: with 'b', about 20
+        (1_000_000, [0.03], "'a'"),  # one word: nothing narrower to ask for
+    ],
+)
+def test_the_keyword_match_brings_a_bounded_number_of_rows(rows, shares, match) -> None:
+    words = ["a", "b", "c"][: len(shares)]
+    stats = LexemeStats(dict(zip(words, shares, strict=True)), floor=0.0001, rows=rows)
+    assert bounded_match(words, stats) == match
