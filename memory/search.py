@@ -7,6 +7,7 @@ given say which model, which organization and which filters."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,10 +19,17 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Subqu
 from pgvector.django import CosineDistance
 
 from memory.embeddings import get_provider
-from memory.keywords import LEXEMES_SQL, QUERY_CHARS, KeywordPlan, keyword_plan
+from memory.keywords import LEXEMES_SQL, QUERY_CHARS, KeywordPlan, keyword_plan, lexeme_stats
 from memory.models import OWNER_FIELD, Embedded, EmbeddingStatus, Scope
 
-EF_SEARCH = 100  # HNSW candidate list: recall ~0.96 on realistic vectors (STACK-FACTS)
+# HNSW's candidate list (ef_search) grows with the table: recall@10 against exact search
+# falls as the graph grows, and each step costs time (bench_memory, the vector half at a
+# million rows: 19 ms at 100, 31 at 200, 50 at 350, 56 at 400). Recall measured: 0.963
+# at 100,000 rows with 100; at a million 0.934 with 100, 0.944 with 200, 0.952 with 350.
+EF_SEARCH = 100  # up to EF_SEARCH_ROWS rows in the table
+EF_SEARCH_ROWS = 100_000
+EF_SEARCH_PER_DECADE = 250  # added for each tenfold of rows beyond EF_SEARCH_ROWS
+EF_SEARCH_MAX = 400
 # Columns search results never need: a vector is 384 floats to parse per row.
 HEAVY = ("embedding", "search_vector")
 # Each half brings at least this many candidates (and four times the limit).
@@ -130,18 +138,30 @@ class Candidate:
 CANDIDATE_COLUMNS = ("pk", "created_at", "embedding_model", "distance", "rank", "superseded", "half")
 
 
-def _prepare(query: str) -> list[str]:
+def ef_search(table_rows: float) -> int:
+    """The HNSW candidate list for a table of `table_rows` rows (as ANALYZE last saw it):
+    EF_SEARCH up to EF_SEARCH_ROWS, then EF_SEARCH_PER_DECADE more for each tenfold (350
+    at a million), at most EF_SEARCH_MAX."""
+    if table_rows <= EF_SEARCH_ROWS:
+        return EF_SEARCH
+    grown = EF_SEARCH + EF_SEARCH_PER_DECADE * math.log10(table_rows / EF_SEARCH_ROWS)
+    return min(EF_SEARCH_MAX, round(grown))
+
+
+def _prepare(rows: QuerySet[Any], query: str) -> list[str]:
     """This transaction's HNSW settings and the query's lexemes, in one round trip.
 
-    ef_search: the candidate list (recall ~0.96 on realistic vectors, STACK-FACTS);
-    iterative scans (pgvector 0.8): a small organization in a big table still gets its
-    full top-k after the tenant filter. set_config(..., true) is SET LOCAL: it ends with
-    the transaction the caller holds."""
+    ef_search: the candidate list for the size of `rows`' table (ef_search(); the row
+    count comes with memory.keywords' statistics, kept for ten minutes); iterative scans
+    (pgvector 0.8): a small organization in a big table still gets its full top-k after
+    the tenant filter. set_config(..., true) is SET LOCAL: it ends with the transaction
+    the caller holds."""
+    table_rows = lexeme_stats(rows.model._meta.db_table).rows
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true), "
             f"set_config('hnsw.iterative_scan', 'relaxed_order', true), {LEXEMES_SQL}",
-            [str(EF_SEARCH), query[:QUERY_CHARS]],
+            [str(ef_search(table_rows)), query[:QUERY_CHARS]],
         )
         row = cursor.fetchone()
     return list(row[2]) if row and row[2] else []
@@ -215,7 +235,7 @@ def _candidates_from(
 def vector_candidates(rows: QuerySet[E], vector: Any, count: int, model_id: str) -> list[Candidate]:
     """The vector half alone, closest first (benchmarks compare the halves)."""
     with transaction.atomic(savepoint=False):
-        _prepare("")
+        _prepare(rows, "")
         found = list(_vector_half(rows, vector_literal(vector), count, model_id, None))
     into: dict[Any, Candidate] = {}
     _candidates_from(found, model_id, None, into)
@@ -244,7 +264,7 @@ def candidates(rows: QuerySet[E], query: str, *, limit: int) -> list[Candidate]:
     count = max(limit * 4, CANDIDATES)
     query_vector = vector_literal(vector)
     with transaction.atomic(savepoint=False):  # the settings last for this transaction
-        lexemes = _prepare(query)
+        lexemes = _prepare(rows, query)
         plan = keyword_plan(query, rows.model._meta.db_table, rows, lexemes=lexemes) if lexemes else None
         both = _vector_half(rows, query_vector, count, provider.model_id, plan)
         if plan is not None:

@@ -10,6 +10,7 @@ import sys
 import pytest
 from django.db import connection
 
+from orchestra.embedded_pg.server import shared_buffers_mib, write_settings
 from tests.conftest import ROOT
 
 PROBE = (
@@ -159,6 +160,29 @@ def test_pgvector_is_available(db) -> None:
         cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         version = cursor.fetchone()[0]
     assert tuple(int(p) for p in version.split(".")[:2]) >= (0, 8)
+
+
+def test_the_embedded_server_gets_an_eighth_of_the_machine_for_its_buffers(db) -> None:
+    assert shared_buffers_mib(1 << 30) == 128  # PostgreSQL's default is the floor
+    assert shared_buffers_mib(24 << 30) == 3072
+    assert shared_buffers_mib(256 << 30) == 4096
+    if connection.settings_dict["ENGINE"] != "orchestra.embedded_pg":
+        return  # DATABASE_URL: the operator's server, the operator's settings
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers'")
+        buffers = cursor.fetchone()[0]
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert buffers == shared_buffers_mib(machine) << 20
+
+
+def test_embedded_settings_are_written_once_and_included(tmp_path) -> None:
+    (tmp_path / "postgresql.conf").write_text("# initdb's\n")
+    assert write_settings(tmp_path, machine_bytes=16 << 30) is True
+    assert (tmp_path / "orchestra.conf").read_text() == "shared_buffers = '2048MB'\n"
+    assert write_settings(tmp_path, machine_bytes=16 << 30) is False  # nothing to restart for
+    assert (tmp_path / "postgresql.conf").read_text().count("include_if_exists = 'orchestra.conf'") == 1
+    assert write_settings(tmp_path, machine_bytes=32 << 30) is True
+    assert (tmp_path / "orchestra.conf").read_text() == "shared_buffers = '4096MB'\n"
 
 
 def test_a_killed_workers_task_is_redelivered_within_a_minute_by_default() -> None:

@@ -64,6 +64,7 @@ def test_search_loads_only_the_rows_it_answers_with(call, alice_id, acme) -> Non
     for n in range(12):
         store(call, alice_id, f"Runbook step {n}: restart the ingest worker after a deploy.")
     embed_all()
+    ok(call(alice_id, "search_memory", query="worker"))  # reads the table's statistics (kept ten minutes)
     with CaptureQueriesContext(connection) as captured:
         items = ok(call(alice_id, "search_memory", query="restart the ingest worker", limit=3))["items"]
     assert len(items) == 3 and all(set(i["matched"]) == {"vector", "keyword"} for i in items)

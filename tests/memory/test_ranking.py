@@ -8,7 +8,7 @@ import pytest
 
 from memory.keywords import LexemeStats, bounded_match
 from memory.models import Memory
-from memory.search import COSINE_FULL, COSINE_NONE, KEYWORD_FULL, relevance
+from memory.search import COSINE_FULL, COSINE_NONE, KEYWORD_FULL, ef_search, relevance
 from memory.tasks import embed_now
 from tests.conftest import error_code, ok
 
@@ -124,3 +124,10 @@ def test_the_keyword_match_brings_a_bounded_number_of_rows(rows, shares, match) 
     words = ["a", "b", "c"][: len(shares)]
     stats = LexemeStats(dict(zip(words, shares, strict=True)), floor=0.0001, rows=rows)
     assert bounded_match(words, stats) == match
+
+
+def test_the_hnsw_candidate_list_grows_with_the_table() -> None:
+    assert ef_search(0) == ef_search(100_000) == 100
+    assert ef_search(1_000_000) == 350  # recall@10 0.952 at a million (bench_memory)
+    assert 100 < ef_search(300_000) < 350
+    assert ef_search(100_000_000) == 400
