@@ -4,6 +4,7 @@ the base of every row found that way."""
 from __future__ import annotations
 
 import hashlib
+from typing import ClassVar
 
 from django.apps import apps
 from django.conf import settings as django_settings
@@ -50,6 +51,9 @@ class Embedded(TenantModel):
 
     # The columns `embedding_text` reads: loaded alone when a batch is embedded.
     EMBEDDING_FIELDS: tuple[str, ...] = ()
+    # The rows a newer one replaced (search ranks them lower), as a condition the
+    # database evaluates with the candidates. Every concrete model sets it.
+    SUPERSEDED: ClassVar[models.Q]
 
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
     embedding_model = models.CharField(max_length=100, blank=True)
@@ -64,12 +68,6 @@ class Embedded(TenantModel):
     def embedding_text(self) -> str:
         """The text the row is embedded from (and hashed: see content_hash)."""
         return embedding_text_of(*(getattr(self, name) for name in self.EMBEDDING_FIELDS))
-
-    @classmethod
-    def superseded_condition(cls) -> models.Q:
-        """The rows a newer one replaced (search ranks them lower), as a condition the
-        database evaluates: search reads it with its candidates, without loading them."""
-        raise NotImplementedError(f"{cls.__name__} must say which of its rows are superseded")
 
 
 def embedding_text_of(*parts: str) -> str:
@@ -108,6 +106,7 @@ class Memory(Embedded):
     PROJECT_PATHS = ("project_id", "agent__project_id", "session__project_id")
 
     EMBEDDING_FIELDS = ("content",)
+    SUPERSEDED = models.Q(superseded_by__isnull=False)
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     scope = models.CharField(max_length=12, choices=Scope.choices)
@@ -181,7 +180,3 @@ class Memory(Embedded):
 
     def __str__(self) -> str:
         return self.content[:60]
-
-    @classmethod
-    def superseded_condition(cls) -> models.Q:
-        return models.Q(superseded_by__isnull=False)

@@ -8,7 +8,6 @@ given say which model, which organization and which filters."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -177,11 +176,10 @@ def vector_literal(vector: Any) -> Value:
 
 def _candidate_rows(rows: QuerySet[E], query_vector: Value, plan: KeywordPlan | None, half: str) -> QuerySet[Any]:
     """`rows` as candidate tuples (CANDIDATE_COLUMNS)."""
-    model: Any = rows.model
     return rows.annotate(
         distance=CosineDistance("embedding", query_vector),
         rank=plan.rank() if plan is not None else Value(0.0),
-        superseded=ExpressionWrapper(model.superseded_condition(), output_field=BooleanField()),
+        superseded=ExpressionWrapper(rows.model.SUPERSEDED, output_field=BooleanField()),
         half=Value(half),
     ).values_list(*CANDIDATE_COLUMNS)
 
@@ -211,10 +209,13 @@ def _keyword_half(rows: QuerySet[E], query_vector: Value, count: int, plan: Keyw
     return _candidate_rows(rows.filter(pk__in=Subquery(best)), query_vector, plan, "keyword")
 
 
-def _candidates_from(
-    found: Iterable[tuple[Any, ...]], model_id: str, plan: KeywordPlan | None, into: dict[Any, Candidate]
-) -> None:
+def _candidates_from(found: list[tuple[Any, ...]], model_id: str, plan: KeywordPlan | None) -> list[Candidate]:
+    """Candidates from CANDIDATE_COLUMNS tuples of either half or both: the vector
+    half's first, closest first, then the keyword half's, best first (a UNION ALL keeps
+    no order); a row both halves brought is one candidate with both signals."""
+    found.sort(key=lambda c: (c[6] != "vector", c[3] if c[6] == "vector" else -c[4], -c[1].timestamp()))
     total = plan.total if plan is not None else 0.0
+    into: dict[Any, Candidate] = {}
     for pk, created_at, embedding_model, distance, rank, superseded, half in found:
         candidate = into.get(pk)
         if candidate is None:
@@ -230,6 +231,7 @@ def _candidates_from(
             candidate.signals.append("vector")
         if candidate.coverage > 0 and "keyword" not in candidate.signals:
             candidate.signals.append("keyword")
+    return list(into.values())
 
 
 def vector_candidates(rows: QuerySet[E], vector: Any, count: int, model_id: str) -> list[Candidate]:
@@ -237,9 +239,7 @@ def vector_candidates(rows: QuerySet[E], vector: Any, count: int, model_id: str)
     with transaction.atomic(savepoint=False):
         _prepare(rows, "")
         found = list(_vector_half(rows, vector_literal(vector), count, model_id, None))
-    into: dict[Any, Candidate] = {}
-    _candidates_from(found, model_id, None, into)
-    return list(into.values())
+    return _candidates_from(found, model_id, None)
 
 
 def keyword_candidates(rows: QuerySet[E], query: str, vector: Any, count: int) -> list[Candidate]:
@@ -247,18 +247,14 @@ def keyword_candidates(rows: QuerySet[E], query: str, vector: Any, count: int) -
     plan = keyword_plan(query, rows.model._meta.db_table, rows)
     if plan is None:
         return []
-    model_id = get_provider().model_id
-    found = sorted(_keyword_half(rows, vector_literal(vector), count, plan), key=lambda c: (-c[4], -c[1].timestamp()))
-    into: dict[Any, Candidate] = {}
-    _candidates_from(found, model_id, plan, into)
-    return list(into.values())
+    found = list(_keyword_half(rows, vector_literal(vector), count, plan))
+    return _candidates_from(found, get_provider().model_id, plan)
 
 
 def candidates(rows: QuerySet[E], query: str, *, limit: int) -> list[Candidate]:
-    """Every row either half brings, with its evidence (not yet scored): the vector
-    half's first, closest first, then the keyword half's, best first. Three statements
-    at most: the settings with the query's words, the rarity of words ANALYZE does not
-    know (memory.keywords), and both halves in one UNION ALL."""
+    """Every row either half brings, with its evidence (not yet scored), in the halves'
+    order. Three statements at most: the settings with the query's words, the rarity of
+    words ANALYZE does not know (memory.keywords), and both halves in one UNION ALL."""
     provider = get_provider()
     vector = provider.embed([query])[0]
     count = max(limit * 4, CANDIDATES)
@@ -270,11 +266,7 @@ def candidates(rows: QuerySet[E], query: str, *, limit: int) -> list[Candidate]:
         if plan is not None:
             both = both.union(_keyword_half(rows, query_vector, count, plan), all=True)
         found = list(both)
-    # UNION ALL keeps no order: the vector half by distance, the keyword half by rank.
-    found.sort(key=lambda c: (c[6] != "vector", c[3] if c[6] == "vector" else -c[4], -c[1].timestamp()))
-    hits: dict[Any, Candidate] = {}
-    _candidates_from(found, provider.model_id, plan, hits)
-    return list(hits.values())
+    return _candidates_from(found, provider.model_id, plan)
 
 
 def _order(candidate: Candidate) -> tuple[float, float, datetime]:

@@ -74,3 +74,13 @@ def test_marking_stored_memories_superseded_repoints_and_never_cycles(call, alic
     assert last is not None and last.actor_user_id == alice.pk
     assert last.metadata == {"by": third["id"], "previously_by": second["id"]}
     assert ok(call(alice_id, "get_memory", memory=first["id"]))["superseded_by"] == third["id"]
+
+
+def test_every_embedded_model_says_which_of_its_rows_are_superseded() -> None:
+    from django.db.models import Q
+
+    from memory.models import embedded_models
+
+    models = embedded_models()
+    assert {m.__name__ for m in models} >= {"Memory", "Decision"}
+    assert all(isinstance(m.__dict__.get("SUPERSEDED"), Q) for m in models)

@@ -43,6 +43,7 @@ class Decision(Embedded):
     PROJECT_PATHS = ("project_id",)
 
     EMBEDDING_FIELDS = ("title", "decision", "rationale", "context")
+    SUPERSEDED = models.Q(status=DecisionStatus.SUPERSEDED)
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     project = models.ForeignKey("projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -112,11 +113,6 @@ class Decision(Embedded):
 
     def __str__(self) -> str:
         return self.title
-
-    @classmethod
-    def superseded_condition(cls) -> models.Q:
-        """Search ranks a superseded decision lower (memory.search)."""
-        return models.Q(status=DecisionStatus.SUPERSEDED)
 
 
 def alternatives_text(alternatives: list[dict[str, str]]) -> str:
