@@ -702,9 +702,7 @@ def main() -> None:
     print("  big organization at ef_search " + ", ".join(f"{ef}: {big_recall[ef]:.3f}" for ef in ef_values))
 
     # Retrieval quality on the labelled paraphrases.
-    from pgvector.django import CosineDistance
-
-    from memory.search import keyword_candidates, search
+    from memory.search import keyword_candidates, search, vector_candidates
 
     hits = {"keyword": [0, 0], "vector": [0, 0], "fused": [0, 0]}
     with tenant_scope(big):
@@ -712,14 +710,7 @@ def main() -> None:
         for memory_text, query in facts:
             vector = provider.embed([query])[0].tolist()
             keyword = contents(rows, [m.pk for m in keyword_candidates(rows, query, vector, 5)])
-            with transaction.atomic(), connection.cursor() as cursor:  # the same HNSW settings as search()
-                cursor.execute(f"SET LOCAL hnsw.ef_search = {own}")
-                cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-                by_vector = list(
-                    rows.annotate(d=CosineDistance("embedding", vector))
-                    .order_by("d")
-                    .values_list("content", flat=True)[:5]
-                )
+            by_vector = contents(rows, [c.pk for c in vector_candidates(rows, vector, 5, provider.model_id)])
             fused = [h.row.content for h in search(rows, query, limit=5)]
             for name, ranked in (("keyword", keyword), ("vector", by_vector), ("fused", fused)):
                 hits[name][0] += bool(ranked) and ranked[0] == memory_text

@@ -32,15 +32,14 @@ os.environ.setdefault("EMBEDDED_DB_NAME", "orchestra_bench_ranking")
 
 import bench_memory as corpus
 from django.core.management import call_command
-from django.db import connection, transaction
-from pgvector.django import CosineDistance
+from django.db import connection
 
 from accounts.models import Organization, User
 from accounts.services import organization_create
 from memory.embeddings import get_provider
 from memory.keywords import _stats, keyword_plan
 from memory.models import Memory
-from memory.search import EF_SEARCH, candidates, keyword_candidates, search, vector_candidates
+from memory.search import candidates, keyword_candidates, search, vector_candidates
 from orchestra.tenancy import tenant_scope
 
 ERRORS = [
@@ -110,14 +109,9 @@ def exact_term_set() -> tuple[list[str], list[tuple[str, str]]]:
     return memories, pairs
 
 
-def vector_order(rows, vector: list[float], count: int) -> list[str]:
-    """Exact cosine order through the HNSW index, with the search's own settings."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        return list(
-            rows.annotate(d=CosineDistance("embedding", vector)).order_by("d").values_list("content", flat=True)[:count]
-        )
+def vector_order(rows, vector: list[float], model_id: str, count: int) -> list[str]:
+    """Cosine order through the HNSW index: search's own vector half and settings."""
+    return corpus.contents(rows, [c.pk for c in vector_candidates(rows, vector, count, model_id)])
 
 
 def rrf_order(rows, query: str, vector: list[float], model_id: str, count: int) -> list[str]:
@@ -201,7 +195,7 @@ def main() -> None:
                 right_scores.extend(h.score for h in found if h.row.content == memory_text)
                 ranked = {
                     "keyword": corpus.contents(rows, [m.pk for m in keyword_candidates(rows, query, vector, 5)]),
-                    "vector": vector_order(rows, vector, 5),
+                    "vector": vector_order(rows, vector, provider.model_id, 5),
                     "rrf (old)": rrf_order(rows, query, vector, provider.model_id, 5),
                     "fused": fused,
                 }
